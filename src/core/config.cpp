@@ -1,0 +1,179 @@
+#include "featreuse/core/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "featreuse/core/error.hpp"
+
+namespace featreuse {
+
+namespace {
+
+std::string join_key(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+// Plain (unquoted) scalars get YAML 1.2 core-schema typing.
+json scalar_to_json(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  try {
+    size_t used = 0;
+    long long i = std::stoll(s, &used, 10);
+    if (used == s.size()) return i;
+  } catch (const std::exception&) {
+  }
+  try {
+    size_t used = 0;
+    double d = std::stod(s, &used);
+    if (used == s.size() && s.find_first_of("0123456789") != std::string::npos) return d;
+  } catch (const std::exception&) {
+  }
+  return s;
+}
+
+json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& doc) {
+  if (!path.empty()) doc.lines[path] = node.Mark().line + 1;
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(node);
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (size_t i = 0; i < node.size(); ++i)
+        out.push_back(node_to_json(node[i], path + "[" + std::to_string(i) + "]", doc));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : node) {
+        const std::string key = kv.first.as<std::string>();
+        if (out.contains(key))
+          throw ConfigError(doc.file, join_key(path, key), "appears twice");
+        out[key] = node_to_json(kv.second, join_key(path, key), doc);
+      }
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+bool is_number(const json& v) { return v.is_number(); }
+
+std::string known_keys(const json& base) {
+  std::string out;
+  for (auto it = base.begin(); it != base.end(); ++it) out += (out.empty() ? "" : ", ") + it.key();
+  return out.empty() ? "(none)" : out;
+}
+
+void collect_differences(const json& a, const json& b, const std::string& path,
+                         std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    std::map<std::string, bool> keys;
+    for (auto it = a.begin(); it != a.end(); ++it) keys[it.key()] = true;
+    for (auto it = b.begin(); it != b.end(); ++it) keys[it.key()] = true;
+    for (const auto& [key, unused] : keys) {
+      (void)unused;
+      const std::string p = join_key(path, key);
+      if (!a.contains(key)) out.push_back(p + ": (absent) -> " + b[key].dump());
+      else if (!b.contains(key)) out.push_back(p + ": " + a[key].dump() + " -> (absent)");
+      else collect_differences(a[key], b[key], p, out);
+    }
+    return;
+  }
+  if (a != b) out.push_back((path.empty() ? "(value)" : path) + ": " + a.dump() + " -> " + b.dump());
+}
+
+}  // namespace
+
+std::string ConfigDoc::where(const std::string& key) const {
+  auto it = lines.find(key);
+  return it == lines.end() ? file : file + ":" + std::to_string(it->second);
+}
+
+ConfigDoc parse_yaml(const std::string& text, const std::string& name) {
+  ConfigDoc doc;
+  doc.file = name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(name, "", "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                    ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  doc.value = node_to_json(root, "", doc);
+  if (doc.value.is_null()) doc.value = json::object();
+  return doc;
+}
+
+ConfigDoc load_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path, "", "cannot open file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_yaml(buffer.str(), path);
+}
+
+std::string describe_type(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "a list";
+  return "a mapping";
+}
+
+json merge_typed(const json& base, const json& override, const std::string& file,
+                 const std::string& prefix) {
+  if (!override.is_object())
+    throw ConfigError(file, prefix, "expected a mapping, got " + describe_type(override));
+  json out = base;
+  for (auto it = override.begin(); it != override.end(); ++it) {
+    const std::string key = join_key(prefix, it.key());
+    if (!base.contains(it.key()))
+      throw ConfigError(file, key, "unknown key; known keys here: " + known_keys(base));
+    const json& old = base[it.key()];
+    const json& value = it.value();
+    if (old.is_null() || value.is_null()) {
+      out[it.key()] = value;
+    } else if (old.is_object()) {
+      out[it.key()] = merge_typed(old, value, file, key);
+    } else if (is_number(old) && is_number(value)) {
+      if (old.is_number_integer() && !value.is_number_integer()) {
+        double d = value.get<double>();
+        if (std::floor(d) != d)
+          throw ConfigError(file, key, "expected an integer, got " + value.dump());
+        out[it.key()] = static_cast<long long>(d);
+      } else {
+        out[it.key()] = value;
+      }
+    } else if (old.type() != value.type()) {
+      throw ConfigError(file, key,
+                        "expected " + describe_type(old) + " (like " + old.dump() + "), got " +
+                            describe_type(value) + " " + value.dump());
+    } else {
+      out[it.key()] = value;
+    }
+  }
+  return out;
+}
+
+std::string describe_differences(const json& before, const json& after, size_t max_items) {
+  std::vector<std::string> items;
+  collect_differences(before, after, "", items);
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < max_items; ++i) out += (i ? "; " : "") + items[i];
+  if (items.size() > max_items) out += "; ... (" + std::to_string(items.size() - max_items) + " more)";
+  return out;
+}
+
+}  // namespace featreuse
