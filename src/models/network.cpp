@@ -10,6 +10,11 @@ ProbedOutput Network::forward_probed(const torch::Tensor& input,
   return {forward(input), {}};
 }
 
+bool under_module(const std::string& name, const std::string& path) {
+  if (name.size() < path.size() || name.compare(0, path.size(), path) != 0) return false;
+  return name.size() == path.size() || name[path.size()] == '.';
+}
+
 std::vector<StateEntry> state_entries(torch::nn::Module& module) {
   std::vector<StateEntry> out;
   for (const auto& item : module.named_modules("", /*include_self=*/true)) {

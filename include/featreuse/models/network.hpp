@@ -28,6 +28,34 @@ struct StateEntry {
   bool is_buffer = false;
 };
 
+// One unit of a model's WT-ST block map (reference §2.3). With a transfer
+// depth t, the block is WT (keeps the source weights) iff `index <= t`;
+// otherwise it is ST: every Conv2d/Linear weight and bias under it comes from
+// the ST sample and every norm layer under it (BatchNorm incl. running stats,
+// LayerNorm) is reset. t = -2 is pure ST; t = max index is full WT.
+//
+// `modules` are module paths in state_dict naming ("conv1", "layer1",
+// "blocks.3", "layers.0.downsample"); a parameter or buffer belongs to the
+// block if its name equals a path or starts with path + ".". Parameters that
+// the ST rules never touch (cls_token, pos_embed, relative_position_bias_table)
+// may still be listed: the init code decides per module type. Blocks are in
+// network order; the head (head_name()) is in no block.
+//
+// Examples: ResNet  {-1,{conv1}} {0,{bn1}} {1,{layer1}} .. {4,{layer4}};
+//           Inception {-1,{Conv2d_1a_3x3}} {0,{Conv2d_2a_3x3,Conv2d_2b_3x3}} ..
+//                     {5,{Mixed_7a,Mixed_7b,Mixed_7c}};
+//           DeiT {-1,{patch_embed,cls_token,pos_embed}} {i,{blocks.i}} {depth,{norm}};
+//           Swin {-1,{patch_embed}} {j,{layers.s.blocks.b}}
+//                {last_j(s)+1,{layers.s.downsample}} {total_blocks,{norm}}.
+struct InitBlock {
+  int index = 0;
+  std::vector<std::string> modules;
+};
+
+// True iff state_dict name `name` lies under module path `path` ("layer1"
+// matches "layer1.0.conv1.weight", not "layer10.weight").
+bool under_module(const std::string& name, const std::string& path);
+
 // Logits plus the activations at the requested probe points.
 struct ProbedOutput {
   torch::Tensor logits;
@@ -51,6 +79,15 @@ class Network : public torch::nn::Module {
   // Prefix of the classifier head's parameters ("fc" for torchvision,
   // "head" for timm); initialisations never transfer it.
   virtual std::string head_name() const { return "fc"; }
+
+  // Module path of the first conv ("conv1", "Conv2d_1a_3x3.conv",
+  // "patch_embed.proj"): for a 1-channel model, weight loading keeps channel 0
+  // of a 3-channel source weight there (reference §1).
+  virtual std::string first_conv_name() const { return "conv1"; }
+
+  // The WT-ST block map, in network order (see InitBlock). Default: none
+  // (the model does not support WT-ST).
+  virtual std::vector<InitBlock> block_map() const { return {}; }
 };
 
 // Every parameter and buffer with its state_dict name, module by module in
