@@ -18,3 +18,24 @@ uint64_t derive_seed(uint64_t seed, const std::string& name, uint64_t index) {
 }
 
 }  // namespace featreuse
+
+#include <random>
+
+namespace featreuse {
+
+std::vector<int64_t> shuffled_range(int64_t n, uint64_t seed) {
+  std::vector<int64_t> out(n > 0 ? n : 0);
+  for (int64_t i = 0; i < n; ++i) out[i] = i;
+  std::mt19937_64 engine(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    // Rejection sampling: uniform in [0, i] without modulo bias.
+    const uint64_t bound = uint64_t(i) + 1;
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do r = engine(); while (r >= limit);
+    std::swap(out[i], out[r % bound]);
+  }
+  return out;
+}
+
+}  // namespace featreuse

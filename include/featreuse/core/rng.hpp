@@ -11,3 +11,13 @@ namespace featreuse {
 uint64_t derive_seed(uint64_t seed, const std::string& name, uint64_t index = 0);
 
 }  // namespace featreuse
+
+#include <vector>
+
+namespace featreuse {
+
+// 0..n-1 in a random order drawn from `seed` (Fisher-Yates over std::mt19937_64
+// with unbiased bounded draws): the same on every platform and library version.
+std::vector<int64_t> shuffled_range(int64_t n, uint64_t seed);
+
+}  // namespace featreuse

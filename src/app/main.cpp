@@ -1,0 +1,48 @@
+// featreuse: entry point, dispatches to a subcommand (commands.hpp).
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
+#include "featreuse/core/paths.hpp"
+
+namespace {
+
+void print_usage() {
+  std::printf("featreuse %s: transfer-learning studies on HPC clusters\n\n", featreuse::version());
+  std::printf("usage: featreuse <command> [options]   (featreuse <command> --help for its options)\n\n");
+  for (const auto& c : featreuse::app::commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  featreuse::log::init();
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::string(argv[1]) == "--version") {
+    std::printf("featreuse %s\n", featreuse::version());
+    return 0;
+  }
+  const std::string name = argv[1];
+  for (const auto& c : featreuse::app::commands()) {
+    if (name != c.name) continue;
+    featreuse::app::Args args(argv + 1, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const featreuse::Error& e) {
+      std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "featreuse %s: internal error: %s\n", c.name, e.what());
+      return 3;
+    }
+  }
+  std::fprintf(stderr, "featreuse: unknown command '%s'\n\n", name.c_str());
+  print_usage();
+  return 2;
+}

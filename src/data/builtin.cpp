@@ -1,0 +1,8 @@
+#include "featreuse/data/readers.hpp"
+#include "featreuse/data/registry.hpp"
+
+namespace featreuse::data {
+
+void register_builtin_readers() { register_fashion_mnist_reader(); }
+
+}  // namespace featreuse::data
