@@ -6,13 +6,29 @@ namespace featreuse::models {
 
 ProbedOutput Network::forward_probed(const torch::Tensor& input,
                                      const std::vector<std::string>& probes) {
-  if (!probes.empty()) throw Error("this model has no probe points");
+  checked_probes(*this, probes);
+  if (!probes.empty()) throw Error("this model has no probed forward");
   return {forward(input), {}};
 }
 
 bool under_module(const std::string& name, const std::string& path) {
   if (name.size() < path.size() || name.compare(0, path.size(), path) != 0) return false;
   return name.size() == path.size() || name[path.size()] == '.';
+}
+
+std::set<std::string> checked_probes(const Network& net, const std::vector<std::string>& probes) {
+  const auto points = net.probe_points();
+  const std::set<std::string> valid(points.begin(), points.end());
+  std::string unknown;
+  for (const auto& p : probes)
+    if (!valid.count(p)) unknown += (unknown.empty() ? "'" : ", '") + p + "'";
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& p : points) list += (list.empty() ? "" : ", ") + p;
+    throw Error("unknown probe point " + unknown + "; this model has: " +
+                (list.empty() ? "none" : list));
+  }
+  return std::set<std::string>(probes.begin(), probes.end());
 }
 
 std::vector<StateEntry> state_entries(torch::nn::Module& module) {

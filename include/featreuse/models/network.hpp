@@ -5,6 +5,7 @@
 #include <torch/nn/module.h>
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -89,6 +90,11 @@ class Network : public torch::nn::Module {
   // (the model does not support WT-ST).
   virtual std::vector<InitBlock> block_map() const { return {}; }
 };
+
+// Checks that every name in `probes` is one of net.probe_points() (throws
+// featreuse::Error naming the unknown ones and listing the valid ones) and
+// returns them as a set for quick lookup during a probed forward.
+std::set<std::string> checked_probes(const Network& net, const std::vector<std::string>& probes);
 
 // Every parameter and buffer with its state_dict name, module by module in
 // registration order (own parameters, then own buffers), as PyTorch's
