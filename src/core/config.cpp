@@ -59,6 +59,7 @@ json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& do
         if (out.contains(key))
           throw ConfigError(doc.file, join_key(path, key), "appears twice");
         out[key] = node_to_json(kv.second, join_key(path, key), doc);
+        doc.key_order[path].push_back(key);
       }
       return out;
     }

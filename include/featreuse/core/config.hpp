@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace featreuse {
 
@@ -16,6 +17,9 @@ struct ConfigDoc {
   json value;
   std::string file;                       // path as given, for messages
   std::map<std::string, int> lines;       // dotted key path -> 1-based line
+  // Keys of each mapping (by dotted path, "" for the root) in file order;
+  // `value` itself keeps keys sorted, which makes dumps canonical.
+  std::map<std::string, std::vector<std::string>> key_order;
   // "file:line" for a dotted key path (falls back to the file alone).
   std::string where(const std::string& key) const;
 };

@@ -1,0 +1,60 @@
+#pragma once
+// Grid expansion: a job's axes -> cells, resolved against the building blocks
+// in configs/, with stable ids, dependencies and cost estimates. Pure.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "featreuse/grid/job.hpp"
+
+namespace featreuse::grid {
+
+// An initialisation scheme the init module offers (the app fills these in).
+struct InitScheme {
+  std::string name;
+  bool needs_source = false;        // takes weights from a source task
+  json params = json::object();     // parameter defaults, e.g. {"wt_blocks": null}
+};
+
+// What grid needs to know about the layers above it, injected by the app.
+struct Catalog {
+  std::vector<InitScheme> init_schemes;
+  // Throws ConfigError when a model config names an unknown architecture.
+  std::function<void(const json& model_config, const std::string& where)> check_model;
+  // Relative cost of a task from its resolved config; may throw (cost 0 then).
+  std::function<double(const json& config)> estimate_cost;
+};
+
+struct Task {
+  std::string id;                   // stable_id of the identity view of `config`
+  std::string kind;                 // "source" (pretraining) or "cell" (a grid cell)
+  std::string key;                  // coordinates, e.g. "model=m dataset=d init=wt seed=0"
+  json axes = json::object();       // axis -> value (null where the axis does not apply)
+  json config;                      // fully resolved config, as stored
+  std::vector<std::string> deps;    // ids of tasks that must be done first
+  double cost = 0;                  // estimate, relative units
+  double priority = 0;              // cost of the longest path from this task to the end
+};
+
+struct Plan {
+  std::string job_name;
+  std::vector<std::string> axis_names;  // model, dataset, init, source, seed, then others
+  std::vector<Task> tasks;              // dependencies before dependents
+  int64_t grid_points = 0;              // size of the cartesian product
+  int64_t filtered = 0;                 // dropped by include/exclude
+  int64_t source_mismatch = 0;          // dropped: source of another model
+  int64_t duplicates = 0;               // points resolving to an existing cell
+  size_t index_of(const std::string& id) const;  // throws if absent
+};
+
+Plan expand(const JobSpec& job, const Catalog& catalog);
+
+// The part of a resolved config that decides its id: everything except where
+// the data lives (dataset root/cache), so moving data keeps the ids.
+json identity_view(const json& config);
+std::string task_id(const json& config);
+
+// Canonical one-line text of a config (sorted keys), as hashed and stored.
+std::string canonical(const json& config);
+
+}  // namespace featreuse::grid

@@ -1,0 +1,267 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/grid/job.hpp"
+#include "featreuse/grid/plan.hpp"
+#include "featreuse/grid/scheduler.hpp"
+
+using namespace featreuse;
+using namespace featreuse::grid;
+
+namespace {
+
+const std::string kConfigs = std::string(FEATREUSE_SOURCE_DIR) + "/tests/data/configs";
+
+Catalog catalog() {
+  Catalog c;
+  c.init_schemes = {{"ri", false, json::object()},
+                    {"wt", true, json::object()},
+                    {"wtst", true, json{{"wt_blocks", nullptr}}}};
+  c.check_model = [](const json& model, const std::string& where) {
+    if (model["arch"] != "resnet") throw ConfigError(where, "arch", "unknown architecture");
+  };
+  c.estimate_cost = [](const json& config) {
+    return config["model"]["gflops"].get<double>() * config["recipe"]["epochs"].get<double>() * 1000;
+  };
+  return c;
+}
+
+Plan plan_of(const std::string& yaml) {
+  return expand(parse_job(parse_yaml(yaml, "job.yaml"), kConfigs), catalog());
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    plan_of(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const char* kDemo = R"(
+name: t
+sources:
+  src_tiny: {model: tiny, dataset: fm, seed: 0, recipe: {epochs: 3}}
+grid:
+  model: [tiny]
+  dataset: [fm]
+  init: [ri, wt]
+  seed: [0, 1, 2]
+  train_size: [10, 20]
+)";
+
+}  // namespace
+
+TEST(Grid, ExpandsTheCartesianProductWithSources) {
+  Plan plan = plan_of(kDemo);
+  EXPECT_EQ(plan.grid_points, 12);
+  ASSERT_EQ(plan.tasks.size(), 13u);  // 1 source + 12 cells
+  EXPECT_EQ(plan.tasks[0].kind, "source");
+  std::set<std::string> ids;
+  for (const auto& t : plan.tasks) ids.insert(t.id);
+  EXPECT_EQ(ids.size(), 13u);
+  int with_dep = 0;
+  for (const auto& t : plan.tasks) {
+    EXPECT_EQ(t.id.size(), 12u);
+    if (t.kind == "cell" && t.axes["init"] == "wt") {
+      ASSERT_EQ(t.deps.size(), 1u);
+      EXPECT_EQ(t.deps[0], plan.tasks[0].id);
+      EXPECT_EQ(t.config["init"]["source"], plan.tasks[0].id);
+      ++with_dep;
+    }
+  }
+  EXPECT_EQ(with_dep, 6);
+  // The source outranks every cell: it is on the longest path.
+  for (const auto& t : plan.tasks)
+    if (t.kind == "cell") EXPECT_GT(plan.tasks[0].priority, t.priority);
+}
+
+TEST(Grid, IdsAreStableAndIndependentOfAxisOrder) {
+  Plan a = plan_of(kDemo);
+  Plan b = plan_of(kDemo);
+  Plan c = plan_of(R"(
+name: other-name
+sources:
+  src_tiny: {model: tiny, dataset: fm, seed: 0, recipe: {epochs: 3}}
+grid:
+  train_size: [20, 10]
+  seed: [2, 1, 0]
+  init: [wt, ri]
+  dataset: [fm]
+  model: [tiny]
+)");
+  std::set<std::string> ia, ic;
+  for (size_t i = 0; i < a.tasks.size(); ++i) {
+    EXPECT_EQ(a.tasks[i].id, b.tasks[i].id);
+    ia.insert(a.tasks[i].id);
+  }
+  for (const auto& t : c.tasks) ic.insert(t.id);
+  EXPECT_EQ(ia, ic);
+  // A pinned id: changing hashing or canonical form would orphan every store.
+  EXPECT_EQ(task_id(json{{"a", 1}, {"b", {1, 2}}}), task_id(json::parse(R"({"b":[1,2],"a":1})")));
+}
+
+TEST(Grid, DataLocationIsNotPartOfTheId) {
+  json config = plan_of(kDemo).tasks[1].config;
+  json moved = config;
+  moved["dataset"]["root"] = "/elsewhere";
+  EXPECT_EQ(task_id(config), task_id(moved));
+  moved["dataset"]["val_size"] = 7;
+  EXPECT_NE(task_id(config), task_id(moved));
+}
+
+TEST(Grid, FiltersIncludeAndExclude) {
+  Plan plan = plan_of(std::string(kDemo) + R"(
+exclude:
+  - {init: wt, train_size: 20}
+include:
+  - {seed: [0, 1]}
+)");
+  EXPECT_EQ(plan.filtered, 4 + 2);  // seed 2 (4 points), then wt x 20 for seeds 0 and 1
+  for (const auto& t : plan.tasks) {
+    if (t.kind != "cell") continue;
+    EXPECT_NE(t.axes["seed"], 2);
+    EXPECT_FALSE(t.axes["init"] == "wt" && t.axes["train_size"] == 20);
+  }
+}
+
+TEST(Grid, AxesThatDoNotApplyCollapseIntoOneCell) {
+  Plan plan = plan_of(R"(
+sources:
+  s: {model: tiny, dataset: fm}
+grid:
+  model: [tiny]
+  dataset: [fm]
+  init: [ri, wtst]
+  wt_blocks: [0, 1, 2]
+)");
+  EXPECT_EQ(plan.duplicates, 2);  // ri ignores wt_blocks
+  int ri = 0;
+  for (const auto& t : plan.tasks)
+    if (t.kind == "cell" && t.axes["init"] == "ri") {
+      ++ri;
+      EXPECT_TRUE(t.axes["wt_blocks"].is_null());
+      EXPECT_TRUE(t.axes["source"].is_null());
+    }
+  EXPECT_EQ(ri, 1);
+}
+
+TEST(Grid, SourceOfAnotherModelIsSkipped) {
+  Plan plan = plan_of(R"(
+sources:
+  a: {model: tiny, dataset: fm}
+  b: {model: other, dataset: fm}
+grid:
+  model: [tiny, other]
+  dataset: [fm]
+  init: [wt]
+  source: [a, b]
+)");
+  EXPECT_EQ(plan.source_mismatch, 2);
+  EXPECT_EQ(plan.tasks.size(), 4u);
+}
+
+TEST(Grid, DependenciesComeFirstAndSourcesChain) {
+  Plan plan = plan_of(R"(
+sources:
+  second: {model: tiny, dataset: fm, init: wt, source: first}
+  first: {model: tiny, dataset: fm}
+grid:
+  model: [tiny]
+  dataset: [fm]
+  init: [wt]
+  source: [second]
+)");
+  ASSERT_EQ(plan.tasks.size(), 3u);
+  EXPECT_EQ(plan.tasks[0].key, "source=first");
+  EXPECT_EQ(plan.tasks[1].key, "source=second");
+  EXPECT_EQ(plan.tasks[1].deps, std::vector<std::string>{plan.tasks[0].id});
+  EXPECT_EQ(plan.tasks[2].deps, std::vector<std::string>{plan.tasks[1].id});
+}
+
+TEST(Grid, JobMistakesNameFileKeyAndExpectation) {
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}\nrecipes: x\n").find("job.yaml:2: key 'recipes': unknown top-level key"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [nope], dataset: [fm]}").find("unknown model 'nope'"), std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}").find("(no error)"), std::string::npos);
+  const std::string wrong_type = error_of("grid: {model: [tiny], dataset: [fm], lr: [fast]}");
+  EXPECT_NE(wrong_type.find("key 'grid.lr'"), std::string::npos) << wrong_type;
+  EXPECT_NE(wrong_type.find("expected a number"), std::string::npos) << wrong_type;
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], colour: [red]}").find("key 'grid.colour': unknown axis"),
+            std::string::npos);
+  EXPECT_NE(error_of("recipe: nosuch\ngrid: {model: [tiny], dataset: [fm]}").find("tests/data/configs/recipes/nosuch.yaml"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [magic]}").find("unknown init 'magic'; known: ri, wt, wtst"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [wt]}").find("needs a source"), std::string::npos);
+  EXPECT_NE(error_of("overrides: {recipe: {epochz: 2}}\ngrid: {model: [tiny], dataset: [fm]}")
+                .find("key 'overrides.recipe.epochz': unknown key; known keys here:"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], seed: [0.5]}").find("seeds must be integers"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}\nexclude: [{sed: 1}]").find("not an axis"),
+            std::string::npos);
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]\n").find("YAML syntax error"), std::string::npos);
+}
+
+TEST(Grid, DottedAxesOverrideBlocks) {
+  Plan plan = plan_of("grid: {model: [tiny], dataset: [fm], model.options.widths: [[4, 8, 16, 32], [2, 4, 8, 16]],"
+                      " dataset.val_size: [50], recipe.lr: [0.01]}");
+  ASSERT_EQ(plan.tasks.size(), 2u);
+  EXPECT_EQ(plan.tasks[1].config["model"]["options"]["widths"], json({2, 4, 8, 16}));
+  EXPECT_EQ(plan.tasks[1].config["model"]["options"]["layers"], json({1, 1, 1, 1}));
+  EXPECT_EQ(plan.tasks[1].config["dataset"]["val_size"], 50);
+  EXPECT_EQ(plan.tasks[1].config["recipe"]["lr"], 0.01);
+  EXPECT_EQ(plan.tasks[1].key, "model=tiny dataset=fm init=ri seed=0 model.options.widths=[2,4,8,16] "
+                               "dataset.val_size=50 recipe.lr=0.01");
+}
+
+TEST(Scheduler, LongestReadyFirstAndBlockedAfterFailure) {
+  Plan plan = plan_of(kDemo);
+  Scheduler s(plan, std::vector<TaskState>(plan.tasks.size(), TaskState::pending));
+  auto first = s.take();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(plan.tasks[*first].kind, "source");
+  // While the source runs only RI cells are ready.
+  std::vector<size_t> taken;
+  while (auto t = s.take()) {
+    EXPECT_EQ(plan.tasks[*t].axes["init"], "ri");
+    taken.push_back(*t);
+  }
+  EXPECT_EQ(taken.size(), 6u);
+  EXPECT_FALSE(s.finished());
+  s.complete(*first, false);
+  for (size_t t : taken) s.complete(t, true);
+  EXPECT_EQ(s.blocked().size(), 6u);
+  EXPECT_TRUE(s.finished());
+  EXPECT_FALSE(s.take());
+}
+
+TEST(Scheduler, SkipsDoneTasksAndRerunsCrashedOnes) {
+  Plan plan = plan_of(kDemo);
+  std::vector<TaskState> start(plan.tasks.size(), TaskState::done);
+  start[3] = TaskState::running;  // a crash left it running
+  Scheduler s(plan, start);
+  auto t = s.take();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, 3u);
+  EXPECT_FALSE(s.take());
+}
+
+TEST(Scheduler, SimulationUsesAllGroups) {
+  Plan plan = plan_of(kDemo);
+  auto slots = simulate(plan, 2);
+  ASSERT_EQ(slots.size(), plan.tasks.size());
+  std::set<int> groups;
+  for (const auto& s : slots) groups.insert(s.group);
+  EXPECT_EQ(groups.size(), 2u);
+  for (const auto& s : slots)
+    for (const auto& d : plan.tasks[s.task].deps)
+      for (const auto& other : slots)
+        if (plan.tasks[other.task].id == d) EXPECT_LE(other.end, s.start + 1e-12);
+}
