@@ -5,7 +5,7 @@
 namespace featreuse::models {
 
 void register_resnet_models(Registry& registry);     // resnet.cpp
-void register_inception_models(Registry& registry);  // inception.cpp (not yet built)
+void register_inception_models(Registry& registry);  // inception.cpp
 void register_deit_models(Registry& registry);       // deit.cpp
 void register_swin_models(Registry& registry);       // swin.cpp
 

@@ -1,0 +1,308 @@
+// InceptionV3 (Szegedy et al. 2016) laid out exactly as torchvision's
+// inception.py (Conv2d_1a_3x3.conv/.bn, Mixed_5b.branch1x1.conv, ..., fc),
+// as the paper's code builds it: aux_logits=False, transform_input=False,
+// avgpool -> dropout(0.5) -> fc, BatchNorm eps 1e-3. A `width` option scales
+// every channel count for small test/demo variants (names stay the same).
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include <cmath>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/models/families.hpp"
+#include "featreuse/models/options.hpp"
+
+namespace featreuse::models {
+
+namespace {
+
+namespace nn = torch::nn;
+using Pair = std::array<int64_t, 2>;
+
+// conv(bias=False) + BN(eps=1e-3) + ReLU, torchvision's BasicConv2d.
+struct BasicConv2d : nn::Module {
+  nn::Conv2d conv{nullptr};
+  nn::BatchNorm2d bn{nullptr};
+  int64_t out_channels;
+
+  BasicConv2d(int64_t in, int64_t out, Pair kernel, Pair stride = {1, 1}, Pair pad = {0, 0})
+      : out_channels(out) {
+    conv = register_module(
+        "conv", nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(pad).bias(false)));
+    bn = register_module("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(1e-3)));
+  }
+  at::Tensor forward(const at::Tensor& x) { return at::relu(bn->forward(conv->forward(x))); }
+};
+
+using Conv = std::shared_ptr<BasicConv2d>;
+
+// Every Mixed_* block: forward plus its output channel count.
+struct Mixed : nn::Module {
+  int64_t out_channels = 0;
+  virtual at::Tensor forward(const at::Tensor& x) = 0;
+
+ protected:
+  Conv add(const std::string& name, int64_t in, int64_t out, Pair k, Pair s = {1, 1},
+           Pair p = {0, 0}) {
+    return register_module(name, std::make_shared<BasicConv2d>(in, out, k, s, p));
+  }
+};
+
+at::Tensor avg3(const at::Tensor& x) { return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}); }
+at::Tensor max3(const at::Tensor& x) { return at::max_pool2d(x, {3, 3}, {2, 2}); }
+
+struct InceptionA : Mixed {
+  Conv b1, b5_1, b5_2, bd_1, bd_2, bd_3, pool;
+  InceptionA(int64_t in, int64_t pool_features, const std::function<int64_t(int64_t)>& c) {
+    b1 = add("branch1x1", in, c(64), {1, 1});
+    b5_1 = add("branch5x5_1", in, c(48), {1, 1});
+    b5_2 = add("branch5x5_2", c(48), c(64), {5, 5}, {1, 1}, {2, 2});
+    bd_1 = add("branch3x3dbl_1", in, c(64), {1, 1});
+    bd_2 = add("branch3x3dbl_2", c(64), c(96), {3, 3}, {1, 1}, {1, 1});
+    bd_3 = add("branch3x3dbl_3", c(96), c(96), {3, 3}, {1, 1}, {1, 1});
+    pool = add("branch_pool", in, pool_features, {1, 1});
+    out_channels = c(64) + c(64) + c(96) + pool_features;
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    return at::cat({b1->forward(x), b5_2->forward(b5_1->forward(x)),
+                    bd_3->forward(bd_2->forward(bd_1->forward(x))), pool->forward(avg3(x))},
+                   1);
+  }
+};
+
+struct InceptionB : Mixed {
+  Conv b3, bd_1, bd_2, bd_3;
+  InceptionB(int64_t in, const std::function<int64_t(int64_t)>& c) {
+    b3 = add("branch3x3", in, c(384), {3, 3}, {2, 2});
+    bd_1 = add("branch3x3dbl_1", in, c(64), {1, 1});
+    bd_2 = add("branch3x3dbl_2", c(64), c(96), {3, 3}, {1, 1}, {1, 1});
+    bd_3 = add("branch3x3dbl_3", c(96), c(96), {3, 3}, {2, 2});
+    out_channels = c(384) + c(96) + in;
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    return at::cat({b3->forward(x), bd_3->forward(bd_2->forward(bd_1->forward(x))), max3(x)}, 1);
+  }
+};
+
+struct InceptionC : Mixed {
+  Conv b1, b7_1, b7_2, b7_3, bd_1, bd_2, bd_3, bd_4, bd_5, pool;
+  InceptionC(int64_t in, int64_t c7, const std::function<int64_t(int64_t)>& c) {
+    b1 = add("branch1x1", in, c(192), {1, 1});
+    b7_1 = add("branch7x7_1", in, c7, {1, 1});
+    b7_2 = add("branch7x7_2", c7, c7, {1, 7}, {1, 1}, {0, 3});
+    b7_3 = add("branch7x7_3", c7, c(192), {7, 1}, {1, 1}, {3, 0});
+    bd_1 = add("branch7x7dbl_1", in, c7, {1, 1});
+    bd_2 = add("branch7x7dbl_2", c7, c7, {7, 1}, {1, 1}, {3, 0});
+    bd_3 = add("branch7x7dbl_3", c7, c7, {1, 7}, {1, 1}, {0, 3});
+    bd_4 = add("branch7x7dbl_4", c7, c7, {7, 1}, {1, 1}, {3, 0});
+    bd_5 = add("branch7x7dbl_5", c7, c(192), {1, 7}, {1, 1}, {0, 3});
+    pool = add("branch_pool", in, c(192), {1, 1});
+    out_channels = 4 * c(192);
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    auto b7 = b7_3->forward(b7_2->forward(b7_1->forward(x)));
+    auto bd = bd_1->forward(x);
+    bd = bd_5->forward(bd_4->forward(bd_3->forward(bd_2->forward(bd))));
+    return at::cat({b1->forward(x), b7, bd, pool->forward(avg3(x))}, 1);
+  }
+};
+
+struct InceptionD : Mixed {
+  Conv b3_1, b3_2, b7_1, b7_2, b7_3, b7_4;
+  InceptionD(int64_t in, const std::function<int64_t(int64_t)>& c) {
+    b3_1 = add("branch3x3_1", in, c(192), {1, 1});
+    b3_2 = add("branch3x3_2", c(192), c(320), {3, 3}, {2, 2});
+    b7_1 = add("branch7x7x3_1", in, c(192), {1, 1});
+    b7_2 = add("branch7x7x3_2", c(192), c(192), {1, 7}, {1, 1}, {0, 3});
+    b7_3 = add("branch7x7x3_3", c(192), c(192), {7, 1}, {1, 1}, {3, 0});
+    b7_4 = add("branch7x7x3_4", c(192), c(192), {3, 3}, {2, 2});
+    out_channels = c(320) + c(192) + in;
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    auto b7 = b7_4->forward(b7_3->forward(b7_2->forward(b7_1->forward(x))));
+    return at::cat({b3_2->forward(b3_1->forward(x)), b7, max3(x)}, 1);
+  }
+};
+
+struct InceptionE : Mixed {
+  Conv b1, b3_1, b3_2a, b3_2b, bd_1, bd_2, bd_3a, bd_3b, pool;
+  InceptionE(int64_t in, const std::function<int64_t(int64_t)>& c) {
+    b1 = add("branch1x1", in, c(320), {1, 1});
+    b3_1 = add("branch3x3_1", in, c(384), {1, 1});
+    b3_2a = add("branch3x3_2a", c(384), c(384), {1, 3}, {1, 1}, {0, 1});
+    b3_2b = add("branch3x3_2b", c(384), c(384), {3, 1}, {1, 1}, {1, 0});
+    bd_1 = add("branch3x3dbl_1", in, c(448), {1, 1});
+    bd_2 = add("branch3x3dbl_2", c(448), c(384), {3, 3}, {1, 1}, {1, 1});
+    bd_3a = add("branch3x3dbl_3a", c(384), c(384), {1, 3}, {1, 1}, {0, 1});
+    bd_3b = add("branch3x3dbl_3b", c(384), c(384), {3, 1}, {1, 1}, {1, 0});
+    pool = add("branch_pool", in, c(192), {1, 1});
+    out_channels = c(320) + 4 * c(384) + c(192);
+  }
+  at::Tensor forward(const at::Tensor& x) override {
+    auto b3 = b3_1->forward(x);
+    b3 = at::cat({b3_2a->forward(b3), b3_2b->forward(b3)}, 1);
+    auto bd = bd_2->forward(bd_1->forward(x));
+    bd = at::cat({bd_3a->forward(bd), bd_3b->forward(bd)}, 1);
+    return at::cat({b1->forward(x), b3, bd, pool->forward(avg3(x))}, 1);
+  }
+};
+
+// Truncated normal as torch.nn.init.trunc_normal_ draws it: inverse-CDF of a
+// uniform in [cdf(a), cdf(b)], then clamped to [a, b] (bounds are absolute).
+void trunc_normal(at::Tensor t, double std, double a, double b) {
+  torch::NoGradGuard no_grad;
+  auto cdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
+  const double l = cdf(a / std), u = cdf(b / std);
+  t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * std::sqrt(2.0)).clamp_(a, b);
+}
+
+class Inception3 : public Network {
+ public:
+  Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout,
+             const std::string& init)
+      : dropout_(dropout) {
+    auto c = [width](int64_t n) {
+      return std::max<int64_t>(1, static_cast<int64_t>(std::lround(n * width)));
+    };
+    auto stem = [&](const std::string& name, int64_t in, int64_t out, Pair k, Pair s = {1, 1},
+                    Pair p = {0, 0}) {
+      auto m = register_module(name, std::make_shared<BasicConv2d>(in, out, k, s, p));
+      stages_.push_back({name, [m](const at::Tensor& x) { return m->forward(x); }});
+      return out;
+    };
+    auto pool = [&] {  // torchvision's maxpool1/maxpool2 (3x3/2), not probe points
+      stages_.push_back({"", [](const at::Tensor& x) { return max3(x); }});
+    };
+    int64_t ch = stem("Conv2d_1a_3x3", in_channels, c(32), {3, 3}, {2, 2});
+    ch = stem("Conv2d_2a_3x3", ch, c(32), {3, 3});
+    ch = stem("Conv2d_2b_3x3", ch, c(64), {3, 3}, {1, 1}, {1, 1});
+    pool();
+    ch = stem("Conv2d_3b_1x1", ch, c(80), {1, 1});
+    ch = stem("Conv2d_4a_3x3", ch, c(192), {3, 3});
+    pool();
+    auto mixed = [&](const std::string& name, std::shared_ptr<Mixed> m) {
+      register_module(name, m);
+      stages_.push_back({name, [m](const at::Tensor& x) { return m->forward(x); }});
+      ch = m->out_channels;
+    };
+    mixed("Mixed_5b", std::make_shared<InceptionA>(ch, c(32), c));
+    mixed("Mixed_5c", std::make_shared<InceptionA>(ch, c(64), c));
+    mixed("Mixed_5d", std::make_shared<InceptionA>(ch, c(64), c));
+    mixed("Mixed_6a", std::make_shared<InceptionB>(ch, c));
+    mixed("Mixed_6b", std::make_shared<InceptionC>(ch, c(128), c));
+    mixed("Mixed_6c", std::make_shared<InceptionC>(ch, c(160), c));
+    mixed("Mixed_6d", std::make_shared<InceptionC>(ch, c(160), c));
+    mixed("Mixed_6e", std::make_shared<InceptionC>(ch, c(192), c));
+    mixed("Mixed_7a", std::make_shared<InceptionD>(ch, c));
+    mixed("Mixed_7b", std::make_shared<InceptionE>(ch, c));
+    mixed("Mixed_7c", std::make_shared<InceptionE>(ch, c));
+    fc = register_module("fc", nn::Linear(ch, num_classes));
+    init_weights(init);
+  }
+
+  at::Tensor forward(const at::Tensor& input) override { return run(input, {}, nullptr); }
+
+  ProbedOutput forward_probed(const at::Tensor& input,
+                              const std::vector<std::string>& probes) override {
+    ProbedOutput out;
+    out.logits = run(input, checked_probes(*this, probes), &out.probes);
+    return out;
+  }
+
+  std::vector<std::string> probe_points() const override {
+    std::vector<std::string> out;
+    for (const auto& s : stages_)
+      if (!s.name.empty()) out.push_back(s.name);
+    out.push_back("fc");
+    return out;
+  }
+
+  std::string first_conv_name() const override { return "Conv2d_1a_3x3.conv"; }
+
+  std::vector<InitBlock> block_map() const override {
+    return {{-1, {"Conv2d_1a_3x3"}},
+            {0, {"Conv2d_2a_3x3", "Conv2d_2b_3x3"}},
+            {1, {"Conv2d_3b_1x1"}},
+            {2, {"Conv2d_4a_3x3"}},
+            {3, {"Mixed_5b", "Mixed_5c", "Mixed_5d"}},
+            {4, {"Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"}},
+            {5, {"Mixed_7a", "Mixed_7b", "Mixed_7c"}}};
+  }
+
+ private:
+  // torchvision 0.14: every Conv2d and Linear weight ~ trunc_normal_(std=0.1,
+  // a=-2, b=2) (absolute bounds: effectively untruncated); the Linear bias
+  // keeps PyTorch's default; BN 1/0. "scipy_truncnorm" reproduces torchvision
+  // <= 0.11 (the paper's 0.9.1): scipy truncnorm(-2, 2, scale=0.1), i.e.
+  // clipped at +-2 std = +-0.2.
+  void init_weights(const std::string& init) {
+    const double bound = init == "scipy_truncnorm" ? 0.2 : 2.0;
+    for (auto& m : modules(/*include_self=*/false)) {
+      if (auto* conv = m->as<nn::Conv2d>()) {
+        trunc_normal(conv->weight, 0.1, -bound, bound);
+      } else if (auto* lin = m->as<nn::Linear>()) {
+        trunc_normal(lin->weight, 0.1, -bound, bound);
+      } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+        nn::init::ones_(bn->weight);
+        nn::init::zeros_(bn->bias);
+      }
+    }
+  }
+
+  at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
+                 std::map<std::string, at::Tensor>* probes) {
+    if (input.dim() != 4 || input.size(2) < 75 || input.size(3) < 75)
+      throw Error("inception_v3 needs input of at least 75x75 pixels, got shape " +
+                  c10::str(input.sizes()));
+    at::Tensor x = input;
+    for (const auto& s : stages_) {
+      x = s.fn(x);
+      if (probes && !s.name.empty() && want.count(s.name)) (*probes)[s.name] = x;
+    }
+    x = at::adaptive_avg_pool2d(x, {1, 1});
+    x = at::dropout(x, dropout_, is_training()).flatten(1);
+    x = fc->forward(x);
+    if (probes && want.count("fc")) (*probes)["fc"] = x;
+    return x;
+  }
+
+  struct Stage {
+    std::string name;  // empty: a max-pool between named modules
+    std::function<at::Tensor(const at::Tensor&)> fn;
+  };
+  std::vector<Stage> stages_;
+  double dropout_;
+  nn::Linear fc{nullptr};
+};
+
+}  // namespace
+
+void register_inception_models(Registry& registry) {
+  registry.add({"inception_v3", "inception",
+                "torchvision inception_v3 without aux head, transform_input off (options: width, "
+                "dropout, init torchvision|scipy_truncnorm)",
+                224},
+               [](const ModelSpec& spec) -> std::shared_ptr<Network> {
+                 OptionReader r(spec.arch, spec.options);
+                 const double width = r.get_double("width", 1.0);
+                 const double dropout = r.get_double("dropout", 0.5);
+                 const auto init =
+                     r.get_string("init", "torchvision", {"torchvision", "scipy_truncnorm"});
+                 r.finish();
+                 const std::string who = "model '" + spec.arch + "': ";
+                 if (!(width > 0.0 && width <= 4.0))
+                   throw Error(who + "option 'width' must be in (0, 4]");
+                 if (!(dropout >= 0.0 && dropout < 1.0))
+                   throw Error(who + "option 'dropout' must be in [0, 1)");
+                 if (spec.num_classes < 1) throw Error(who + "num_classes must be positive");
+                 if (spec.in_channels != 1 && spec.in_channels != 3)
+                   throw Error(who + "in_channels must be 1 or 3");
+                 return std::make_shared<Inception3>(spec.num_classes, spec.in_channels, width,
+                                                     dropout, init);
+               });
+}
+
+}  // namespace featreuse::models
