@@ -26,14 +26,22 @@ std::string hdf5_message() {
 
 herr_t close_any(hid_t id) {
   switch (H5Iget_type(id)) {
-    case H5I_FILE: return H5Fclose(id);
-    case H5I_GROUP: return H5Gclose(id);
-    case H5I_DATASET: return H5Dclose(id);
-    case H5I_DATASPACE: return H5Sclose(id);
-    case H5I_DATATYPE: return H5Tclose(id);
-    case H5I_ATTR: return H5Aclose(id);
-    case H5I_GENPROP_LST: return H5Pclose(id);
-    default: return H5Idec_ref(id);
+    case H5I_FILE:
+      return H5Fclose(id);
+    case H5I_GROUP:
+      return H5Gclose(id);
+    case H5I_DATASET:
+      return H5Dclose(id);
+    case H5I_DATASPACE:
+      return H5Sclose(id);
+    case H5I_DATATYPE:
+      return H5Tclose(id);
+    case H5I_ATTR:
+      return H5Aclose(id);
+    case H5I_GENPROP_LST:
+      return H5Pclose(id);
+    default:
+      return H5Idec_ref(id);
   }
 }
 
@@ -88,8 +96,8 @@ Handle create_parallel(const std::string& path, MPI_Comm comm) {
   quiet_errors();
   Handle fapl = file_access_list();
   check(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-  return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl),
-                      "cannot create store '" + path + "'"));
+  return Handle(
+      check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), "cannot create store '" + path + "'"));
 }
 
 Handle open_parallel(const std::string& path, MPI_Comm comm, Access access) {
@@ -112,8 +120,8 @@ Handle create_serial(const std::string& path) {
   quiet_errors();
   Handle fapl = file_access_list();
   check(H5Pset_file_locking(fapl, false, true), "H5Pset_file_locking");
-  return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-                      "cannot create '" + path + "'"));
+  return Handle(
+      check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "cannot create '" + path + "'"));
 }
 
 bool exists(hid_t loc, const std::string& path) {
@@ -152,9 +160,9 @@ Handle create_dataset(hid_t loc, const std::string& path, hid_t type, const std:
                       const DatasetOptions& options) {
   std::vector<hsize_t> maxdims = dims;
   if (options.extendible && !maxdims.empty()) maxdims[0] = H5S_UNLIMITED;
-  Handle space(check(dims.empty() ? H5Screate(H5S_SCALAR)
-                                  : H5Screate_simple(int(dims.size()), dims.data(), maxdims.data()),
-                     "H5Screate for '" + path + "'"));
+  Handle space(check(
+      dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), maxdims.data()),
+      "H5Screate for '" + path + "'"));
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset)"));
   if (!options.chunk.empty())
     check(H5Pset_chunk(dcpl, int(options.chunk.size()), options.chunk.data()), "H5Pset_chunk");

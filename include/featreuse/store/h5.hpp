@@ -26,6 +26,11 @@ class Handle {
   operator hid_t() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void reset();
+  hid_t release() {  // gives up ownership without closing
+    hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -47,18 +52,18 @@ Handle open_parallel(const std::string& path, MPI_Comm comm, Access access);
 Handle open_serial(const std::string& path, Access access);
 Handle create_serial(const std::string& path);
 
-bool exists(hid_t loc, const std::string& path);      // link exists (parents checked)
+bool exists(hid_t loc, const std::string& path);  // link exists (parents checked)
 Handle open_group(hid_t loc, const std::string& path);
 Handle create_group(hid_t loc, const std::string& path);  // creates missing parents
 Handle open_dataset(hid_t loc, const std::string& path);
 
 struct DatasetOptions {
-  std::vector<hsize_t> chunk;    // empty: contiguous
-  bool extendible = false;       // unlimited first dimension (needs chunk)
+  std::vector<hsize_t> chunk;  // empty: contiguous
+  bool extendible = false;     // unlimited first dimension (needs chunk)
 };
 // Early allocation and no fill writes (safe for later independent raw writes).
-Handle create_dataset(hid_t loc, const std::string& path, hid_t type,
-                      const std::vector<hsize_t>& dims, const DatasetOptions& options = {});
+Handle create_dataset(hid_t loc, const std::string& path, hid_t type, const std::vector<hsize_t>& dims,
+                      const DatasetOptions& options = {});
 
 std::vector<hsize_t> dims(hid_t dataset);
 

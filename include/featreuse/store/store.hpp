@@ -1,0 +1,67 @@
+#pragma once
+// The study store: one HDF5 file that every rank opens with the MPI-IO
+// driver. prepare() creates every object a job needs, collectively, up front;
+// afterwards groups only write raw data into their own cells' datasets, so a
+// crash at any moment cannot damage the file's metadata. A cell's record is
+// written last, after its data is on disk (sync()).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "featreuse/store/h5.hpp"
+#include "featreuse/store/schema.hpp"
+
+namespace featreuse::store {
+
+struct StoredCell {
+  std::string id, kind, key;
+  json axes;
+  std::string config;  // canonical JSON
+  CellRecord record;
+};
+
+// Readers shared by the parallel store and serial tools (status, report, tests).
+std::vector<StoredCell> read_cells(hid_t file);
+CellRecord read_record(hid_t file, const std::string& id);
+bool is_store(hid_t file);
+
+class Store {
+ public:
+  // Collective over `comm`: creates the file if it does not exist.
+  Store(const std::string& path, MPI_Comm comm);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  hid_t file() const { return file_; }
+  const std::string& path() const { return path_; }
+
+  // Collective; `schema` must be identical on every rank. Creates what is
+  // missing (recreating data datasets of unfinished cells whose sizes changed),
+  // writes new cells' configs and initial records, records the job text, and
+  // rebuilds the results table over every cell in the file.
+  void prepare(const StudySchema& schema);
+
+  // Independent: a cell's record, mirrored into its results row.
+  CellRecord read_record(const std::string& id) const;
+  void write_record(const std::string& id, const CellRecord& record);
+  // Independent: a finished task's checkpoints, curves and test predictions.
+  void write_outputs(const std::string& id, const CellOutputs& outputs);
+  // Independent: pushes this rank's written data to disk (fdatasync).
+  void sync();
+  // Collective.
+  void close();
+
+ private:
+  void create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts);
+  void rebuild_results();
+  std::string path_;
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int sync_fd_ = -1;
+  h5::Handle file_;
+  std::map<std::string, size_t> results_row_;
+  std::string results_columns_;  // row type JSON of the results table
+};
+
+}  // namespace featreuse::store

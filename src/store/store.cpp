@@ -1,0 +1,421 @@
+#include "featreuse/store/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/paths.hpp"
+
+namespace featreuse::store {
+
+namespace {
+
+constexpr const char* kFormat = "featreuse-store";
+constexpr int64_t kSchemaVersion = 1;
+
+std::string cell_path(const std::string& id) { return "/cells/" + id; }
+
+int mpi_rank(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+std::string bcast_string(std::string text, int root, MPI_Comm comm) {
+  int64_t size = int64_t(text.size());
+  MPI_Bcast(&size, 1, MPI_INT64_T, root, comm);
+  text.resize(size);
+  MPI_Bcast(text.data(), int(size), MPI_CHAR, root, comm);
+  return text;
+}
+
+void write_rows_dataset(hid_t file, const std::string& path, const Rows& rows) {
+  h5::Handle type = rows.type().h5_type();
+  h5::Handle dataset = h5::open_dataset(file, path);
+  if (h5::dims(dataset).empty())  // a scalar record
+    h5::write_all(dataset, type, rows.data());
+  else if (rows.size() > 0)
+    h5::write_rows(dataset, type, 0, rows.size(), rows.data());
+}
+
+// Creates dataset `path` with `dims` unless it exists with exactly those dims;
+// an existing one with other dims is replaced when `replace` allows it.
+void ensure_dataset(hid_t file, const std::string& path, hid_t type, const std::vector<hsize_t>& dims,
+                    bool replace) {
+  if (h5::exists(file, path)) {
+    h5::Handle existing = h5::open_dataset(file, path);
+    if (h5::dims(existing) == dims || !replace) return;
+    existing.reset();
+    h5::unlink(file, path);
+  }
+  h5::create_dataset(file, path, type, dims);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out;
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  return out;
+}
+
+}  // namespace
+
+bool is_store(hid_t file) {
+  return h5::has_attribute(file, "format") && h5::get_string_attribute(file, "format") == kFormat;
+}
+
+CellRecord read_record(hid_t file, const std::string& id) {
+  Rows rows(record_type(), 1);
+  h5::Handle type = rows.type().h5_type();
+  h5::Handle dataset = h5::open_dataset(file, cell_path(id) + "/record");
+  h5::read_all(dataset, type, rows.data());
+  return get_record(rows, 0);
+}
+
+std::vector<StoredCell> read_cells(hid_t file) {
+  std::vector<StoredCell> out;
+  if (!h5::exists(file, "/cells")) return out;
+  h5::Handle cells = h5::open_group(file, "/cells");
+  for (const auto& id : h5::list_group(cells)) {
+    StoredCell c;
+    c.id = id;
+    const std::string base = cell_path(id);
+    c.key = h5::read_string(file, base + "/key");
+    c.kind = h5::read_string(file, base + "/kind");
+    c.axes = json::parse(h5::read_string(file, base + "/axes"));
+    c.config = h5::read_string(file, base + "/config");
+    c.record = read_record(file, id);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Store::Store(const std::string& path, MPI_Comm comm) : path_(path), comm_(comm), rank_(mpi_rank(comm)) {
+  // Everyone must agree on whether the file exists before the collective call.
+  int exists = rank_ == 0 ? int(std::filesystem::exists(path)) : 0;
+  MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+  if (exists) {
+    file_ = h5::open_parallel(path, comm, h5::Access::read_write);
+    if (!is_store(file_)) throw Error("'" + path + "' is an HDF5 file but not a featreuse store");
+    const int64_t version = h5::get_int_attribute(file_, "schema_version");
+    if (version != kSchemaVersion)
+      throw Error("store '" + path + "' has schema version " + std::to_string(version) +
+                  "; this featreuse reads " + std::to_string(kSchemaVersion));
+  } else {
+    file_ = h5::create_parallel(path, comm);
+    h5::set_attribute(file_, "format", std::string(kFormat));
+    h5::set_attribute(file_, "schema_version", kSchemaVersion);
+    h5::set_attribute(file_, "created_by", std::string("featreuse ") + version());
+    h5::create_group(file_, "/cells");
+    h5::create_group(file_, "/layouts");
+    h5::create_group(file_, "/jobs");
+    h5::flush(file_);
+  }
+  sync_fd_ = ::open(path.c_str(), O_RDONLY);
+}
+
+Store::~Store() {
+  if (sync_fd_ >= 0) ::close(sync_fd_);
+  // Closing is collective. An exception unwinding past an open store must not
+  // enter a collective call the other ranks may never make: the handle is
+  // released unclosed then (the process aborts next; the file's metadata was
+  // complete since prepare()).
+  if (file_.valid() && std::uncaught_exceptions() > 0) file_.release();
+}
+
+void Store::close() {
+  if (!file_.valid()) return;
+  h5::flush(file_);
+  file_.reset();
+}
+
+void Store::prepare(const StudySchema& schema) {
+  const bool writer = rank_ == 0;
+  std::map<std::string, const Layout*> layouts;
+  for (const auto& l : schema.layouts) {
+    layouts[l.id] = &l;
+    const std::string path = "/layouts/" + l.id;
+    if (h5::exists(file_, path)) continue;
+    Rows rows(layout_type(), l.entries.size());
+    for (size_t i = 0; i < l.entries.size(); ++i) {
+      const auto& e = l.entries[i];
+      rows.set(i, "name", e.name);
+      rows.set(i, "offset", e.offset);
+      rows.set(i, "numel", e.numel);
+      rows.set(i, "shape", shape_text(e.shape));
+      rows.set(i, "kind", std::string(e.buffer ? "buffer" : "parameter"));
+      rows.set(i, "dtype", e.dtype);
+    }
+    h5::Handle type = rows.type().h5_type();
+    h5::Handle dataset = h5::create_dataset(file_, path, type, {hsize_t(rows.size())});
+    h5::set_attribute(dataset, "total", l.total());
+    dataset.reset();
+    if (writer) write_rows_dataset(file_, path, rows);
+  }
+
+  for (const auto& cell : schema.cells) create_cell(cell, layouts);
+
+  // The job text of this run, for provenance.
+  const size_t runs = h5::list_group(h5::open_group(file_, "/jobs")).size();
+  char name[32];
+  std::snprintf(name, sizeof name, "/jobs/%06zu", runs);
+  h5::Handle text_type = h5::string_type(schema.job_text.size());
+  h5::Handle job = h5::create_dataset(file_, name, text_type, {});
+  h5::set_attribute(job, "job_name", schema.job_name);
+  if (writer) h5::write_all(job, text_type, schema.job_text.data());
+  job.reset();
+
+  h5::flush(file_);
+  rebuild_results();
+  h5::flush(file_);
+  sync();
+}
+
+void Store::create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
+  const bool writer = rank_ == 0;
+  const std::string base = cell_path(cell.id);
+  const bool is_new = !h5::exists(file_, base);
+  bool done = false;
+  if (is_new) {
+    h5::create_group(file_, base);
+    struct Text {
+      const char* name;
+      const std::string& value;
+    };
+    const std::string axes = cell.axes.dump();
+    for (const Text& t :
+         {Text{"config", cell.config}, Text{"key", cell.key}, Text{"kind", cell.kind}, Text{"axes", axes}}) {
+      h5::Handle type = h5::string_type(t.value.size());
+      h5::Handle d = h5::create_dataset(file_, base + "/" + t.name, type, {});
+      if (writer) h5::write_all(d, type, t.value.data());
+    }
+    Rows rows(record_type(), 1);
+    h5::Handle type = rows.type().h5_type();
+    h5::create_dataset(file_, base + "/record", type, {});
+  } else {
+    done = store::read_record(file_, cell.id).status == TaskState::done;
+  }
+  if (writer && (is_new || (!done && !cell.setup_error.empty()))) {
+    CellRecord record = is_new ? CellRecord{} : store::read_record(file_, cell.id);
+    if (!cell.setup_error.empty()) {
+      record.status = TaskState::failed;
+      record.message = "setup: " + cell.setup_error;
+    }
+    Rows rows(record_type(), 1);
+    put_record(rows, 0, record);
+    write_rows_dataset(file_, base + "/record", rows);
+  }
+  if (!cell.setup_error.empty()) return;
+
+  auto layout = layouts.find(cell.layout);
+  if (layout == layouts.end()) throw Error("cell " + cell.id + " names an unknown layout " + cell.layout);
+  const hsize_t params = hsize_t(layout->second->total());
+  for (const char* which : {"initial", "best"}) {
+    const std::string path = base + "/checkpoints/" + which;
+    const bool fresh = !h5::exists(file_, path);
+    ensure_dataset(file_, path, H5T_IEEE_F32LE, {params}, !done);
+    if (fresh || !done) {
+      h5::Handle d = h5::open_dataset(file_, path);
+      if (!h5::has_attribute(d, "layout") || h5::get_string_attribute(d, "layout") != cell.layout)
+        h5::set_attribute(d, "layout", "/layouts/" + cell.layout);
+    }
+  }
+  {
+    h5::Handle train = train_curve_type().h5_type(), val = val_curve_type().h5_type();
+    ensure_dataset(file_, base + "/curves/train", train, {hsize_t(cell.train_points)}, !done);
+    ensure_dataset(file_, base + "/curves/val", val, {hsize_t(cell.val_points)}, !done);
+  }
+  const hsize_t n = hsize_t(cell.test_count), c = hsize_t(cell.num_classes);
+  ensure_dataset(file_, base + "/test/logits", H5T_IEEE_F32LE, {n, c}, !done);
+  if (cell.multi_label)
+    ensure_dataset(file_, base + "/test/labels", H5T_IEEE_F32LE, {n, c}, !done);
+  else
+    ensure_dataset(file_, base + "/test/labels", H5T_STD_I64LE, {n}, !done);
+}
+
+void Store::rebuild_results() {
+  // The writer reads every cell and decides the table's columns and rows;
+  // the others learn the column spec and row order by broadcast.
+  json spec;
+  std::vector<StoredCell> cells;
+  if (rank_ == 0) {
+    cells = read_cells(file_);
+    std::vector<std::string> axis_names;
+    std::map<std::string, std::string> kinds;  // axis -> "i64" | "f64" | "str"
+    std::map<std::string, size_t> widths;
+    size_t key_width = 1;
+    for (const auto& c : cells) {
+      key_width = std::max(key_width, c.key.size());
+      for (auto it = c.axes.begin(); it != c.axes.end(); ++it) {
+        if (!kinds.count(it.key())) {
+          axis_names.push_back(it.key());
+          kinds[it.key()] = "";
+        }
+        const json& v = it.value();
+        std::string& k = kinds[it.key()];
+        if (v.is_null()) continue;
+        const std::string want = v.is_number_integer() ? "i64" : v.is_number() ? "f64" : "str";
+        k = k.empty() || k == want ? want : (k != "str" && want != "str") ? "f64" : "str";
+        const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+        widths[it.key()] = std::max(widths[it.key()], text.size());
+      }
+    }
+    RowType type;
+    type.add(Column::Type::str, "id", 16)
+        .add(Column::Type::str, "kind", 8)
+        .add(Column::Type::str, "key", key_width);
+    for (const auto& name : axis_names) {
+      const std::string& k = kinds[name];
+      // Integer columns with missing values become floats (NaN for missing).
+      bool has_null = false;
+      for (const auto& c : cells) has_null = has_null || !c.axes.contains(name) || c.axes[name].is_null();
+      if (k == "i64" && !has_null)
+        type.add(Column::Type::i64, name);
+      else if (k == "i64" || k == "f64")
+        type.add(Column::Type::f64, name);
+      else
+        type.add(Column::Type::str, name, std::max<size_t>(1, widths[name]));
+    }
+    for (const auto& c : record_type().columns()) type.add(c.type, c.name, c.size);
+    json ids = json::array();
+    for (const auto& c : cells) ids.push_back(c.id);
+    spec = {{"columns", type.to_json()}, {"ids", ids}};
+  }
+  spec = json::parse(bcast_string(rank_ == 0 ? spec.dump() : std::string(), 0, comm_));
+  const RowType type = RowType::from_json(spec["columns"]);
+  const auto ids = spec["ids"].get<std::vector<std::string>>();
+  results_row_.clear();
+  for (size_t i = 0; i < ids.size(); ++i) results_row_[ids[i]] = i;
+  results_columns_ = spec["columns"].dump();
+
+  // Reuse the table when its type and size already match (a plain rerun).
+  h5::Handle h5type = type.h5_type();
+  bool reuse = false;
+  if (h5::exists(file_, "/results")) {
+    h5::Handle existing = h5::open_dataset(file_, "/results");
+    h5::Handle existing_type(h5::check(H5Dget_type(existing), "H5Dget_type"));
+    reuse = H5Tequal(existing_type, h5type) > 0 && h5::dims(existing) == std::vector<hsize_t>{ids.size()};
+    existing.reset();
+    if (!reuse) h5::unlink(file_, "/results");
+  }
+  if (!reuse) h5::create_dataset(file_, "/results", h5type, {hsize_t(ids.size())});
+
+  if (rank_ != 0) return;
+  Rows rows(type, cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const auto& c = cells[i];
+    rows.set(i, "id", c.id);
+    rows.set(i, "kind", c.kind);
+    rows.set(i, "key", c.key);
+    for (const auto& col : type.columns()) {
+      if (!c.axes.contains(col.name) || record_type().has(col.name) || col.name == "id" ||
+          col.name == "kind" || col.name == "key")
+        continue;
+      const json& v = c.axes[col.name];
+      if (col.type == Column::Type::str)
+        rows.set(i, col.name, v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump());
+      else if (col.type == Column::Type::i64)
+        rows.set(i, col.name, v.get<int64_t>());
+      else
+        rows.set(i, col.name, v.is_null() ? kNaN : v.get<double>());
+    }
+    for (const auto& col : type.columns())
+      if (!c.axes.contains(col.name) && col.type == Column::Type::f64 && !record_type().has(col.name))
+        rows.set(i, col.name, kNaN);
+    Rows record(record_type(), 1);
+    put_record(record, 0, c.record);
+    for (const auto& col : record_type().columns()) {
+      if (col.type == Column::Type::str)
+        rows.set(i, col.name, record.get_string(0, col.name));
+      else if (col.type == Column::Type::f64)
+        rows.set(i, col.name, record.get_double(0, col.name));
+      else
+        rows.set(i, col.name, record.get_int(0, col.name));
+    }
+  }
+  write_rows_dataset(file_, "/results", rows);
+}
+
+CellRecord Store::read_record(const std::string& id) const { return store::read_record(file_, id); }
+
+void Store::write_record(const std::string& id, const CellRecord& record) {
+  Rows rows(record_type(), 1);
+  put_record(rows, 0, record);
+  write_rows_dataset(file_, cell_path(id) + "/record", rows);
+  // Mirror into the results row (same columns, by name).
+  auto row = results_row_.find(id);
+  if (row == results_row_.end()) return;
+  h5::Handle dataset = h5::open_dataset(file_, "/results");
+  const RowType type = RowType::from_json(json::parse(results_columns_));
+  Rows mirror(type, 1);
+  h5::Handle h5type = type.h5_type();
+  h5::read_rows(dataset, h5type, row->second, 1, mirror.data());
+  for (const auto& col : record_type().columns()) {
+    if (col.type == Column::Type::str)
+      mirror.set(0, col.name, rows.get_string(0, col.name));
+    else if (col.type == Column::Type::f64)
+      mirror.set(0, col.name, rows.get_double(0, col.name));
+    else
+      mirror.set(0, col.name, rows.get_int(0, col.name));
+  }
+  h5::write_rows(dataset, h5type, row->second, 1, mirror.data());
+}
+
+void Store::write_outputs(const std::string& id, const CellOutputs& out) {
+  const std::string base = cell_path(id);
+  auto write_flat = [&](const std::string& path, hid_t type, const void* data, size_t count) {
+    h5::Handle d = h5::open_dataset(file_, path);
+    hsize_t want = 1;
+    for (hsize_t n : h5::dims(d)) want *= n;
+    if (want != count)
+      throw Error("store: " + path + " holds " + std::to_string(want) + " values, the task produced " +
+                  std::to_string(count));
+    h5::write_all(d, type, data);
+  };
+  write_flat(base + "/checkpoints/initial", H5T_NATIVE_FLOAT, out.initial.data(), out.initial.size());
+  write_flat(base + "/checkpoints/best", H5T_NATIVE_FLOAT, out.best.data(), out.best.size());
+  write_flat(base + "/test/logits", H5T_NATIVE_FLOAT, out.test_logits.data(), out.test_logits.size());
+  if (!out.test_targets.empty())
+    write_flat(base + "/test/labels", H5T_NATIVE_FLOAT, out.test_targets.data(), out.test_targets.size());
+  else
+    write_flat(base + "/test/labels", H5T_NATIVE_INT64, out.test_labels.data(), out.test_labels.size());
+
+  // Curves: points beyond the capacity are dropped; unused rows get iteration -1.
+  {
+    h5::Handle d = h5::open_dataset(file_, base + "/curves/train");
+    Rows rows(train_curve_type(), h5::dims(d)[0]);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      TrainPoint p = i < out.train.size() ? out.train[i] : TrainPoint{-1, kNaN, kNaN, kNaN};
+      rows.set(i, "iteration", p.iteration);
+      rows.set(i, "epoch", p.epoch);
+      rows.set(i, "loss", p.loss);
+      rows.set(i, "lr", p.lr);
+    }
+    d.reset();
+    write_rows_dataset(file_, base + "/curves/train", rows);
+  }
+  {
+    h5::Handle d = h5::open_dataset(file_, base + "/curves/val");
+    Rows rows(val_curve_type(), h5::dims(d)[0]);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ValPoint p = i < out.val.size() ? out.val[i] : ValPoint{-1, kNaN, kNaN, kNaN, {}};
+      rows.set(i, "iteration", p.iteration);
+      rows.set(i, "epoch", p.epoch);
+      rows.set(i, "loss", p.loss);
+      rows.set(i, "target", p.target);
+      for (const auto& m : metric_columns()) {
+        auto it = p.metrics.find(m);
+        rows.set(i, m, it == p.metrics.end() ? kNaN : it->second);
+      }
+    }
+    d.reset();
+    write_rows_dataset(file_, base + "/curves/val", rows);
+  }
+}
+
+void Store::sync() {
+  if (sync_fd_ >= 0) ::fdatasync(sync_fd_);
+}
+
+}  // namespace featreuse::store

@@ -1,0 +1,147 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/store/store.hpp"
+
+using namespace featreuse;
+using namespace featreuse::store;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("featreuse_" + std::to_string(getpid()) + "_" + name))
+      .string();
+}
+
+Layout small_layout() {
+  Layout l;
+  l.entries = {{"conv.weight", 0, 6, {2, 3}, false, "float32"},
+               {"bn.num_batches_tracked", 6, 1, {}, true, "int64"}};
+  l.id = Layout::id_of(l.entries);
+  return l;
+}
+
+CellSchema cell(const std::string& id, json axes, int64_t test = 4) {
+  CellSchema c;
+  c.id = id;
+  c.kind = "cell";
+  c.key = "cell " + id;
+  c.axes = std::move(axes);
+  c.config = json{{"id", id}}.dump();
+  c.layout = small_layout().id;
+  c.train_points = 3;
+  c.val_points = 2;
+  c.test_count = test;
+  c.num_classes = 2;
+  return c;
+}
+
+StudySchema schema(std::vector<CellSchema> cells) {
+  StudySchema s;
+  s.job_name = "t";
+  s.job_text = "grid: {}";
+  s.layouts = {small_layout()};
+  s.cells = std::move(cells);
+  return s;
+}
+
+CellOutputs outputs(float base) {
+  CellOutputs o;
+  for (int i = 0; i < 7; ++i) {
+    o.initial.push_back(base + i);
+    o.best.push_back(base - i);
+  }
+  o.train = {{1, 0.1, 2.0, 1e-3}, {2, 0.2, 1.5, 1e-3}};
+  o.val = {{2, 0.2, 1.2, 0.75, {{"accuracy", 0.75}}}};
+  o.test_logits = {1, 2, 3, 4, 5, 6, 7, 8};
+  o.test_labels = {0, 1, 1, 0};
+  return o;
+}
+
+}  // namespace
+
+TEST(Store, CreatesCellsAndRoundTripsRecordsAndOutputs) {
+  const std::string path = temp_path("roundtrip.h5");
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({cell("aaa", {{"model", "m"}, {"seed", 0}}), cell("bbb", {{"model", "m"}, {"seed", 1}})}));
+    s.write_outputs("aaa", outputs(10));
+    CellRecord r;
+    r.status = TaskState::done;
+    r.attempts = 1;
+    r.host = "node1";
+    r.metrics = {{"accuracy", 0.5}, {"roc_auc", 0.625}};
+    r.message = std::string(3000, 'x');  // longer than the column: cut, not refused
+    s.write_record("aaa", r);
+    s.sync();
+    s.close();
+  }
+  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+  auto cells = read_cells(file);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].id, "aaa");
+  EXPECT_EQ(cells[0].record.status, TaskState::done);
+  EXPECT_EQ(cells[0].record.host, "node1");
+  EXPECT_EQ(cells[0].record.metrics["roc_auc"], 0.625);
+  EXPECT_TRUE(std::isnan(cells[0].record.metrics["f1"]));
+  EXPECT_EQ(cells[0].record.message.size(), 1024u);
+  EXPECT_EQ(cells[1].record.status, TaskState::pending);
+  EXPECT_EQ(cells[1].axes["seed"], 1);
+  std::vector<float> best(7);
+  h5::read_all(h5::open_dataset(file, "/cells/aaa/checkpoints/best"), H5T_NATIVE_FLOAT, best.data());
+  EXPECT_EQ(best[6], 4.0f);
+  EXPECT_EQ(h5::get_string_attribute(h5::open_dataset(file, "/cells/aaa/checkpoints/best"), "layout"),
+            "/layouts/" + small_layout().id);
+  // The results table mirrors the record.
+  h5::Handle results = h5::open_dataset(file, "/results");
+  EXPECT_EQ(h5::dims(results), std::vector<hsize_t>{2});
+  file.reset();
+  std::filesystem::remove(path);
+}
+
+TEST(Store, ExtendingKeepsDoneCellsAndWidensTheResultsTable) {
+  const std::string path = temp_path("extend.h5");
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({cell("aaa", {{"model", "m"}, {"seed", 0}})}));
+    s.write_outputs("aaa", outputs(1));
+    CellRecord r;
+    r.status = TaskState::done;
+    s.write_record("aaa", r);
+    s.close();
+  }
+  {
+    Store s(path, MPI_COMM_WORLD);
+    // The done cell now reports other sizes: its data must stay as it is.
+    CellSchema changed = cell("aaa", {{"model", "m"}, {"seed", 0}}, 9);
+    CellSchema failing = cell("ccc", {{"model", "m"}, {"seed", 2}, {"lr", 0.1}});
+    failing.setup_error = "dataset file missing";
+    s.prepare(schema({changed, cell("bbb", {{"model", "m"}, {"seed", 1}, {"lr", 0.5}}), failing}));
+    s.close();
+  }
+  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+  auto cells = read_cells(file);
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0].record.status, TaskState::done);
+  EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/aaa/test/logits")), (std::vector<hsize_t>{4, 2}));
+  EXPECT_EQ(cells[2].record.status, TaskState::failed);
+  EXPECT_EQ(cells[2].record.message, "setup: dataset file missing");
+  EXPECT_FALSE(h5::exists(file, "/cells/ccc/checkpoints"));
+  EXPECT_EQ(h5::list_group(h5::open_group(file, "/jobs")).size(), 2u);
+  h5::Handle results = h5::open_dataset(file, "/results");
+  h5::Handle type(H5Dget_type(results));
+  EXPECT_GE(H5Tget_member_index(type, "lr"), 0);  // the new axis became a column
+  file.reset();
+  std::filesystem::remove(path);
+}
+
+TEST(Store, RefusesAForeignHdf5File) {
+  const std::string path = temp_path("foreign.h5");
+  { h5::Handle f = h5::create_serial(path); }
+  EXPECT_THROW(Store(path, MPI_COMM_WORLD), Error);
+  std::filesystem::remove(path);
+}
