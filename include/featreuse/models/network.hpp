@@ -57,6 +57,9 @@ struct InitBlock {
 // matches "layer1.0.conv1.weight", not "layer10.weight").
 bool under_module(const std::string& name, const std::string& path);
 
+// Named tensors in file order (a state_dict as read from a weight file).
+using TensorList = std::vector<std::pair<std::string, torch::Tensor>>;
+
 // Logits plus the activations at the requested probe points.
 struct ProbedOutput {
   torch::Tensor logits;
@@ -89,6 +92,12 @@ class Network : public torch::nn::Module {
   // The WT-ST block map, in network order (see InitBlock). Default: none
   // (the model does not support WT-ST).
   virtual std::vector<InitBlock> block_map() const { return {}; }
+
+  // Called by load_weights (weights.hpp) before names are matched, for
+  // families whose checkpoints come in several layouts (e.g. Swin's
+  // downsample in official vs recent timm files): rename or reshape entries
+  // into this network's layout. Default: leaves them as they are.
+  virtual void adapt_weights(TensorList& weights) const { (void)weights; }
 };
 
 // Checks that every name in `probes` is one of net.probe_points() (throws
