@@ -1,0 +1,35 @@
+#pragma once
+// Where this process sits: world -> groups of G consecutive ranks (one task
+// each, data-parallel inside) -> node-local rank (for device choice).
+#include <mpi.h>
+
+namespace featreuse::dist {
+
+struct Topology {
+  MPI_Comm world = MPI_COMM_NULL;
+  MPI_Comm group_comm = MPI_COMM_NULL;  // the ranks training one task together
+  MPI_Comm local_comm = MPI_COMM_NULL;  // the ranks on this node
+  int world_rank = 0, world_size = 1;
+  int group = 0, group_count = 1;
+  int group_rank = 0, group_size = 1;
+  int local_rank = 0, local_size = 1;
+  bool leader() const { return group_rank == 0; }
+};
+
+// Collective over `world`. Throws featreuse::Error when `ranks_per_task` does
+// not divide the world or a group would span nodes.
+Topology make_topology(MPI_Comm world, int ranks_per_task);
+void free_topology(Topology& topology);
+
+// Compute threads for this rank: SLURM_CPUS_PER_TASK when set, else this
+// node's cores shared evenly by its ranks (at least 1).
+int threads_per_rank(const Topology& topology);
+
+// Waits for a non-blocking MPI request while sleeping between polls, so idle
+// ranks do not spin a core that a training rank on the same node needs.
+void wait_sleeping(MPI_Request& request, int poll_ms = 5);
+
+// A barrier that sleeps while it waits (see wait_sleeping).
+void barrier_sleeping(MPI_Comm comm);
+
+}  // namespace featreuse::dist
