@@ -58,3 +58,11 @@ std::string task_id(const json& config);
 std::string canonical(const json& config);
 
 }  // namespace featreuse::grid
+
+namespace featreuse::grid {
+
+// A plan as JSON and back, so rank 0 can share the one it expanded.
+json plan_to_json(const Plan& plan);
+Plan plan_from_json(const json& j);
+
+}  // namespace featreuse::grid

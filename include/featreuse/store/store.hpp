@@ -24,6 +24,8 @@ struct StoredCell {
 std::vector<StoredCell> read_cells(hid_t file);
 CellRecord read_record(hid_t file, const std::string& id);
 bool is_store(hid_t file);
+// A cell's flat checkpoint ("initial" or "best") with its layout.
+std::pair<Layout, std::vector<float>> read_checkpoint(hid_t file, const std::string& id, const std::string& which);
 
 class Store {
  public:

@@ -1,0 +1,38 @@
+#pragma once
+// A training recipe (configs/recipes/*.yaml after overrides), checked and
+// typed, plus what follows from it: iterations, curve sizes, cost estimates.
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace featreuse::train {
+
+struct Recipe {
+  std::string optimizer = "adam";
+  double lr = 1e-3, weight_decay = 0, momentum = 0.9;
+  int64_t batch_size = 64, eval_batch_size = 256, epochs = 3, train_size = 0;
+  double val_every = 0.5;
+  int64_t log_every = 25;
+  double grad_clip = 1.0;
+};
+
+// Throws featreuse::Error naming the key for missing or invalid values.
+Recipe parse_recipe(const nlohmann::json& recipe);
+
+// The training schedule for a training split of `split_size` images.
+struct Schedule {
+  int64_t train_images = 0;     // after train_size
+  int64_t steps_per_epoch = 0;  // whole batches (the last partial batch is dropped)
+  int64_t total_steps = 0;
+  int64_t val_interval = 0;     // steps between validations
+  int64_t train_points = 0;     // capacity of the training-loss curve
+  int64_t val_points = 0;       // capacity of the validation curve
+};
+Schedule make_schedule(const Recipe& recipe, int64_t split_size);
+
+// Relative cost of a training task (GFLOP): forward+backward over the
+// training images, validations and the test pass.
+double estimate_cost(const Recipe& recipe, double gflops, const std::array<int64_t, 3>& split_sizes);
+
+}  // namespace featreuse::train

@@ -1,0 +1,256 @@
+// featreuse run JOB --store S.h5 [--ranks-per-task G] [--retry-failed]:
+// the orchestrator. Rank 0 expands the job and checks it against the store;
+// all ranks create the store's layout together; then groups take tasks from
+// the coordinator until none can run. Rerunning the same command skips done
+// tasks and redoes the rest.
+#include <ATen/Parallel.h>
+#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
+#include "featreuse/core/progress.hpp"
+#include "featreuse/core/stop.hpp"
+#include "featreuse/dist/reducer.hpp"
+#include "featreuse/dist/task_queue.hpp"
+#include "featreuse/dist/topology.hpp"
+#include "featreuse/store/store.hpp"
+#include "study.hpp"
+#include "task_runner.hpp"
+
+namespace featreuse::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// An error every rank raises together (decided on rank 0 and broadcast, or
+// computed identically everywhere): the ranks can exit cleanly with it.
+class AllRanksError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct RunOptions {
+  std::string job, store;
+  int ranks_per_task = 1;
+  bool retry_failed = false;
+  int threads = 0;
+};
+
+// Rank 0 computes `make`; everyone gets its text, or the same error.
+std::string from_rank0(int rank, const std::function<std::string()>& make) {
+  std::string text, error;
+  if (rank == 0) {
+    try {
+      text = make();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  for (std::string* s : {&error, &text}) {
+    int64_t size = int64_t(s->size());
+    MPI_Bcast(&size, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    s->resize(size);
+    MPI_Bcast(s->data(), int(size), MPI_CHAR, 0, MPI_COMM_WORLD);
+  }
+  if (!error.empty()) throw AllRanksError(error);
+  return text;
+}
+
+// A job that would give an existing cell another config is refused, naming
+// the cell and what changed.
+std::string check_against_store(const grid::Plan& plan, const std::vector<store::StoredCell>& stored) {
+  std::map<std::string, const store::StoredCell*> by_key;
+  for (const auto& c : stored) by_key[c.key] = &c;
+  std::string problems;
+  size_t count = 0;
+  for (const auto& t : plan.tasks) {
+    auto it = by_key.find(t.key);
+    if (it == by_key.end() || it->second->id == t.id) continue;
+    if (++count > 5) continue;
+    const json before = json::parse(it->second->config);
+    problems += "\n  cell " + t.key + " (stored as " + it->second->id + ", now " + t.id +
+                "): " + describe_differences(grid::identity_view(before), grid::identity_view(t.config));
+  }
+  if (count == 0) return "";
+  return "the job changes the config of " + std::to_string(count) + " cell" + (count == 1 ? "" : "s") +
+         " already in the store:" + problems +
+         (count > 5 ? "\n  ..." : "") +
+         "\nUse a new store, or make the change a grid axis so the old and new cells can live side by side.";
+}
+
+int run(const RunOptions& opt) {
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  log::set_tag(world_rank, -1);
+  dist::Topology topology;
+  try {
+    topology = dist::make_topology(MPI_COMM_WORLD, opt.ranks_per_task);
+  } catch (const Error& e) {
+    throw AllRanksError(e.what());
+  }
+  log::set_tag(topology.world_rank, topology.group);
+  if (topology.group_size > 1)
+    throw AllRanksError("--ranks-per-task > 1 (data-parallel groups) is not available yet; use 1");
+  const int threads = opt.threads > 0 ? opt.threads : dist::threads_per_rank(topology);
+  at::set_num_threads(threads);
+  stop::install_handlers();
+  if (world_rank == 0)
+    spdlog::info("featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, store {}", opt.job,
+                 topology.world_size, topology.group_count, topology.group_size, threads, opt.store);
+
+  // Rank 0 reads the job; everyone gets the same plan.
+  std::string job_text;
+  DatasetDescriptions datasets;
+  const grid::Plan plan = grid::plan_from_json(json::parse(from_rank0(world_rank, [&] {
+    std::ifstream in(opt.job);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    job_text = buffer.str();
+    return grid::plan_to_json(plan_job(opt.job, datasets)).dump();
+  })));
+
+  std::unique_ptr<store::Store> opened;
+  try {
+    opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
+  } catch (const Error& e) {  // opening is collective: every rank sees the same file
+    throw AllRanksError(e.what());
+  }
+  store::Store& store = *opened;
+  from_rank0(world_rank, [&] {
+    const std::string problem = check_against_store(plan, store::read_cells(store.file()));
+    if (!problem.empty()) throw Error(problem);
+    return std::string();
+  });
+  const store::StudySchema schema = store::StudySchema::from_json(json::parse(from_rank0(world_rank, [&] {
+    Stopwatch clock;
+    auto s = make_schema(plan, job_text, datasets);
+    spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
+                 format_duration(clock.seconds()));
+    return s.to_json().dump();
+  })));
+  store.prepare(schema);
+
+  // Start states from the store's records (rank 0 owns the scheduler).
+  std::unique_ptr<grid::Scheduler> scheduler;
+  if (world_rank == 0) {
+    std::vector<grid::TaskState> states;
+    size_t retried = 0;
+    for (const auto& t : plan.tasks) {
+      store::CellRecord r = store.read_record(t.id);
+      if (r.status == grid::TaskState::failed && opt.retry_failed) {
+        r.status = grid::TaskState::pending;
+        store.write_record(t.id, r);
+        ++retried;
+      }
+      states.push_back(r.status);
+    }
+    store.sync();
+    size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
+    size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed);
+    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run{}", plan.tasks.size(), done,
+                 failed, opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
+                 plan.tasks.size() - done - failed, retried ? " (" + std::to_string(retried) + " retried)" : "");
+    scheduler = std::make_unique<grid::Scheduler>(plan, states);
+  }
+
+  Stopwatch clock;
+  auto reducer = dist::make_mpi_reducer(topology.group_comm);
+  TaskRunner runner(store, plan, topology, *reducer);
+  std::vector<size_t> blocked;
+  {
+    dist::TaskQueue queue(topology, scheduler.get(), &plan);
+    std::optional<size_t> previous;
+    dist::Outcome outcome = dist::Outcome::none;
+    while (auto task = queue.next(previous, outcome, !stop::requested())) {
+      outcome = runner.run(*task);
+      previous = task;
+    }
+    if (stop::requested()) spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());
+  }  // joins the coordinator once every group has stopped
+  if (world_rank == 0) {
+    for (size_t i : scheduler->blocked()) {
+      const auto& t = plan.tasks[i];
+      store::CellRecord r = store.read_record(t.id);
+      r.status = grid::TaskState::failed;
+      std::string failed_deps;
+      for (const auto& d : t.deps) failed_deps += (failed_deps.empty() ? "" : ", ") + d;
+      r.message = "not run: a task it depends on (" + failed_deps + ") failed";
+      store.write_record(t.id, r);
+    }
+    store.sync();
+  }
+  dist::barrier_sleeping(MPI_COMM_WORLD);
+
+  if (world_rank == 0) {
+    std::map<grid::TaskState, size_t> counts;
+    for (const auto& t : plan.tasks) counts[store.read_record(t.id).status] += 1;
+    const std::string summary = "job " + plan.job_name + " finished in " + format_duration(clock.seconds()) + ": " +
+                                std::to_string(counts[grid::TaskState::done]) + " done, " +
+                                std::to_string(counts[grid::TaskState::failed]) + " failed, " +
+                                std::to_string(counts[grid::TaskState::pending] + counts[grid::TaskState::running]) +
+                                " pending, of " + std::to_string(plan.tasks.size()) + " tasks; store " + opt.store;
+    spdlog::info("{}", summary);
+    std::printf("%s\n", summary.c_str());
+  }
+  store.close();
+  dist::free_topology(topology);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+  po::options_description options("featreuse run JOB --store S.h5 [options] (under mpirun -np N)");
+  RunOptions opt;
+  std::string level = "info";
+  options.add_options()("help,h", "show this help")("store", po::value(&opt.store), "the HDF5 store (created if missing)")(
+      "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1), "ranks per group (data-parallel width)")(
+      "retry-failed", po::bool_switch(&opt.retry_failed), "run failed tasks again")(
+      "threads", po::value(&opt.threads)->default_value(0), "compute threads per rank (0: cores / ranks per node)")(
+      "log-level", po::value(&level)->default_value("info"), "trace, debug, info, warn, error")(
+      "job", po::value(&opt.job), "the job file");
+  po::positional_options_description positional;
+  positional.add("job", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
+                .options(options)
+                .positional(positional)
+                .run(),
+            vm);
+  po::notify(vm);
+  if (vm.count("help") || opt.job.empty() || opt.store.empty()) {
+    std::cout << options << "\n";
+    return vm.count("help") ? 0 : 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(level));
+
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+  int code = 1;
+  try {
+    code = run(opt);
+  } catch (const AllRanksError& e) {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) std::fprintf(stderr, "featreuse run: error: %s\n", e.what());
+    MPI_Finalize();
+    return 1;
+  } catch (const std::exception& e) {
+    // Only this rank may know: stop the whole job rather than leave the
+    // others waiting in a collective call. The store stays readable.
+    std::fprintf(stderr, "featreuse run: error: %s\n", e.what());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace featreuse::app

@@ -1,0 +1,40 @@
+#pragma once
+// What `plan` and `run` share: a job file expanded into a plan against the
+// registries (models, datasets, inits), and the store schema for a plan
+// (dataset sizes, checkpoint layouts, curve capacities), with per-task setup
+// errors kept as data instead of aborting the job.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "featreuse/data/dataset.hpp"
+#include "featreuse/grid/plan.hpp"
+#include "featreuse/models/network.hpp"
+#include "featreuse/store/schema.hpp"
+
+namespace featreuse::app {
+
+// Describes datasets once per distinct config.
+class DatasetDescriptions {
+ public:
+  const data::DatasetInfo& get(const json& dataset_config);  // throws Error like describe_dataset
+
+ private:
+  std::map<std::string, data::DatasetInfo> cache_;
+  std::map<std::string, std::string> errors_;
+};
+
+// The catalog grid needs, backed by the registries.
+grid::Catalog make_catalog(DatasetDescriptions& datasets);
+
+// Loads and expands a job file.
+grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets);
+
+// Builds the network a task trains (seeded from the cell seed so its random
+// init is reproducible).
+std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info);
+
+// The store schema of every task of `plan`.
+store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text, DatasetDescriptions& datasets);
+
+}  // namespace featreuse::app
