@@ -3,6 +3,9 @@
 
 namespace featreuse::data {
 
-void register_builtin_readers() { register_fashion_mnist_reader(); }
+void register_builtin_readers() {
+  register_fashion_mnist_reader();
+  register_cache_readers();
+}
 
 }  // namespace featreuse::data

@@ -41,17 +41,18 @@ namespace {
 class MemoryStream : public BatchStream {
  public:
   MemoryStream(const SplitData& data, std::vector<int64_t> order, int64_t batch_size,
-               const at::Tensor& mean, const at::Tensor& inv_std)
-      : data_(data), order_(std::move(order)), batch_size_(batch_size), mean_(mean), inv_std_(inv_std) {}
+               const at::Tensor& mean, const at::Tensor& inv_std, c10::Device device)
+      : data_(data), order_(std::move(order)), batch_size_(batch_size), mean_(mean.to(device)),
+        inv_std_(inv_std.to(device)), device_(device) {}
 
   bool next(Batch& out) override {
     if (cursor_ >= int64_t(order_.size())) return false;
     const int64_t n = std::min<int64_t>(batch_size_, int64_t(order_.size()) - cursor_);
     at::Tensor index = at::from_blob(order_.data() + cursor_, {n}, at::kLong).clone();
     cursor_ += n;
-    at::Tensor pixels = data_.images.index_select(0, index).to(at::kFloat).div_(255.0f);
+    at::Tensor pixels = data_.images.index_select(0, index).to(device_).to(at::kFloat).div_(255.0f);
     out.images = pixels.sub_(mean_).mul_(inv_std_);
-    out.labels = data_.labels.index_select(0, index);
+    out.labels = data_.labels.index_select(0, index).to(device_);
     out.indices = index;
     return true;
   }
@@ -66,6 +67,7 @@ class MemoryStream : public BatchStream {
   int64_t batch_size_;
   int64_t cursor_ = 0;
   at::Tensor mean_, inv_std_;
+  c10::Device device_;
 };
 
 }  // namespace
@@ -91,7 +93,7 @@ std::unique_ptr<BatchStream> InMemoryDataset::stream(Split split, const StreamOp
   if (options.batch_size <= 0) throw Error("batch size must be positive");
   const SplitData& data = splits_[static_cast<int>(split)];
   return std::make_unique<MemoryStream>(data, epoch_order(data.images.size(0), options),
-                                        options.batch_size, mean_, inv_std_);
+                                        options.batch_size, mean_, inv_std_, options.device);
 }
 
 }  // namespace featreuse::data

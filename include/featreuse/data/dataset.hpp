@@ -19,15 +19,17 @@ const char* split_name(Split split);
 enum class LabelKind { single, multi };
 
 struct DatasetInfo {
-  std::string name;                    // config name, e.g. "fmnist_5_9"
-  std::string reader;                  // registry name, e.g. "fashion_mnist"
+  std::string name;    // config name, e.g. "fmnist_5_9"
+  std::string reader;  // registry name, e.g. "fashion_mnist"
   int64_t channels = 3;
-  int64_t image_size = 224;            // side of the images a model sees
+  int64_t image_size = 224;  // side of the images a model sees
   int64_t num_classes = 0;
   LabelKind labels = LabelKind::single;
   std::array<int64_t, 3> split_sizes{0, 0, 0};
   std::vector<std::string> class_names;
   std::string target_metric = "accuracy";  // metric for model selection and reports
+  std::vector<double> mean, stddev;        // per-channel normalisation applied to batches (empty: unknown)
+  std::string source;                      // where the data comes from (e.g. the prepared cache file)
   int64_t size(Split split) const { return split_sizes[static_cast<int>(split)]; }
 };
 
@@ -40,13 +42,17 @@ struct Batch {
 struct StreamOptions {
   int64_t batch_size = 64;
   bool shuffle = false;
-  uint64_t seed = 0;        // shuffling and augmentation derive from (seed, epoch)
+  uint64_t seed = 0;  // shuffling and augmentation derive from (seed, epoch)
   int64_t epoch = 0;
   bool drop_last = false;
-  bool augment = false;     // training augmentations (readers without any ignore it)
-  int shard_rank = 0;       // data-parallel groups: this rank's shard of each epoch
+  bool augment = false;  // training augmentations (readers without any ignore it)
+  int shard_rank = 0;    // data-parallel groups: this rank's shard of each epoch
   int shard_count = 1;
   std::vector<int64_t> subset;  // use only these positions of the split (empty: all)
+  // Where batches are made and returned (augmentations run there too).
+  c10::Device device = c10::Device(c10::kCPU);
+  int workers = -1;  // background threads assembling batches; 0: in next(); -1: automatic
+  int prefetch = 4;  // batches made ahead (at least `workers`)
 };
 
 class BatchStream {

@@ -1,0 +1,266 @@
+// Layout options, the table of layout builders, and the shared file loader.
+#include "featreuse/data/layout.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "featreuse/core/error.hpp"
+#include "layout_common.hpp"
+
+namespace featreuse::data {
+
+namespace {
+
+struct Entry {
+  const char* name;
+  detail::Builder build;
+};
+
+const Entry kLayouts[] = {
+    {"aptos2019", detail::build_aptos},   {"cbis_ddsm", detail::build_cbis_ddsm},
+    {"chexpert", detail::build_chexpert}, {"csv", detail::build_csv},
+    {"folder", detail::build_folder},     {"isic2019", detail::build_isic},
+    {"pcam", detail::build_pcam},
+};
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()[]{}!#~") == std::string::npos) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json LayoutOptions::to_json() const {
+  return {{"root", root},
+          {"size", size},
+          {"channels", channels},
+          {"split_file", split_file},
+          {"holdout", holdout},
+          {"split_seed", split_seed},
+          {"dct_scaling", dct_scaling},
+          {"csv", csv},
+          {"path_column", path_column},
+          {"label_columns", label_columns},
+          {"split_column", split_column},
+          {"image_dir", image_dir},
+          {"ddsm_layout", ddsm_layout},
+          {"ddsm_classes", ddsm_classes}};
+}
+
+LayoutOptions LayoutOptions::from_json(const nlohmann::json& c, const std::string& where) {
+  LayoutOptions o;
+  auto get = [&](const char* key, auto& out) {
+    if (!c.contains(key) || c[key].is_null()) return;
+    try {
+      out = c[key].get<std::decay_t<decltype(out)>>();
+    } catch (const nlohmann::json::exception&) {
+      throw Error(where + ": key '" + key + "' has the wrong type (" + c[key].dump() + ")");
+    }
+  };
+  get("root", o.root);
+  get("size", o.size);
+  get("channels", o.channels);
+  get("split_file", o.split_file);
+  get("holdout", o.holdout);
+  get("split_seed", o.split_seed);
+  get("dct_scaling", o.dct_scaling);
+  get("csv", o.csv);
+  get("path_column", o.path_column);
+  if (c.contains("label_columns") && c["label_columns"].is_string())
+    o.label_columns = {c["label_columns"].get<std::string>()};
+  else
+    get("label_columns", o.label_columns);
+  get("split_column", o.split_column);
+  get("image_dir", o.image_dir);
+  get("ddsm_layout", o.ddsm_layout);
+  get("ddsm_classes", o.ddsm_classes);
+  return o;
+}
+
+namespace {
+
+// Keys that matter per layout, with the layout's own defaults.
+struct Relevant {
+  const char* layout;
+  std::vector<const char*> keys;
+  double holdout;
+};
+
+const std::vector<Relevant>& relevant() {
+  static const std::vector<Relevant> table = {
+      {"aptos2019", {"size", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.3},
+      {"isic2019", {"size", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.2},
+      {"chexpert", {"size", "split_file", "dct_scaling"}, -1},
+      {"pcam", {"size", "split_file"}, -1},
+      {"cbis_ddsm",
+       {"size", "split_file", "dct_scaling", "ddsm_layout", "ddsm_classes", "holdout", "split_seed",
+        "image_dir"},
+       0.1},
+      {"folder", {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.2},
+      {"csv",
+       {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling", "csv", "path_column",
+        "label_columns", "split_column", "image_dir"},
+       0.2},
+  };
+  return table;
+}
+
+const Relevant& relevant_for(const std::string& name) {
+  for (const auto& r : relevant())
+    if (name == r.layout) return r;
+  throw Error("unknown dataset layout '" + name + "'");
+}
+
+}  // namespace
+
+nlohmann::json layout_identity(const std::string& name, const LayoutOptions& options) {
+  const Relevant& r = relevant_for(name);
+  LayoutOptions o = options;
+  if (o.size == 0) o.size = name == "pcam" ? 96 : 256;
+  if (o.channels == 0) o.channels = 3;
+  if (o.holdout < 0) o.holdout = r.holdout;
+  const nlohmann::json all = o.to_json();
+  nlohmann::json out = {{"layout", name}};
+  for (const char* key : r.keys) out[key] = all[key];
+  return out;
+}
+
+std::string prepare_flags(const std::string& name, const LayoutOptions& options) {
+  const nlohmann::json mine = layout_identity(name, options),
+                       defaults = layout_identity(name, LayoutOptions{});
+  std::ostringstream out;
+  for (auto it = mine.begin(); it != mine.end(); ++it) {
+    if (defaults[it.key()] == it.value()) continue;
+    if (it.key() == "dct_scaling") {
+      out << (it.value().get<bool>() ? "" : " --exact");
+      continue;
+    }
+    std::string flag = it.key();
+    for (char& ch : flag)
+      if (ch == '_') ch = '-';
+    std::string value;
+    if (it.value().is_string())
+      value = it.value().get<std::string>();
+    else if (it.value().is_array())
+      value = join(it.value().get<std::vector<std::string>>());
+    else
+      value = it.value().dump();
+    out << " --" << flag << " " << shell_quote(value);
+  }
+  return out.str();
+}
+
+std::string prepare_command(const std::string& name, const LayoutOptions& options, const std::string& cache) {
+  return "featreuse prepare " + name + " --root " + shell_quote(options.root.empty() ? "DIR" : options.root) +
+         " --out " + shell_quote(cache) + prepare_flags(name, options);
+}
+
+std::vector<std::string> layout_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kLayouts) out.push_back(e.name);
+  return out;
+}
+
+bool is_layout(const std::string& name) {
+  for (const auto& e : kLayouts)
+    if (name == e.name) return true;
+  return false;
+}
+
+Layout load_layout(const std::string& name, const LayoutOptions& options) {
+  for (const auto& e : kLayouts) {
+    if (name != e.name) continue;
+    if (options.root.empty()) throw Error("dataset layout '" + name + "': no root folder given");
+    if (!std::filesystem::is_directory(options.root))
+      throw Error("dataset layout '" + name + "': root '" + options.root + "' is not a folder");
+    if (options.size < 0 || options.size > 4096)
+      throw Error("dataset layout '" + name + "': size " + std::to_string(options.size) + " out of range");
+    Layout layout = e.build(options);
+    layout.name = name;
+    if (options.size > 0) layout.size = options.size;
+    layout.dct_scaling = options.dct_scaling;
+    for (const auto& split : layout.splits)
+      for (int64_t p : split)
+        if (p < 0 || p >= int64_t(layout.items.size()))
+          throw Error("dataset layout '" + name + "': split position out of range");
+    return layout;
+  }
+  std::string known;
+  for (const auto& n : layout_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown dataset layout '" + name + "' (known: " + known + ")");
+}
+
+namespace detail {
+
+std::string require_file(const fs::path& path, const std::string& what) {
+  if (!fs::exists(path)) throw Error(what + " '" + path.string() + "' not found");
+  return path.string();
+}
+
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+double holdout_or(const LayoutOptions& options, double fallback) {
+  return options.holdout >= 0 ? options.holdout : fallback;
+}
+
+void assign_splits(Layout& layout, const LayoutOptions& options, const std::string& method,
+                   const std::function<std::array<std::vector<int64_t>, 3>()>& fallback) {
+  if (!options.split_file.empty()) {
+    layout.splits = read_split_file(options.split_file, layout.items);
+    layout.split_method = "user split file " + options.split_file;
+  } else {
+    layout.splits = fallback();
+    layout.split_method = method;
+  }
+}
+
+double parse_number(const std::string& text, const std::string& file, int64_t line,
+                    const std::string& column) {
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  if (end == begin || *end != '\0' || !std::isfinite(v))
+    throw Error("'" + file + "' line " + std::to_string(line) + ": column '" + column + "' holds '" + text +
+                "', not a number");
+  return v;
+}
+
+Layout file_layout(const std::string& name, const LayoutOptions& options, int channels) {
+  Layout layout;
+  layout.name = name;
+  layout.channels = channels;
+  const fs::path root = options.root;
+  const bool dct = options.dct_scaling;
+  layout.load = [root, channels, dct](const Item& item, int target) {
+    fs::path path = root / item.source;
+    // The reference's BaseSet prefers a PNG with the same stem.
+    if (path.extension() != ".png") {
+      fs::path png = path;
+      png.replace_extension(".png");
+      std::error_code ec;
+      if (fs::exists(png, ec)) path = png;
+    }
+    DecodeOptions decode;
+    decode.channels = channels;
+    if (dct) decode.min_width = decode.min_height = target;
+    return decode_image_file(path.string(), decode);
+  };
+  return layout;
+}
+
+}  // namespace detail
+
+}  // namespace featreuse::data

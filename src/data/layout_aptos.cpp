@@ -1,0 +1,34 @@
+// APTOS2019 (Kaggle blindness detection): <root>/train.csv (id_code, diagnosis)
+// and <root>/train_images/<id_code>.png; the reference's seed-42 70/15/15 split.
+#include "featreuse/core/error.hpp"
+#include "featreuse/data/csv.hpp"
+#include "layout_common.hpp"
+
+namespace featreuse::data::detail {
+
+Layout build_aptos(const LayoutOptions& options) {
+  const fs::path root = options.root;
+  const CsvTable table = read_csv(require_file(root / "train.csv", "APTOS2019 label table"));
+  const int id = table.column("id_code"), diagnosis = table.column("diagnosis");
+  Layout layout = file_layout("aptos2019", options, 3);
+  layout.class_names = {"No DR", "Mild", "Moderate", "Severe", "Proliferative DR"};
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    Item item;
+    item.source = "train_images/" + table.rows[r][id] + ".png";
+    const double v = parse_number(table.rows[r][diagnosis], table.file, table.lines[r], "diagnosis");
+    if (v != double(int64_t(v)) || v < 0 || v > 4)
+      throw Error("'" + table.file + "' line " + std::to_string(table.lines[r]) + ": diagnosis '" +
+                  table.rows[r][diagnosis] + "' is not a grade 0-4");
+    item.label = int64_t(v);
+    layout.items.push_back(std::move(item));
+  }
+  const double holdout = holdout_or(options, 0.3);
+  const int64_t n = int64_t(layout.items.size()), seed = options.split_seed;
+  assign_splits(layout, options,
+                "reference: random.Random(" + std::to_string(seed) + ").shuffle(range(" + std::to_string(n) +
+                    ")), holdout " + number(holdout) + " split in half into val and test",
+                [&] { return python_holdout_split(n, holdout, seed); });
+  return layout;
+}
+
+}  // namespace featreuse::data::detail
