@@ -1,0 +1,144 @@
+// featreuse features: run a model in eval mode on an input array and write
+// its logits and chosen probe activations to an HDF5 file.
+//   featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5
+// F.h5 holds /logits [N, classes] and /probes/<probe> [N, ...] (float32),
+// /probe_names, and attributes model, arch, weights, input, pool.
+// (The --data CACHE --split S input form needs the prepared dataset cache.)
+#include <ATen/ATen.h>
+#include <boost/program_options.hpp>
+#include <torch/nn/module.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
+#include "featreuse/models/model_config.hpp"
+#include "featreuse/models/weights.hpp"
+#include "featreuse/store/h5.hpp"
+#include "model_args.hpp"
+#include "npy.hpp"
+
+namespace po = boost::program_options;
+
+namespace featreuse::app {
+
+namespace {
+
+int64_t head_rows(const models::TensorList& weights, const std::string& head) {
+  for (const auto& [k, t] : weights)
+    if (k == head + ".weight" && t.dim() >= 1) return t.size(0);
+  return -1;
+}
+
+// Creates /<path> sized [n, sample dims...] float32 on first use.
+h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at::Tensor& batch) {
+  std::vector<hsize_t> dims{static_cast<hsize_t>(n)};
+  for (int64_t d = 1; d < batch.dim(); ++d) dims.push_back(static_cast<hsize_t>(batch.size(d)));
+  return h5::create_dataset(file, path, H5T_IEEE_F32LE, dims);
+}
+
+}  // namespace
+
+int cmd_features(const Args& args) {
+  po::options_description opts("featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5");
+  std::string model, weights_path, input, out, configs, pool = "none";
+  std::vector<std::string> probes;
+  int64_t batch_size = 16, num_classes = 0;
+  int threads = 0;
+  opts.add_options()("help,h", "show this help")("model", po::value(&model), "model config or architecture name")(
+      "weights", po::value(&weights_path), "weights (.safetensors from `weights import`, or .pth)")(
+      "input", po::value(&input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
+      "probes", po::value(&probes)->multitoken(), "probe points (module paths), or 'all'; none: logits only")(
+      "out", po::value(&out), "output .h5")(
+      "pool", po::value(&pool), "none (raw activations) or mean (global average over spatial/token axes)")(
+      "batch-size", po::value(&batch_size), "images per forward (default 16)")(
+      "num-classes", po::value(&num_classes), "head size when the weights have no head")(
+      "threads", po::value(&threads), "torch threads (default: all cores)")(
+      "configs", po::value(&configs), "configs folder");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
+                  .options(opts)
+                  .run(),
+              vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(std::string("features: ") + e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << opts;
+    return 0;
+  }
+  if (model.empty() || weights_path.empty() || input.empty() || out.empty())
+    throw Error("features: --model, --weights, --input and --out are required (see --help)");
+  if (pool != "none" && pool != "mean") throw Error("features: --pool must be none or mean, got '" + pool + "'");
+  if (batch_size < 1) throw Error("features: --batch-size must be positive");
+  set_torch_threads(threads);
+
+  at::Tensor x = read_npy(input);
+  if (x.dim() == 3) x = x.unsqueeze(1);
+  if (x.dim() != 4) throw Error(input + ": expected an [N, C, H, W] array, got " + std::to_string(x.dim()) + " dims");
+  const int64_t n = x.size(0), channels = x.size(1);
+  if (n == 0) throw Error(input + ": holds no images");
+
+  const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
+  const auto weights = models::read_weights(weights_path);
+  auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, channels);
+  const int64_t rows = head_rows(weights, net->head_name());
+  if (num_classes <= 0 && rows > 0 && rows != 1000) net = models::build_model(cfg, rows, channels);
+  models::LoadOptions load;
+  load.keep_head = rows > 0;
+  load.source = weights_path;
+  models::load_weights(*net, weights, load);
+  if (rows <= 0)
+    spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
+
+  if (probes.size() == 1 && probes[0] == "all") probes = net->probe_points();
+  models::checked_probes(*net, probes);
+
+  net->eval();
+  at::NoGradGuard no_grad;
+  h5::quiet_errors();
+  h5::Handle file = h5::create_serial(out);
+  h5::create_group(file, "probes");
+  h5::Handle logits_ds;
+  std::map<std::string, h5::Handle> probe_ds;
+  int64_t classes = 0;
+  for (int64_t first = 0; first < n; first += batch_size) {
+    const int64_t count = std::min(batch_size, n - first);
+    auto result = net->forward_probed(x.narrow(0, first, count), probes);
+    auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t) {
+      if (pool == "mean" && t.dim() == 4) t = t.mean({2, 3});   // CNN maps: (B, C)
+      if (pool == "mean" && t.dim() == 3) t = t.mean({1});      // tokens: (B, D)
+      t = t.to(at::kFloat).contiguous();
+      if (!ds.valid()) ds = make_dataset(file, path, n, t);
+      h5::write_rows(ds, H5T_NATIVE_FLOAT, static_cast<hsize_t>(first), static_cast<hsize_t>(count),
+                     t.data_ptr<float>());
+    };
+    classes = result.logits.size(1);
+    write(logits_ds, "logits", result.logits);
+    for (const auto& p : probes) write(probe_ds[p], "probes/" + p, result.probes.at(p));
+  }
+  // Probe names in request order, as a fixed-length string dataset.
+  size_t width = 1;
+  for (const auto& p : probes) width = std::max(width, p.size());
+  std::vector<char> names(std::max<size_t>(probes.size(), 1) * width, '\0');
+  for (size_t i = 0; i < probes.size(); ++i) std::copy(probes[i].begin(), probes[i].end(), &names[i * width]);
+  h5::Handle str = h5::string_type(width);
+  h5::Handle names_ds = h5::create_dataset(file, "probe_names", str, {static_cast<hsize_t>(probes.size())});
+  if (!probes.empty()) h5::write_all(names_ds, str, names.data());
+  h5::set_attribute(file, "model", cfg.name);
+  h5::set_attribute(file, "arch", cfg.spec.arch);
+  h5::set_attribute(file, "weights", weights_path);
+  h5::set_attribute(file, "input", input);
+  h5::set_attribute(file, "pool", pool);
+  h5::flush(file);
+  std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n",
+              static_cast<long long>(n), static_cast<long long>(classes),
+              probes.size(), static_cast<long long>(n), out.c_str());
+  return 0;
+}
+
+}  // namespace featreuse::app
