@@ -153,11 +153,11 @@ int run(const RunOptions& opt) {
       states.push_back(r.status);
     }
     store.sync();
-    size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
-    size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed);
-    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run{}", plan.tasks.size(), done,
+    const size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
+    const size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed) + retried;
+    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run", plan.tasks.size(), done,
                  failed, opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
-                 plan.tasks.size() - done - failed, retried ? " (" + std::to_string(retried) + " retried)" : "");
+                 plan.tasks.size() - done - failed + retried);
     scheduler = std::make_unique<grid::Scheduler>(plan, states);
   }
 

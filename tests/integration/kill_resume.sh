@@ -1,0 +1,34 @@
+#!/bin/bash
+# kill -9 of the whole job part-way, then the same command again: it
+# completes, the store opens in h5py, and tasks done before the kill keep
+# their data bit for bit (and are not run again). `status` works while the
+# job runs.
+source "$(dirname "$0")/lib.sh"
+
+setsid $MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" 2> "$WORK/run.log" &
+job=$!
+done_count=0
+for _ in $(seq 1 600); do
+  sleep 0.5
+  if out=$("$FEATREUSE" status "$WORK/s.h5" 2> /dev/null); then
+    done_count=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
+    [ "${done_count:-0}" -ge 3 ] && break
+  fi
+  kill -0 $job 2> /dev/null || fail "the job ended before it could be killed"
+done
+[ "${done_count:-0}" -ge 3 ] || fail "no progress to kill"
+echo "$out" | grep -q "running" || fail "status shows nothing running while the job runs"
+kill -9 -- -$job
+wait $job 2> /dev/null || true
+echo "killed with $done_count tasks done"
+
+check_py snapshot "$WORK/s.h5" "$WORK/snap.json"
+"$FEATREUSE" status "$WORK/s.h5" > "$WORK/status.txt" || fail "status after the kill failed"
+grep -q "left running by a job that died" "$WORK/status.txt" || fail "status shows no task left running"
+
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" 2> "$WORK/rerun.log" ||
+  { tail -20 "$WORK/rerun.log"; fail "rerun after the kill failed"; }
+check_py counts "$WORK/s.h5" 13 0 0
+check_py unchanged "$WORK/s.h5" "$WORK/snap.json"
+check_py schema "$WORK/s.h5"
+echo "PASS kill_resume"

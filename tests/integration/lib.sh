@@ -1,0 +1,15 @@
+# Shared by the integration tests: paths, mpirun flags, helpers.
+set -euo pipefail
+FEATREUSE=${FEATREUSE:?path to the featreuse binary}
+SOURCE_DIR=${FEATREUSE_SOURCE_DIR:?source tree}
+JOBS=$SOURCE_DIR/tests/integration/jobs
+PY=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Keep each rank to one thread: the test machines have 2 cores.
+export OMP_NUM_THREADS=1
+MPIRUN="mpirun --oversubscribe --bind-to none -np"
+WORK=$(mktemp -d /tmp/featreuse-it.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check_py() { "$PY" "$SOURCE_DIR/tests/integration/check_store.py" "$@"; }

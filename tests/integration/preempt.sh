@@ -1,0 +1,28 @@
+#!/bin/bash
+# SIGTERM to the ranks (as Slurm sends before pre-emption): running tasks stop
+# at the next step and are left pending, the job exits 0, and the same
+# command finishes the rest.
+source "$(dirname "$0")/lib.sh"
+
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/p.h5" 2> "$WORK/run.log" &
+job=$!
+for _ in $(seq 1 600); do
+  sleep 0.5
+  out=$("$FEATREUSE" status "$WORK/p.h5" 2> /dev/null) || continue
+  n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
+  [ "${n:-0}" -ge 2 ] && break
+done
+pkill -TERM -x featreuse -P $job || fail "no featreuse ranks to signal"
+wait $job || { tail -20 "$WORK/run.log"; fail "the job did not exit 0 after SIGTERM"; }
+grep -q "stop requested (signal 15)" "$WORK/run.log" || fail "no stop log line"
+"$PY" - "$WORK/p.h5" << 'PYEOF'
+import sys, h5py
+f = h5py.File(sys.argv[1])
+recs = [g["record"][()] for g in f["cells"].values()]
+interrupted = [r for r in recs if r["status"] == b"pending" and b"interrupted by signal 15" in r["message"]]
+assert interrupted, "no task was left pending by the signal"
+assert not [r for r in recs if r["status"] in (b"running", b"failed")], "tasks left running or failed"
+PYEOF
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/p.h5" 2> "$WORK/rerun.log" || fail "rerun failed"
+check_py counts "$WORK/p.h5" 13 0 0
+echo "PASS preempt"

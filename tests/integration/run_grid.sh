@@ -1,0 +1,41 @@
+#!/bin/bash
+# A 2-rank run of a tiny job: every task done, the store complete and readable
+# with h5py; the same ids from 1 rank; a rerun redoes nothing; a job that
+# changes an existing cell's config is refused.
+source "$(dirname "$0")/lib.sh"
+
+"$FEATREUSE" plan "$JOBS/tiny.yaml" --ranks 2 > "$WORK/plan.txt"
+grep -q "5 tasks" "$WORK/plan.txt" || fail "plan does not list 5 tasks"
+
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/a.h5" 2> "$WORK/run.log" ||
+  { tail -30 "$WORK/run.log"; fail "2-rank run failed"; }
+grep -q "\[r1 g1\] task .* done" "$WORK/run.log" || fail "rank 1 did no task"
+grep -q "\[r0 g0\] task .* done" "$WORK/run.log" || fail "rank 0 did no task"
+check_py counts "$WORK/a.h5" 5 0 0
+check_py schema "$WORK/a.h5"
+for id in $(awk '$3 == "source" || $3 == "cell" {print $2}' "$WORK/plan.txt"); do
+  "$PY" -c "import h5py,sys; sys.exit(0 if '$id' in h5py.File('$WORK/a.h5')['cells'] else 1)" ||
+    fail "planned id $id not in the store"
+done
+
+# The same job on one rank: the same cell ids.
+$MPIRUN 1 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/b.h5" 2> "$WORK/run1.log" || fail "1-rank run failed"
+check_py ids "$WORK/a.h5" "$WORK/b.h5"
+
+# Rerun: everything is done already, nothing is trained again.
+check_py snapshot "$WORK/a.h5" "$WORK/snap.json"
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/a.h5" 2> "$WORK/rerun.log" || fail "rerun failed"
+grep -q "5 done before (skipped)" "$WORK/rerun.log" || fail "rerun did not skip the done tasks"
+check_py unchanged "$WORK/a.h5" "$WORK/snap.json"
+"$FEATREUSE" status "$WORK/a.h5" | grep -q "5 tasks: 5 done" || fail "status does not show 5 done"
+
+# Changing an existing cell's config is refused, naming the cell and the change.
+sed -e 's/train_size: 256/train_size: 200/' -e "s|^configs: .*|configs: $SOURCE_DIR/tests/data/configs|" \
+  "$JOBS/tiny.yaml" > "$WORK/changed.yaml"
+if $MPIRUN 2 "$FEATREUSE" run "$WORK/changed.yaml" --store "$WORK/a.h5" 2> "$WORK/changed.log"; then
+  fail "a changed config was accepted"
+fi
+grep -q "changes the config of 5 cells" "$WORK/changed.log" || { cat "$WORK/changed.log"; fail "no refusal message"; }
+grep -q "recipe.train_size: 256 -> 200" "$WORK/changed.log" || fail "the refusal does not say what changed"
+check_py unchanged "$WORK/a.h5" "$WORK/snap.json"
+echo "PASS run_grid"
