@@ -16,6 +16,7 @@ class MpiReducer : public GradientReducer {
   int size() const override { return size_; }
 
   void average(const std::vector<at::Tensor>& tensors) override {
+    check(tensors);
     if (size_ == 1) return;
     for_each_bucket(tensors, [&](float* data, size_t n) {
       MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, comm_);
@@ -25,6 +26,7 @@ class MpiReducer : public GradientReducer {
   }
 
   void broadcast(const std::vector<at::Tensor>& tensors) override {
+    check(tensors);
     if (size_ == 1) return;
     for_each_bucket(tensors, [&](float* data, size_t n) { MPI_Bcast(data, int(n), MPI_FLOAT, 0, comm_); });
   }
@@ -65,11 +67,15 @@ class MpiReducer : public GradientReducer {
     }
   }
 
-  static int64_t numel(const at::Tensor& t) {
-    // Every rank must pass the same layout; an undefined tensor would break it.
-    if (!t.defined()) throw Error("reducer: undefined tensor (zero-fill missing gradients first)");
-    return t.numel();
+  // Every rank must pass the same layout of defined float32 tensors.
+  static void check(const std::vector<at::Tensor>& tensors) {
+    for (const auto& t : tensors) {
+      if (!t.defined()) throw Error("reducer: undefined tensor (zero-fill missing gradients first)");
+      if (t.scalar_type() != at::kFloat) throw Error("reducer: only float32 tensors are reduced");
+    }
   }
+
+  static int64_t numel(const at::Tensor& t) { return t.numel(); }
 
   MPI_Comm comm_;
   int size_ = 1;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "featreuse/core/error.hpp"
@@ -275,6 +276,10 @@ void Store::rebuild_results() {
   std::vector<StoredCell> cells;
   if (rank_ == 0) {
     cells = read_cells(file_);
+    // Sources first, then cells by their coordinates.
+    std::stable_sort(cells.begin(), cells.end(), [](const StoredCell& a, const StoredCell& b) {
+      return std::make_pair(a.kind != "source", a.key) < std::make_pair(b.kind != "source", b.key);
+    });
     std::vector<std::string> axis_names;
     std::map<std::string, std::string> kinds;  // axis -> "i64" | "f64" | "str"
     std::map<std::string, size_t> widths;

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Installs every Debian 12 package featreuse needs to build, run the demo and
+# run its tests (as root). Idempotent.
+set -euo pipefail
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # libraries
+  libtorch-dev libopenblas0-pthread libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libboost-program-options-dev libboost-math-dev nlohmann-json3-dev
+  zlib1g-dev libturbojpeg0-dev libpng-dev libgtest-dev
+  # the demo's data
+  dataset-fashion-mnist
+  # Python oracles and post-hoc analysis (run with /usr/bin/python3)
+  python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
+  python3-matplotlib
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian's libtorch uses whatever libblas.so.3 points to: make it OpenBLAS
+# (reference BLAS makes linear layers ~10x slower).
+blas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+if [ -e "$blas" ]; then
+  update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" > /dev/null
+fi

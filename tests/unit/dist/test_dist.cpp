@@ -1,0 +1,132 @@
+// Runs as one process (ctest's per-test entries) and under `mpirun -np 2`
+// (dist.two_ranks): every test is collective over MPI_COMM_WORLD.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/dist/reducer.hpp"
+#include "featreuse/dist/task_queue.hpp"
+#include "featreuse/dist/topology.hpp"
+
+using namespace featreuse;
+
+namespace {
+int world_size() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+// Tasks 0..7; 1 and 2 depend on 0; 3 depends on 2; 4 depends on 3.
+grid::Plan chain_plan() {
+  grid::Plan plan;
+  for (int i = 0; i < 8; ++i) {
+    grid::Task t;
+    t.id = "t" + std::to_string(i);
+    t.cost = 1.0 + i;
+    plan.tasks.push_back(t);
+  }
+  plan.tasks[1].deps = {"t0"};
+  plan.tasks[2].deps = {"t0"};
+  plan.tasks[3].deps = {"t2"};
+  plan.tasks[4].deps = {"t3"};
+  return plan;
+}
+}  // namespace
+
+TEST(Topology, GroupsOfOneAndValidation) {
+  dist::Topology t = dist::make_topology(MPI_COMM_WORLD, 1);
+  EXPECT_EQ(t.group_count, world_size());
+  EXPECT_EQ(t.group, world_rank());
+  EXPECT_TRUE(t.leader());
+  EXPECT_GE(dist::threads_per_rank(t), 1);
+  dist::free_topology(t);
+  if (world_size() == 2) {
+    dist::Topology both = dist::make_topology(MPI_COMM_WORLD, 2);
+    EXPECT_EQ(both.group_count, 1);
+    EXPECT_EQ(both.group_rank, world_rank());
+    dist::free_topology(both);
+  }
+  EXPECT_THROW(dist::make_topology(MPI_COMM_WORLD, 3), Error);
+}
+
+TEST(Reducer, AveragesAndBroadcastsAcrossTheGroup) {
+  auto reducer = dist::make_mpi_reducer(MPI_COMM_WORLD, /*bucket_bytes=*/16);  // tiny buckets: many rounds
+  const float r = float(world_rank());
+  std::vector<at::Tensor> grads = {at::full({3, 2}, r), at::full({5}, 10 * r), at::full({1}, 1.0f)};
+  reducer->average(grads);
+  const float mean_rank = float(world_size() - 1) / 2.0f;
+  EXPECT_TRUE(at::allclose(grads[0], at::full({3, 2}, mean_rank)));
+  EXPECT_TRUE(at::allclose(grads[1], at::full({5}, 10 * mean_rank)));
+  EXPECT_TRUE(at::allclose(grads[2], at::full({1}, 1.0f)));
+
+  std::vector<at::Tensor> weights = {at::full({4, 4}, r + 1), at::full({2}, r - 7)};
+  reducer->broadcast(weights);
+  EXPECT_TRUE(at::equal(weights[0], at::full({4, 4}, 1.0f)));
+  EXPECT_TRUE(at::equal(weights[1], at::full({2}, -7.0f)));
+
+  std::vector<double> sums = {1.0, r};
+  reducer->sum(sums);
+  EXPECT_EQ(sums[0], double(world_size()));
+  EXPECT_THROW(reducer->average({at::Tensor()}), Error);
+}
+
+TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
+  dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
+  const grid::Plan plan = chain_plan();
+  std::unique_ptr<grid::Scheduler> scheduler;
+  if (world_rank() == 0)
+    scheduler = std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+  std::vector<int> taken(8, 0);
+  std::vector<size_t> blocked;
+  {
+    dist::TaskQueue queue(topology, scheduler.get(), &plan);
+    std::optional<size_t> previous;
+    dist::Outcome outcome = dist::Outcome::none;
+    while (auto task = queue.next(previous, outcome)) {
+      taken[*task] += 1;
+      outcome = *task == 2 ? dist::Outcome::failed : dist::Outcome::done;  // task 2 fails
+      previous = task;
+    }
+  }
+  if (world_rank() == 0) blocked = scheduler->blocked();
+  MPI_Allreduce(MPI_IN_PLACE, taken.data(), 8, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(taken, (std::vector<int>{1, 1, 1, 0, 0, 1, 1, 1}));  // 3 and 4 wait on the failed 2
+  if (world_rank() == 0) {
+    EXPECT_EQ(blocked, (std::vector<size_t>{3, 4}));
+    EXPECT_EQ(scheduler->state(2), grid::TaskState::failed);
+    EXPECT_TRUE(scheduler->finished());
+  }
+  dist::free_topology(topology);
+}
+
+TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
+  dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
+  const grid::Plan plan = chain_plan();
+  std::unique_ptr<grid::Scheduler> scheduler;
+  if (world_rank() == 0)
+    scheduler = std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+  int ran = 0;
+  {
+    dist::TaskQueue queue(topology, scheduler.get(), &plan);
+    auto first = queue.next(std::nullopt, dist::Outcome::none);
+    ASSERT_TRUE(first);
+    ++ran;
+    // A stop request: report the task as interrupted and ask for nothing more.
+    EXPECT_FALSE(queue.next(first, dist::Outcome::interrupted, /*want_more=*/false));
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &ran, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(ran, world_size());
+  if (world_rank() == 0) {
+    for (size_t i = 0; i < 8; ++i) EXPECT_NE(scheduler->state(i), grid::TaskState::running);
+    EXPECT_FALSE(scheduler->finished());  // interrupted tasks are pending again
+  }
+  dist::free_topology(topology);
+}
