@@ -87,7 +87,7 @@ class WindowAttentionImpl : public nn::Module {
     auto qkv_t = qkv->forward(x).reshape({Bn, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
     auto attn = at::matmul(q, qkv_t[1].transpose(-2, -1));
-    auto bias = relative_position_bias_table.index_select(0, index_.view(-1))
+    auto bias = relative_position_bias_table.index_select(0, index_.view(-1).to(at::kLong))
                     .view({N, N, -1})
                     .permute({2, 0, 1})
                     .contiguous();
