@@ -9,6 +9,9 @@ int cmd_status(const Args& args);
 int cmd_models(const Args& args);
 int cmd_weights(const Args& args);
 int cmd_features(const Args& args);
+int cmd_prepare(const Args& args);
+int cmd_synth(const Args& args);
+int cmd_bench(const Args& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -18,6 +21,9 @@ const std::vector<Command>& commands() {
       {"models", "list registered models and model configs with parameter counts", cmd_models},
       {"weights", "import a .pth/.safetensors weight file for a model (or list one)", cmd_weights},
       {"features", "write a model's logits and probe activations for an input to HDF5", cmd_features},
+      {"prepare", "decode a dataset's public files once into a prepared cache (MPI-parallel)", cmd_prepare},
+      {"synth", "write a small synthetic copy of a public dataset layout", cmd_synth},
+      {"bench", "throughput benchmarks (bench loader)", cmd_bench},
   };
   return table;
 }

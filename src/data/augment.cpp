@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "augment_cpu.hpp"
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::data {
@@ -222,6 +223,23 @@ void check_batch(const at::Tensor& images, const char* what) {
 
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<SampleAugment>& params,
                          int64_t resize_to, int64_t size, const at::Tensor& mean, const at::Tensor& std) {
+  if (!images.device().is_cpu()) return augment_batch_aten(images, params, resize_to, size, mean, std);
+  check_batch(images, "augment_batch");
+  const int64_t n = images.size(0), c = images.size(1);
+  if (int64_t(params.size()) != n) throw Error("augment_batch: one parameter set per image needed");
+  if (mean.numel() != c || std.numel() != c)
+    throw Error("augment_batch: mean and std need one value per channel");
+  const at::Tensor m = mean.to(at::kFloat).contiguous(), s = std.to(at::kFloat).contiguous();
+  const std::vector<float> mv(m.data_ptr<float>(), m.data_ptr<float>() + c),
+      sv(s.data_ptr<float>(), s.data_ptr<float>() + c);
+  at::Tensor out = at::empty({n, c, size, size}, images.options().dtype(at::kFloat));
+  detail::augment_batch_cpu(images, resize_to, params, size, mv, sv, out);
+  return out;
+}
+
+at::Tensor augment_batch_aten(const at::Tensor& images, const std::vector<SampleAugment>& params,
+                              int64_t resize_to, int64_t size, const at::Tensor& mean,
+                              const at::Tensor& std) {
   check_batch(images, "augment_batch");
   const int64_t n = images.size(0), c = images.size(1);
   if (int64_t(params.size()) != n) throw Error("augment_batch: one parameter set per image needed");

@@ -62,9 +62,13 @@ at::Tensor normalize(const at::Tensor& img, const std::vector<double>& mean, con
 // ---- batch pipelines: uint8 N x C x S x S (any device) -> normalised float ----
 // Training: resize to `resize` when S differs, then per sample crop+resize to
 // `size`, flips, jitter, grayscale; then normalisation (mean/std: float C on
-// the batch's device).
+// the batch's device). On the CPU the per-sample steps run fused in one pass
+// each (augment_cpu.cpp); elsewhere as the ATen ops of augment_batch_aten.
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<SampleAugment>& params, int64_t resize,
                          int64_t size, const at::Tensor& mean, const at::Tensor& std);
+// The same pipeline as ATen ops on any device (the reference for the fused path).
+at::Tensor augment_batch_aten(const at::Tensor& images, const std::vector<SampleAugment>& params,
+                              int64_t resize, int64_t size, const at::Tensor& mean, const at::Tensor& std);
 // Evaluation: resize to `resize` when S differs, centre crop `size`, normalise.
 at::Tensor eval_batch(const at::Tensor& images, int64_t resize, int64_t size, const at::Tensor& mean,
                       const at::Tensor& std);
