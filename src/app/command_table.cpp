@@ -6,6 +6,7 @@ namespace featreuse::app {
 int cmd_plan(const Args& args);
 int cmd_run(const Args& args);
 int cmd_status(const Args& args);
+int cmd_report(const Args& args);
 int cmd_models(const Args& args);
 int cmd_weights(const Args& args);
 int cmd_features(const Args& args);
@@ -18,6 +19,7 @@ const std::vector<Command>& commands() {
       {"plan", "list a job's tasks and the order groups would take them (dry run)", cmd_plan},
       {"run", "run a job's grid under MPI into one HDF5 store", cmd_run},
       {"status", "show done/running/failed/pending tasks of a store", cmd_status},
+      {"report", "results of a store: mean ± std over seeds per cell group", cmd_report},
       {"models", "list registered models and model configs with parameter counts", cmd_models},
       {"weights", "import a .pth/.safetensors weight file for a model (or list one)", cmd_weights},
       {"features", "write a model's logits and probe activations for an input to HDF5", cmd_features},
