@@ -7,9 +7,12 @@
 #include <ATen/ATen.h>
 #include <ATen/ops/_upsample_bicubic2d_aa.h>
 
+#include <algorithm>
 #include <cmath>
+#include <regex>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/vit_layers.hpp"
@@ -218,6 +221,29 @@ std::vector<BlockAttention> DeiT::attention_maps(const at::Tensor& input) {
   std::vector<BlockAttention> maps;
   run(input, {}, nullptr, &maps);
   return maps;
+}
+
+void DeiT::adapt_weights(TensorList& weights) const {
+  static const std::regex block(R"(^blocks\.(\d+)\..*$)");
+  int64_t deepest = -1;
+  bool has_last = false;
+  for (const auto& w : weights) {
+    std::smatch m;
+    if (!std::regex_match(w.first, m, block)) continue;
+    const int64_t i = std::stoll(m[1].str());
+    deepest = std::max(deepest, i);
+    has_last = has_last || i == cfg_.depth - 1;
+  }
+  if (deepest < cfg_.depth || !has_last) return;
+  TensorList kept;
+  for (auto& w : weights) {
+    std::smatch m;
+    if (std::regex_match(w.first, m, block) && std::stoll(m[1].str()) >= cfg_.depth) continue;
+    kept.push_back(std::move(w));
+  }
+  spdlog::info("DeiT with {} blocks: dropped blocks {}..{} of the weights (truncated DeiT)",
+               cfg_.depth, cfg_.depth, deepest);
+  weights = std::move(kept);
 }
 
 void register_deit_models(Registry& registry) {

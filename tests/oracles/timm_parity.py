@@ -28,7 +28,8 @@ relative_position_index and attn_mask buffers). Then, per weight file:
   featreuse weights import FILE --model M --out imported.safetensors --keep-head
   featreuse features --model M --weights imported.safetensors --input X.npy
                      --probes all --out features.h5
-and checks every tensor: max|ours - timm| <= 1e-4 * max|timm|.
+and checks every tensor: max|ours - timm| <= 1e-4 * max|timm|. The 5-block
+DeiT-S case imports the full 12-block DeiT-S files (blocks 5-11 are dropped).
 For Swin it also checks that the token mean of each attn probe equals the
 token mean of timm's WindowAttention output (what the reference's k-NN uses)
 for blocks without padding.
@@ -75,7 +76,10 @@ def cases(timm):
         "deit_tiny": dict(make=create("deit_tiny_patch16_224", num_classes=10,
                                       dynamic_img_size=True),
                           model="deit_tiny", sides=[224, 96, 288], family="deit"),
+        # The truncated DeiT (App. I): the weight files hold the full 12-block
+        # DeiT-S; featreuse drops blocks 5-11 on import, as the reference does.
         "deit_small5b": dict(make=create("deit_small_patch16_224", num_classes=10, depth=5),
+                             full=create("deit_small_patch16_224", num_classes=10),
                              model="deit_small5b", sides=[224], family="deit"),
         "deit_micro": dict(make=lambda: VisionTransformer(
             img_size=28, patch_size=4, embed_dim=64, depth=4, num_heads=4, num_classes=10,
@@ -233,7 +237,15 @@ def check_case(name, spec, args, worst, failures):
     work = os.path.join(args.workdir, name)
     os.makedirs(work, exist_ok=True)
     torch.manual_seed(SEED)
-    model = randomise(spec["make"]())
+    if "full" in spec:
+        full_sd = randomise(spec["full"]()).state_dict()
+        model = spec["make"]().eval()
+        depth = len(model.blocks)
+        model.load_state_dict({k: v for k, v in full_sd.items()
+                               if not (k.startswith("blocks.") and int(k.split(".")[1]) >= depth)})
+    else:
+        model = randomise(spec["make"]())
+        full_sd = model.state_dict()
     family, channels = spec["family"], spec.get("channels", 3)
     model_arg = spec["model"]
     if isinstance(model_arg, dict):
@@ -241,7 +253,7 @@ def check_case(name, spec, args, worst, failures):
         write_model_config(path, model_arg)
         model_arg = path
 
-    sd = {k: v for k, v in model.state_dict().items()}
+    sd = dict(full_sd)
     files = [("timm.safetensors", sd), ("timm.pth", sd)]
     if family == "swin":
         files.append(("official.pth", timm_to_official(sd, model)))

@@ -60,6 +60,10 @@ class DeiT : public Network, public AttentionMapSource {
   // {-1: patch_embed, cls_token, pos_embed} {i: blocks.i} {depth: norm}.
   std::vector<InitBlock> block_map() const override;
   std::vector<BlockAttention> attention_maps(const at::Tensor& input) override;
+  // The truncated DeiT (paper App. I) loads a deeper DeiT's weights: when the
+  // weights hold blocks 0..depth-1 and more, blocks >= depth are dropped (as
+  // the reference's deit_small5b does), with a log line. Otherwise unchanged.
+  void adapt_weights(TensorList& weights) const override;
 
   const DeiTConfig& config() const { return cfg_; }
   // pos_embed for a token grid of gh x gw (itself when it is the native grid).

@@ -330,3 +330,25 @@ TEST(DropPath, DropsWholeSamplesAndRescales) {
   EXPECT_NEAR(kept.to(at::kFloat).mean().item<double>(), 0.7, 0.03);
   EXPECT_NEAR(per_sample.max().item<double>(), 1.0 / 0.7, 1e-6);
 }
+
+TEST(DeiT, TruncatedModelTakesTheFullModelsWeights) {
+  auto full = make("deit_small_patch16_224", {}, 10);
+  auto five = make("deit_small_patch16_224", {{"depth", 5}}, 10);
+  TensorList w;
+  for (const auto& e : state_entries(*full)) w.emplace_back(e.name, e.tensor);
+  five->adapt_weights(w);
+  std::set<std::string> got, want;
+  for (const auto& kv : w) got.insert(kv.first);
+  for (const auto& e : state_entries(*five)) want.insert(e.name);
+  EXPECT_EQ(got, want);
+  // Same depth, or a file with fewer blocks: untouched (the strict loader
+  // then reports what is missing).
+  TensorList same;
+  for (const auto& e : state_entries(*full)) same.emplace_back(e.name, e.tensor);
+  full->adapt_weights(same);
+  EXPECT_EQ(same.size(), state_entries(*full).size());
+  TensorList shallow;
+  for (const auto& e : state_entries(*five)) shallow.emplace_back(e.name, e.tensor);
+  full->adapt_weights(shallow);
+  EXPECT_EQ(shallow.size(), state_entries(*five).size());
+}
