@@ -32,7 +32,7 @@ best() {  # best img/s of REPEATS runs of a command printing one JSON line
 }
 ratio() { $PY -c "print(f'{$1 / $2:.2f}')"; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(getconf _NPROCESSORS_ONLN) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "work dir: $WORK"
 if [ ! -f "$WORK/aptos/train.csv" ]; then
   "$FEATREUSE" synth aptos2019 --out "$WORK/aptos" --n "$N" --size "$SIZE" > /dev/null

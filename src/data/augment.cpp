@@ -222,8 +222,12 @@ void check_batch(const at::Tensor& images, const char* what) {
 }  // namespace
 
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<SampleAugment>& params,
-                         int64_t resize_to, int64_t size, const at::Tensor& mean, const at::Tensor& std) {
-  if (!images.device().is_cpu()) return augment_batch_aten(images, params, resize_to, size, mean, std);
+                         int64_t resize_to, int64_t size, const at::Tensor& mean, const at::Tensor& std,
+                         at::Tensor out) {
+  if (!images.device().is_cpu()) {
+    at::Tensor result = augment_batch_aten(images, params, resize_to, size, mean, std);
+    return out.defined() ? out.copy_(result) : result;
+  }
   check_batch(images, "augment_batch");
   const int64_t n = images.size(0), c = images.size(1);
   if (int64_t(params.size()) != n) throw Error("augment_batch: one parameter set per image needed");
@@ -232,7 +236,9 @@ at::Tensor augment_batch(const at::Tensor& images, const std::vector<SampleAugme
   const at::Tensor m = mean.to(at::kFloat).contiguous(), s = std.to(at::kFloat).contiguous();
   const std::vector<float> mv(m.data_ptr<float>(), m.data_ptr<float>() + c),
       sv(s.data_ptr<float>(), s.data_ptr<float>() + c);
-  at::Tensor out = at::empty({n, c, size, size}, images.options().dtype(at::kFloat));
+  if (!out.defined()) out = at::empty({n, c, size, size}, images.options().dtype(at::kFloat));
+  if (out.sizes() != at::IntArrayRef({n, c, size, size}) || !out.is_contiguous())
+    throw Error("augment_batch: the output tensor must be a contiguous N x C x size x size float tensor");
   detail::augment_batch_cpu(images, resize_to, params, size, mv, sv, out);
   return out;
 }

@@ -8,7 +8,9 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "featreuse/core/error.hpp"
@@ -20,7 +22,7 @@ namespace {
 // Per output index: first input index, tap count and normalised weights
 // (torch's _compute_weights_aa for the bilinear filter, align_corners=False).
 struct Taps {
-  int k = 0;
+  int k = 0;  // weights stored per output (>= every count)
   std::vector<int64_t> start, count;
   std::vector<float> w;
 };
@@ -54,20 +56,63 @@ Taps taps(int64_t in_size, int64_t out_size) {
   return t;
 }
 
+// Taps of a crop starting at `offset`: input indices shifted into the image.
+Taps shifted(Taps t, int64_t offset) {
+  for (auto& s : t.start) s += offset;
+  return t;
+}
+
+// Resampling by `outer` (over a crop at `offset` of an image made by `inner`)
+// as one resampling of inner's input: the composition of two linear maps, so
+// equal to resizing first and cropping second up to float rounding.
+Taps compose(const Taps& outer, int64_t offset, const Taps& inner) {
+  const int64_t n = int64_t(outer.start.size());
+  Taps t;
+  std::vector<int64_t> first(n), last(n);
+  for (int64_t i = 0; i < n; ++i) {
+    first[i] = INT64_MAX;
+    last[i] = 0;
+    for (int64_t j = 0; j < outer.count[i]; ++j) {
+      const int64_t mid = offset + outer.start[i] + j;
+      first[i] = std::min(first[i], inner.start[mid]);
+      last[i] = std::max(last[i], inner.start[mid] + inner.count[mid]);
+    }
+    t.k = std::max<int>(t.k, int(last[i] - first[i]));
+  }
+  t.start = first;
+  t.count.resize(n);
+  t.w.assign(size_t(n) * t.k, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    t.count[i] = last[i] - first[i];
+    float* w = &t.w[size_t(i) * t.k];
+    for (int64_t j = 0; j < outer.count[i]; ++j) {
+      const int64_t mid = offset + outer.start[i] + j;
+      const float a = outer.w[size_t(i) * outer.k + j];
+      for (int64_t l = 0; l < inner.count[mid]; ++l)
+        w[inner.start[mid] + l - first[i]] += a * inner.w[size_t(mid) * inner.k + l];
+    }
+  }
+  return t;
+}
+
 inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
-// Crop rows [top, top + h) x cols [left, left + w) of one C x H x W plane set,
-// resized to size x size into `out` (C x size x size), flips folded in. The
-// height pass runs first here (it vectorises along rows and converts the
-// pixels once); torch goes width first: the sums differ only by float rounding.
+// Separable resampling of one C x H x W image into `out` (C x size x size)
+// with taps over absolute input indices; flips are folded into the writes.
+// The height pass runs first (it vectorises along rows and converts each
+// pixel once); torch goes width first: the sums differ only by float rounding.
 template <typename T>
-void crop_resize(const T* src, int64_t c, int64_t height, int64_t width, float in_scale, const CropBox& box,
-                 int64_t size, bool vflip, bool hflip, float* out, std::vector<float>& tmp) {
-  const Taps tx = taps(box.width, size), ty = taps(box.height, size);
-  const int64_t cw = box.width;
+void resample(const T* src, int64_t c, int64_t height, int64_t width, float in_scale, const Taps& tx,
+              const Taps& ty, int64_t size, bool vflip, bool hflip, float* out, std::vector<float>& tmp) {
+  int64_t x0 = width, x1 = 0;
+  for (int64_t x = 0; x < size; ++x) {
+    x0 = std::min(x0, tx.start[x]);
+    x1 = std::max(x1, tx.start[x] + tx.count[x]);
+  }
+  const int64_t cw = x1 - x0;
   tmp.resize(size_t(size) * cw);
   for (int64_t ch = 0; ch < c; ++ch) {
-    const T* plane = src + size_t(ch) * height * width + size_t(box.top) * width + box.left;
+    const T* plane = src + size_t(ch) * height * width + x0;
     float* o = out + size_t(ch) * size * size;
     for (int64_t y = 0; y < size; ++y) {
       float* trow = tmp.data() + size_t(y) * cw;
@@ -81,7 +126,7 @@ void crop_resize(const T* src, int64_t c, int64_t height, int64_t width, float i
       }
     }
     for (int64_t y = 0; y < size; ++y) {
-      const float* trow = tmp.data() + size_t(y) * cw;
+      const float* trow = tmp.data() + size_t(y) * cw - x0;
       float* orow = o + size_t(vflip ? size - 1 - y : y) * size;
       for (int64_t x = 0; x < size; ++x) {
         const float* p = trow + tx.start[x];
@@ -210,7 +255,11 @@ void augment_batch_cpu(const at::Tensor& source, int64_t resize_to, const std::v
   if (src.scalar_type() != at::kByte) throw Error("augment_batch_cpu: expected uint8 images");
   const size_t plane = size_t(size) * size;
   const bool stored_at_resize = h == resize_to && w == resize_to;
-  std::vector<float> tmp, resized;
+  // Stored at another side (PCam's 96): the reference's Resize((256, 256)) is
+  // composed into each sample's crop + resize.
+  const Taps up_x = stored_at_resize ? Taps{} : taps(w, resize_to);
+  const Taps up_y = stored_at_resize ? Taps{} : taps(h, resize_to);
+  std::vector<float> tmp;
   float* dst = out.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
     const SampleAugment& a = params[i];
@@ -219,15 +268,10 @@ void augment_batch_cpu(const at::Tensor& source, int64_t resize_to, const std::v
       throw Error("augment_batch: crop box outside the image");
     float* x = dst + size_t(i) * c * plane;
     const uint8_t* image = src.data_ptr<uint8_t>() + size_t(i) * c * h * w;
-    if (stored_at_resize) {
-      crop_resize(image, c, h, w, 1.0f / 255.0f, a.crop, size, a.vflip, a.hflip, x, tmp);
-    } else {
-      // Stored at another side (PCam's 96): the reference's Resize first, in float.
-      resized.resize(size_t(c) * resize_to * resize_to);
-      const CropBox whole{0, 0, h, w};
-      crop_resize(image, c, h, w, 1.0f / 255.0f, whole, resize_to, false, false, resized.data(), tmp);
-      crop_resize(resized.data(), c, resize_to, resize_to, 1.0f, a.crop, size, a.vflip, a.hflip, x, tmp);
-    }
+    const Taps crop_x = taps(a.crop.width, size), crop_y = taps(a.crop.height, size);
+    const Taps tx = stored_at_resize ? shifted(crop_x, a.crop.left) : compose(crop_x, a.crop.left, up_x);
+    const Taps ty = stored_at_resize ? shifted(crop_y, a.crop.top) : compose(crop_y, a.crop.top, up_y);
+    resample(image, c, h, w, 1.0f / 255.0f, tx, ty, size, a.vflip, a.hflip, x, tmp);
     if (a.jitter) {
       for (int op : a.order) {
         switch (op) {

@@ -64,8 +64,10 @@ at::Tensor normalize(const at::Tensor& img, const std::vector<double>& mean, con
 // `size`, flips, jitter, grayscale; then normalisation (mean/std: float C on
 // the batch's device). On the CPU the per-sample steps run fused in one pass
 // each (augment_cpu.cpp); elsewhere as the ATen ops of augment_batch_aten.
+// `out`, if defined, receives the result (contiguous float N x C x size x size
+// on the images' device), so a loader can recycle its buffers.
 at::Tensor augment_batch(const at::Tensor& images, const std::vector<SampleAugment>& params, int64_t resize,
-                         int64_t size, const at::Tensor& mean, const at::Tensor& std);
+                         int64_t size, const at::Tensor& mean, const at::Tensor& std, at::Tensor out = {});
 // The same pipeline as ATen ops on any device (the reference for the fused path).
 at::Tensor augment_batch_aten(const at::Tensor& images, const std::vector<SampleAugment>& params,
                               int64_t resize, int64_t size, const at::Tensor& mean, const at::Tensor& std);
