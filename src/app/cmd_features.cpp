@@ -26,11 +26,6 @@ namespace featreuse::app {
 
 namespace {
 
-int64_t head_rows(const models::TensorList& weights, const std::string& head) {
-  for (const auto& [k, t] : weights)
-    if (k == head + ".weight" && t.dim() >= 1) return t.size(0);
-  return -1;
-}
 
 // Creates /<path> sized [n, sample dims...] float32 on first use.
 h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at::Tensor& batch) {
@@ -86,7 +81,7 @@ int cmd_features(const Args& args) {
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
   const auto weights = models::read_weights(weights_path);
   auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, channels);
-  const int64_t rows = head_rows(weights, net->head_name());
+  const int64_t rows = head_rows(*net, weights);
   if (num_classes <= 0 && rows > 0 && rows != 1000) net = models::build_model(cfg, rows, channels);
   models::LoadOptions load;
   load.keep_head = rows > 0;

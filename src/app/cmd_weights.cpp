@@ -28,12 +28,6 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
-// Rows of `<head>.weight` in the file (after a "module." prefix), or -1.
-int64_t head_rows(const models::TensorList& weights, const std::string& head) {
-  for (const auto& [k, t] : weights)
-    if ((k == head + ".weight" || k == "module." + head + ".weight") && t.dim() >= 1) return t.size(0);
-  return -1;
-}
 
 int import_weights(const std::vector<std::string>& args) {
   po::options_description opts("featreuse weights import FILE --model NAME --out W.safetensors [options]");
@@ -66,7 +60,7 @@ int import_weights(const std::vector<std::string>& args) {
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
   const auto weights = models::read_weights(file);
   auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, in_channels);
-  const int64_t rows = head_rows(weights, net->head_name());
+  const int64_t rows = head_rows(*net, weights);
   if (num_classes <= 0 && keep_head && rows > 0 && rows != 1000)
     net = models::build_model(cfg, rows, in_channels);
 

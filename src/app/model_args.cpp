@@ -24,4 +24,15 @@ void set_torch_threads(int threads) {
   at::set_num_threads(threads);
 }
 
+int64_t head_rows(const models::Network& net, const models::TensorList& weights) {
+  models::TensorList adapted = weights;
+  for (auto& kv : adapted)
+    if (kv.first.rfind("module.", 0) == 0) kv.first.erase(0, 7);
+  net.adapt_weights(adapted);
+  const std::string key = net.head_name() + ".weight";
+  for (const auto& [name, tensor] : adapted)
+    if (name == key && tensor.dim() >= 1) return tensor.size(0);
+  return -1;
+}
+
 }  // namespace featreuse::app

@@ -30,11 +30,16 @@ std::string join(const std::vector<std::string>& items) {
 
 TensorList read_weights(const std::string& path) {
   const auto bytes = detail::read_file_bytes(path);
+  // safetensors first: its 8-byte header length may begin with 0x80, the
+  // first byte of a legacy pickle; a legacy file never has '{' at byte 8.
+  if (bytes.size() >= 9 && bytes[8] == '{') {
+    uint64_t header = 0;
+    for (int i = 7; i >= 0; --i) header = (header << 8) | bytes[i];
+    if (header <= bytes.size() - 8) return parse_safetensors(bytes.data(), bytes.size(), path).tensors;
+  }
   if (detail::ZipArchive::looks_like_zip(bytes.data(), bytes.size()) ||
       (bytes.size() >= 2 && bytes[0] == 0x80))
     return parse_torch_checkpoint(bytes.data(), bytes.size(), path);
-  if (bytes.size() >= 9 && bytes[8] == '{')
-    return parse_safetensors(bytes.data(), bytes.size(), path).tensors;
   throw Error(path + ": not a weight file (expected a torch.save .pth or a .safetensors file)");
 }
 
