@@ -4,13 +4,12 @@
 prepare ROOT WORKERS       PIL open + convert + Resize((256, 256)) of every APTOS
                            image on a process pool: images/s
 loader  KIND ROOT WORKERS BATCHES
-                           DataLoader(batch 64, shuffle, drop_last, WORKERS) over
-                           the reference's train transforms; KIND: aptos (train.csv
-                           + train_images/*.png, any size), pngdir (a folder of
-                           PNGs, e.g. PCam converted as the reference does), or
-                           resized (a folder of 256x256 PNGs). Prints images/s.
+                           DataLoader(batch 64, shuffle, drop_last, WORKERS,
+                           persistent workers) over the reference's train
+                           transforms (Resize((256, 256)) first); KIND: aptos
+                           (train.csv + train_images/*.png) or pngdir (a folder of
+                           PNGs, e.g. PCam converted as the reference does).
 topng   X_H5 OUTDIR            PCam x.h5 -> img_<i>.png, as the reference's first run does.
-resize  ROOT OUTDIR            APTOS PNGs -> 256x256 PNGs (the best case for Python).
 """
 import glob
 import json
@@ -26,9 +25,9 @@ from PIL import Image
 APTOS_MEAN, APTOS_STD = (0.415, 0.221, 0.073), (0.275, 0.150, 0.081)
 
 
-def train_transform(resize):
-    steps = [T.Resize((256, 256))] if resize else []
-    steps += [T.RandomResizedCrop(224, scale=(0.8, 1.2), ratio=(3 / 4, 4 / 3)),
+def train_transform():
+    steps = [T.Resize((256, 256)),
+             T.RandomResizedCrop(224, scale=(0.8, 1.2), ratio=(3 / 4, 4 / 3)),
               T.RandomVerticalFlip(0.5), T.RandomHorizontalFlip(0.5),
               T.RandomApply([T.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.1, hue=0.1)], p=0.2),
               T.RandomGrayscale(0.2), T.ToTensor(), T.Normalize(APTOS_MEAN, APTOS_STD)]
@@ -71,9 +70,9 @@ def main():
     elif cmd == "loader":
         kind, root, workers, batches = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
         paths = aptos_paths(root) if kind == "aptos" else sorted(glob.glob(os.path.join(root, "*.png")))
-        data = Files(paths, train_transform(resize=kind != "resized"))
+        data = Files(paths, train_transform())
         loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True, drop_last=True,
-                                             num_workers=workers)
+                                             num_workers=workers, persistent_workers=workers > 0)
         warmup, images, start = 2, 0, None
         done = 0
         while done < warmup + batches:
@@ -94,11 +93,6 @@ def main():
         os.makedirs(sys.argv[3], exist_ok=True)
         for i in range(x.shape[0]):
             Image.fromarray(x[i]).save(os.path.join(sys.argv[3], f"img_{i}.png"))
-    elif cmd == "resize":
-        os.makedirs(sys.argv[3], exist_ok=True)
-        for p in aptos_paths(sys.argv[2]):
-            Image.open(p).convert("RGB").resize((256, 256), Image.BILINEAR).save(
-                os.path.join(sys.argv[3], os.path.basename(p)))
     else:
         sys.exit(__doc__)
 
