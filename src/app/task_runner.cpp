@@ -9,6 +9,7 @@
 #include "featreuse/core/stop.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
+#include "featreuse/models/registry.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/trainer.hpp"
 #include "study.hpp"
@@ -49,6 +50,8 @@ dist::Outcome TaskRunner::run(size_t index) {
     store_.sync();
   }
   spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
+  // The task's saved training state lives beside the store until it is done.
+  train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
   Stopwatch clock;
   try {
     const data::Dataset& data = dataset(task.config["dataset"]);
@@ -66,6 +69,9 @@ dist::Outcome TaskRunner::run(size_t index) {
     inputs.label = task.id;
     inputs.recipe = &task.config["recipe"];
     inputs.seed = task.config["seed"].get<uint64_t>();
+    inputs.family = models::registry().info(task.config["model"]["arch"]).family;
+    inputs.init_scheme = init.value("scheme", std::string());
+    inputs.resume = writer ? &resume : nullptr;
     inputs.dataset = &data;
     inputs.net = net.get();
     inputs.reducer = &reducer_;
@@ -86,6 +92,7 @@ dist::Outcome TaskRunner::run(size_t index) {
     if (writer) {
       store_.write_record(task.id, result.record);
       store_.sync();
+      resume.clear();  // the task is done: its saved training state is no longer needed
     }
     spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
                  format_duration(clock.seconds()), result.record.target_metric, result.record.target,
@@ -96,7 +103,7 @@ dist::Outcome TaskRunner::run(size_t index) {
     record.end_time = unix_time();
     record.wall_s = clock.seconds();
     record.message = "interrupted by signal " + std::to_string(stop::signal_number()) + " after " +
-                     format_duration(clock.seconds()) + "; rerun to redo it";
+                     format_duration(clock.seconds()) + "; rerun to continue from its saved state";
     if (writer) {
       store_.write_record(task.id, record);
       store_.sync();
@@ -111,6 +118,7 @@ dist::Outcome TaskRunner::run(size_t index) {
     if (writer) {
       store_.write_record(task.id, record);
       store_.sync();
+      resume.clear();  // a retry starts over: the failure belongs to the task, not to where it stopped
     }
     spdlog::error("task {} failed after {}: {}", task.id, format_duration(clock.seconds()), e.what());
     return dist::Outcome::failed;

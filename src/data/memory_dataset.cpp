@@ -33,6 +33,10 @@ std::vector<int64_t> epoch_order(int64_t split_size, const StreamOptions& option
     for (int64_t i = per_shard * shards + options.shard_rank; i < int64_t(positions.size()); i += shards)
       mine.push_back(positions[i]);
   }
+  if (options.first_batch > 0) {
+    const size_t skip = std::min(mine.size(), size_t(options.first_batch * std::max<int64_t>(1, options.batch_size)));
+    mine.erase(mine.begin(), mine.begin() + int64_t(skip));
+  }
   return mine;
 }
 

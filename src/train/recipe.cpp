@@ -21,15 +21,34 @@ T get(const nlohmann::json& j, const char* key) {
 void require(bool ok, const char* key, const std::string& what) {
   if (!ok) throw Error("recipe: key '" + std::string(key) + "' " + what);
 }
+
+bool one_of(const std::string& value, std::initializer_list<const char*> choices) {
+  for (const char* c : choices)
+    if (value == c) return true;
+  return false;
+}
 }  // namespace
+
+std::string Recipe::optimizer_for(const std::string& family) const {
+  if (optimizer != "auto") return optimizer;
+  return family == "deit" || family == "swin" ? "adamw" : "adam";
+}
+
+double Recipe::lr_for(const std::string& init_scheme) const {
+  return init_scheme == "ri" && lr_ri > 0 ? lr_ri : lr;
+}
 
 Recipe parse_recipe(const nlohmann::json& j) {
   Recipe r;
   r.optimizer = get<std::string>(j, "optimizer");
-  require(r.optimizer == "adam" || r.optimizer == "adamw" || r.optimizer == "sgd", "optimizer",
-          "must be adam, adamw or sgd, not '" + r.optimizer + "'");
+  require(one_of(r.optimizer, {"adam", "adamw", "sgd", "auto"}), "optimizer",
+          "must be adam, adamw, sgd or auto, not '" + r.optimizer + "'");
   r.lr = get<double>(j, "lr");
   require(r.lr > 0, "lr", "must be positive");
+  if (!j.value("lr_ri", nlohmann::json()).is_null()) {
+    r.lr_ri = get<double>(j, "lr_ri");
+    require(r.lr_ri > 0, "lr_ri", "must be positive (or null: the same as lr)");
+  }
   r.weight_decay = get<double>(j, "weight_decay");
   require(r.weight_decay >= 0, "weight_decay", "must not be negative");
   r.momentum = get<double>(j, "momentum");
@@ -41,21 +60,47 @@ Recipe parse_recipe(const nlohmann::json& j) {
   require(r.epochs > 0, "epochs", "must be positive");
   r.train_size = get<int64_t>(j, "train_size");
   require(r.train_size >= 0, "train_size", "must be 0 (all) or positive");
+  r.train_fraction = get<double>(j, "train_fraction");
+  require(r.train_fraction >= 0 && r.train_fraction <= 1, "train_fraction", "must be in [0, 1] (0: unused)");
+  require(r.train_fraction == 0 || r.train_size == 0, "train_fraction", "and train_size cannot both be set");
   r.val_every = get<double>(j, "val_every");
   require(r.val_every > 0, "val_every", "must be positive");
   r.log_every = get<int64_t>(j, "log_every");
   require(r.log_every > 0, "log_every", "must be positive");
   r.grad_clip = get<double>(j, "grad_clip");
   require(r.grad_clip >= 0, "grad_clip", "must be 0 (off) or positive");
+  r.warmup_iters = get<int64_t>(j, "warmup_iters");
+  require(r.warmup_iters >= 0, "warmup_iters", "must not be negative");
+  r.warmup = get<std::string>(j, "warmup");
+  require(one_of(r.warmup, {"linear", "additive"}), "warmup", "must be linear or additive, not '" + r.warmup + "'");
+  r.warmup_start_lr = get<double>(j, "warmup_start_lr");
+  require(r.warmup_start_lr >= 0, "warmup_start_lr", "must not be negative");
+  r.plateau = get<bool>(j, "plateau");
+  r.plateau_factor = get<double>(j, "plateau_factor");
+  require(r.plateau_factor > 0 && r.plateau_factor < 1, "plateau_factor", "must be in (0, 1)");
+  r.plateau_patience = get<int64_t>(j, "plateau_patience");
+  require(r.plateau_patience >= 0, "plateau_patience", "must not be negative");
+  r.plateau_threshold = get<double>(j, "plateau_threshold");
+  require(r.plateau_threshold >= 0, "plateau_threshold", "must not be negative");
+  r.min_lr = get<double>(j, "min_lr");
+  require(r.min_lr >= 0, "min_lr", "must not be negative");
+  r.select_decimals = get<int64_t>(j, "select_decimals");
+  require(r.select_decimals >= 0 && r.select_decimals <= 15, "select_decimals", "must be in 0..15");
+  r.precision = get<std::string>(j, "precision");
+  require(one_of(r.precision, {"fp32", "bf16"}), "precision", "must be fp32 or bf16, not '" + r.precision + "'");
+  r.checkpoint_every_s = get<double>(j, "checkpoint_every_s");
+  require(r.checkpoint_every_s >= 0, "checkpoint_every_s", "must not be negative");
   return r;
 }
 
 Schedule make_schedule(const Recipe& r, int64_t split_size) {
   Schedule s;
-  s.train_images = r.train_size > 0 ? std::min(r.train_size, split_size) : split_size;
   if (r.train_size > split_size)
     throw Error("recipe: train_size " + std::to_string(r.train_size) + " exceeds the training split (" +
                 std::to_string(split_size) + " images)");
+  s.train_images = r.train_size > 0      ? r.train_size
+                   : r.train_fraction > 0 ? std::max<int64_t>(1, int64_t(std::llround(r.train_fraction * double(split_size))))
+                                          : split_size;
   s.steps_per_epoch = s.train_images / r.batch_size;
   if (s.steps_per_epoch == 0)
     throw Error("the training set (" + std::to_string(s.train_images) + " images) is smaller than one batch (" +

@@ -1,19 +1,24 @@
 #include "featreuse/train/trainer.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/core/rng.hpp"
 #include "featreuse/core/stop.hpp"
 #include "featreuse/train/checkpoint.hpp"
+#include "featreuse/train/lr_schedule.hpp"
 #include "featreuse/train/metrics.hpp"
 
 namespace featreuse::train {
@@ -40,27 +45,63 @@ std::vector<torch::optim::OptimizerParamGroup> parameter_groups(models::Network&
   return {torch::optim::OptimizerParamGroup(decay), torch::optim::OptimizerParamGroup(no_decay)};
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Recipe& r, models::Network& net) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind, const Recipe& r, double lr,
+                                                        models::Network& net) {
   auto groups = parameter_groups(net);
-  if (r.optimizer == "adam") {
-    auto opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(r.lr).weight_decay(r.weight_decay));
+  if (kind == "adam") {
+    auto opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lr).weight_decay(r.weight_decay));
     static_cast<torch::optim::AdamOptions&>(opt->param_groups()[1].options()).weight_decay(0);
     return opt;
   }
-  if (r.optimizer == "adamw") {
-    auto opt = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(r.lr).weight_decay(r.weight_decay));
+  if (kind == "adamw") {
+    auto opt = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr).weight_decay(r.weight_decay));
     static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[1].options()).weight_decay(0);
     return opt;
   }
   auto opt = std::make_unique<torch::optim::SGD>(
-      groups, torch::optim::SGDOptions(r.lr).momentum(r.momentum).weight_decay(r.weight_decay));
+      groups, torch::optim::SGDOptions(lr).momentum(r.momentum).weight_decay(r.weight_decay));
   static_cast<torch::optim::SGDOptions&>(opt->param_groups()[1].options()).weight_decay(0);
   return opt;
 }
 
-double current_lr(torch::optim::Optimizer& opt) { return opt.param_groups()[0].options().get_lr(); }
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
 
-double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
+double rounded(double x, int64_t decimals) {
+  const double scale = std::pow(10.0, double(decimals));
+  return std::round(x * scale) / scale;
+}
+
+std::string optimizer_bytes(torch::optim::Optimizer& opt) {
+  torch::serialize::OutputArchive archive;
+  opt.save(archive);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+void load_optimizer(torch::optim::Optimizer& opt, const std::string& bytes) {
+  torch::serialize::InputArchive archive;
+  std::istringstream in(bytes);
+  archive.load_from(in);
+  opt.load(archive);
+}
+
+std::string generator_bytes() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor state = gen.get_state();
+  return std::string(reinterpret_cast<const char*>(state.data_ptr<uint8_t>()), size_t(state.numel()));
+}
+
+void set_generator(const std::string& bytes) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor state = at::empty({int64_t(bytes.size())}, at::kByte);
+  std::memcpy(state.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  gen.set_state(state);
+}
 
 }  // namespace
 
@@ -113,77 +154,118 @@ TrainResult train_cell(const TrainInputs& in) {
   const std::string target_metric = dataset.info().target_metric;
   const Schedule schedule = make_schedule(recipe, dataset.size(data::Split::train));
   if (dataset.size(data::Split::val) == 0) throw Error("dataset '" + dataset.info().name + "' has no validation images");
-
-  TrainResult result;
-  result.record.target_metric = target_metric;
-  result.outputs.initial = flatten(net);
-  std::vector<float> best = result.outputs.initial;
+  if (recipe.precision == "bf16")
+    spdlog::warn("{}: precision bf16 is autocast on GPUs only; training in fp32 on this CPU", in.label);
 
   // The training subset: the same images for every epoch, drawn by the cell seed.
   std::vector<int64_t> subset;
-  if (recipe.train_size > 0) {
+  if (schedule.train_images < dataset.size(data::Split::train)) {
     auto order = shuffled_range(dataset.size(data::Split::train), derive_seed(in.seed, "train_subset"));
     subset.assign(order.begin(), order.begin() + schedule.train_images);
     std::sort(subset.begin(), subset.end());
   }
 
   net.train();
-  auto optimizer = make_optimizer(recipe, net);
+  const double base_lr = recipe.lr_for(in.init_scheme);
+  auto optimizer = make_optimizer(recipe.optimizer_for(in.family), recipe, base_lr, net);
+  LrSchedule lr_schedule(recipe, base_lr);
   std::vector<at::Tensor> params;
   for (const auto& p : net.parameters()) params.push_back(p);
+  // Training randomness (dropout, drop path) from its own stream of the cell seed.
+  at::manual_seed(derive_seed(in.seed, "train"));
 
-  double best_val = -std::numeric_limits<double>::infinity();
-  ProgressLog progress("train " + in.label, schedule.total_steps, "img", in.progress_interval_s);
-  Stopwatch train_clock;
-  double eval_seconds = 0;
-  int64_t step = 0;
-  double window_loss = 0;
-  int64_t window_steps = 0;
+  TrainState st;
+  st.initial = flatten(net);
+  st.best = st.initial;
+  st.best_val = -std::numeric_limits<double>::infinity();
+  if (in.resume) {
+    if (auto saved = in.resume->load()) {
+      st = std::move(*saved);
+      unflatten_into(net, st.model);
+      load_optimizer(*optimizer, st.optimizer);
+      set_generator(st.generator);
+      lr_schedule.restore(st.schedule);
+      spdlog::info("train {}: resuming at step {} (epoch {}, step {} of it)", in.label, st.step, st.epoch + 1,
+                   st.steps_in_epoch);
+    }
+  }
+  set_lr(*optimizer, lr_schedule.lr());
 
-  auto validate = [&](int64_t epoch_index) {
+  auto save_state = [&] {
+    if (!in.resume) return;
     Stopwatch clock;
+    st.model = flatten(net);
+    st.optimizer = optimizer_bytes(*optimizer);
+    st.generator = generator_bytes();
+    st.schedule = lr_schedule.state();
+    in.resume->save(st);
+    spdlog::info("train {}: saved the training state at step {} in {}", in.label, st.step,
+                 format_duration(clock.seconds()));
+  };
+
+  ProgressLog progress("train " + in.label, schedule.total_steps, "img", in.progress_interval_s);
+  Stopwatch clock, since_save;
+  const double seconds_before = st.train_seconds + st.eval_seconds;
+  const int64_t first_step = st.step;
+  double last_target = std::nan("");
+  int64_t last_val_step = -1;
+
+  auto validate = [&] {
+    Stopwatch eval_clock;
     Evaluation val = evaluate(net, dataset, data::Split::val, recipe.eval_batch_size);
     auto metrics = val.metrics();
     auto it = metrics.find(target_metric);
     if (it == metrics.end()) throw Error("dataset target metric '" + target_metric + "' is not a known metric");
     const double target = it->second;
-    const double epoch = double(step) / double(schedule.steps_per_epoch);
-    result.outputs.val.push_back({step, epoch, val.loss, target, metrics});
-    // Strict improvement on the 3-decimal value, as the reference selects models.
-    if (!std::isnan(target) && (result.record.best_iteration < 0 || round3(target) > round3(best_val))) {
-      best_val = target;
-      result.record.best_iteration = step;
-      best = flatten(net);
+    const double epoch = double(st.step) / double(schedule.steps_per_epoch);
+    st.val_curve.push_back({st.step, epoch, val.loss, target, metrics});
+    // Strict improvement on the rounded value, as the reference selects models.
+    if (!std::isnan(target) &&
+        (st.best_iteration < 0 ||
+         rounded(target, recipe.select_decimals) > rounded(st.best_val, recipe.select_decimals))) {
+      st.best_val = target;
+      st.best_iteration = st.step;
+      st.best = flatten(net);
     }
-    eval_seconds += clock.seconds();
-    spdlog::info("val {} epoch {:.2f} step {}: loss {:.4f} {} {:.4f} (best {:.4f} at step {})", in.label, epoch, step,
-                 val.loss, target_metric, target, best_val, result.record.best_iteration);
-    (void)epoch_index;
+    last_target = target;
+    last_val_step = st.step;
+    st.eval_seconds += eval_clock.seconds();
+    spdlog::info("val {} epoch {:.2f} step {}: loss {:.4f} {} {:.4f} (best {:.4f} at step {}) lr {:.2e}", in.label,
+                 epoch, st.step, val.loss, target_metric, target, st.best_val, st.best_iteration, lr_schedule.lr());
+    if (recipe.checkpoint_every_s > 0 && since_save.seconds() >= recipe.checkpoint_every_s) {
+      save_state();
+      since_save.restart();
+    }
   };
 
-  for (int64_t epoch = 0; epoch < recipe.epochs; ++epoch) {
+  bool stopped_early = false;
+  for (; st.epoch < recipe.epochs && !stopped_early; ++st.epoch, st.steps_in_epoch = 0) {
     data::StreamOptions options;
     options.batch_size = recipe.batch_size;
     options.shuffle = true;
     options.seed = in.seed;
-    options.epoch = epoch;
+    options.epoch = st.epoch;
     options.drop_last = true;
     options.augment = true;
     options.shard_rank = in.shard_rank;
     options.shard_count = in.shard_count;
     options.subset = subset;
+    options.first_batch = st.steps_in_epoch;
     auto stream = dataset.stream(data::Split::train, options);
     data::Batch batch;
-    int64_t steps_this_epoch = 0;
-    while (steps_this_epoch < schedule.steps_per_epoch && stream->next(batch)) {
-      stop::throw_if_requested();
+    while (st.steps_in_epoch < schedule.steps_per_epoch && stream->next(batch)) {
+      if (in.should_stop ? in.should_stop() : stop::requested()) {
+        st.train_seconds = clock.seconds() + seconds_before - st.eval_seconds;
+        save_state();
+        throw Interrupted();
+      }
       optimizer->zero_grad();
       at::Tensor logits = net.forward(batch.images);
       at::Tensor loss = loss_of(logits, batch.labels, multi);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value))
-        throw Error("training diverged: loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
-                    " (epoch " + std::to_string(epoch + 1) + ")");
+        throw Error("training diverged: loss is " + std::to_string(loss_value) + " at step " +
+                    std::to_string(st.step + 1) + " (epoch " + std::to_string(st.epoch + 1) + ")");
       loss.backward();
       if (in.reducer->size() > 1) {
         for (auto& p : params)
@@ -194,39 +276,59 @@ TrainResult train_cell(const TrainInputs& in) {
       }
       if (recipe.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, recipe.grad_clip);
       optimizer->step();
-      ++step;
-      ++steps_this_epoch;
-      window_loss += loss_value;
-      ++window_steps;
-      if (step % recipe.log_every == 0 || step == schedule.total_steps) {
-        result.outputs.train.push_back(
-            {step, double(step) / double(schedule.steps_per_epoch), window_loss / double(window_steps), current_lr(*optimizer)});
-        window_loss = 0;
-        window_steps = 0;
+      const double used_lr = lr_schedule.lr();
+      lr_schedule.after_step();
+      set_lr(*optimizer, lr_schedule.lr());
+      ++st.step;
+      ++st.steps_in_epoch;
+      st.window_loss += loss_value;
+      ++st.window_steps;
+      if (st.step % recipe.log_every == 0 || st.step == schedule.total_steps) {
+        st.train_curve.push_back({st.step, double(st.step) / double(schedule.steps_per_epoch),
+                                  st.window_loss / double(st.window_steps), used_lr});
+        st.window_loss = 0;
+        st.window_steps = 0;
       }
       char extra[96];
-      std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)epoch + 1,
-                    (long long)recipe.epochs, loss_value, current_lr(*optimizer));
-      progress.update(step, extra, step * recipe.batch_size * in.shard_count);
-      if (step % schedule.val_interval == 0 && step != schedule.total_steps) validate(epoch);
+      std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)st.epoch + 1,
+                    (long long)recipe.epochs, loss_value, used_lr);
+      progress.update(st.step, extra, (st.step - first_step) * recipe.batch_size * in.shard_count);
+      if (st.step % schedule.val_interval == 0 && st.step != schedule.total_steps) validate();
     }
-    if (steps_this_epoch < schedule.steps_per_epoch)
-      throw Error("the training stream ended after " + std::to_string(steps_this_epoch) + " of " +
+    if (st.steps_in_epoch < schedule.steps_per_epoch)
+      throw Error("the training stream ended after " + std::to_string(st.steps_in_epoch) + " of " +
                   std::to_string(schedule.steps_per_epoch) + " batches");
+    if (lr_schedule.after_epoch(last_target)) {
+      spdlog::info("train {}: learning rate {:.2e} fell below min_lr {:.2e} after epoch {}: training ends",
+                   in.label, lr_schedule.lr(), recipe.min_lr, st.epoch + 1);
+      stopped_early = true;
+    }
+    set_lr(*optimizer, lr_schedule.lr());
   }
-  validate(recipe.epochs);
-  const double train_seconds = train_clock.seconds() - eval_seconds;
-  result.record.iterations = step;
-  result.record.best_val = best_val;
-  result.record.images_per_s = double(step * recipe.batch_size * in.shard_count) / std::max(train_seconds, 1e-9);
+  if (last_val_step != st.step) validate();
+  st.train_seconds = clock.seconds() + seconds_before - st.eval_seconds;
+
+  TrainResult result;
+  result.record.target_metric = target_metric;
+  result.record.iterations = st.step;
+  result.record.best_val = st.best_val;
+  result.record.best_iteration = st.best_iteration;
+  result.record.images_per_s =
+      double(st.step * recipe.batch_size * in.shard_count) / std::max(st.train_seconds, 1e-9);
+  if (stopped_early)
+    result.record.message = "stopped after epoch " + std::to_string(st.epoch) + ": lr below min_lr";
 
   // Test with the best-validation model.
-  result.outputs.best = best;
-  unflatten_into(net, best);
+  unflatten_into(net, st.best);
   Evaluation test = evaluate(net, dataset, data::Split::test, recipe.eval_batch_size);
   result.record.metrics = test.metrics();
   result.record.test_loss = test.loss;
-  result.record.target = result.record.metrics.count(target_metric) ? result.record.metrics[target_metric] : std::nan("");
+  result.record.target =
+      result.record.metrics.count(target_metric) ? result.record.metrics[target_metric] : std::nan("");
+  result.outputs.initial = std::move(st.initial);
+  result.outputs.best = std::move(st.best);
+  result.outputs.train = std::move(st.train_curve);
+  result.outputs.val = std::move(st.val_curve);
   result.outputs.test_logits = std::move(test.logits);
   result.outputs.test_labels = std::move(test.labels);
   result.outputs.test_targets = std::move(test.targets);

@@ -1,16 +1,16 @@
 #!/bin/bash
-# SIGTERM to the ranks (as Slurm sends before pre-emption): running tasks stop
-# at the next step and are left pending, the job exits 0, and the same
-# command finishes the rest.
+# SIGTERM to the ranks (as Slurm sends before pre-emption): running tasks save
+# their training state at the next step and are left pending, the job exits 0,
+# and the same command continues them from the saved state and finishes.
 source "$(dirname "$0")/lib.sh"
 
-$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/p.h5" 2> "$WORK/run.log" &
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" 2> "$WORK/run.log" &
 job=$!
 for _ in $(seq 1 600); do
   sleep 0.5
   out=$("$FEATREUSE" status "$WORK/p.h5" 2> /dev/null) || continue
   n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
-  [ "${n:-0}" -ge 2 ] && break
+  [ "${n:-0}" -ge 1 ] && break
 done
 pkill -TERM -x featreuse -P $job || fail "no featreuse ranks to signal"
 wait $job || { tail -20 "$WORK/run.log"; fail "the job did not exit 0 after SIGTERM"; }
@@ -23,6 +23,9 @@ interrupted = [r for r in recs if r["status"] == b"pending" and b"interrupted by
 assert interrupted, "no task was left pending by the signal"
 assert not [r for r in recs if r["status"] in (b"running", b"failed")], "tasks left running or failed"
 PYEOF
-$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/p.h5" 2> "$WORK/rerun.log" || fail "rerun failed"
-check_py counts "$WORK/p.h5" 13 0 0
+ls "$WORK/p.h5.resume/"*.h5 > /dev/null 2>&1 || fail "no saved training state beside the store"
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" 2> "$WORK/rerun.log" || fail "rerun failed"
+grep -q "resuming at step" "$WORK/rerun.log" || fail "the interrupted tasks did not resume from their saved state"
+check_py counts "$WORK/p.h5" 5 0 0
+[ -z "$(ls -A "$WORK/p.h5.resume")" ] || fail "saved states of finished tasks were not removed"
 echo "PASS preempt"

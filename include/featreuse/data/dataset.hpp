@@ -49,6 +49,7 @@ struct StreamOptions {
   int shard_rank = 0;    // data-parallel groups: this rank's shard of each epoch
   int shard_count = 1;
   std::vector<int64_t> subset;  // use only these positions of the split (empty: all)
+  int64_t first_batch = 0;      // start the pass at this batch (resuming mid-epoch)
   // Where batches are made and returned (augmentations run there too).
   c10::Device device = c10::Device(c10::kCPU);
   int workers = -1;  // background threads assembling batches; 0: in next(); -1: automatic

@@ -29,7 +29,8 @@ class InMemoryDataset : public Dataset {
 
 // The positions of a split a stream visits in one pass, in order: the subset
 // (or all), shuffled by (seed, epoch) when asked, then this shard's share.
-// With drop_last every shard gets the same whole number of batches.
+// With drop_last every shard gets the same whole number of batches. The
+// first `first_batch` batches of this shard's pass are left out.
 std::vector<int64_t> epoch_order(int64_t split_size, const StreamOptions& options);
 
 }  // namespace featreuse::data

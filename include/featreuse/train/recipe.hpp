@@ -1,6 +1,7 @@
 #pragma once
 // A training recipe (configs/recipes/*.yaml after overrides), checked and
 // typed, plus what follows from it: iterations, curve sizes, cost estimates.
+// docs/recipe.md documents every key.
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -9,12 +10,32 @@
 namespace featreuse::train {
 
 struct Recipe {
-  std::string optimizer = "adam";
-  double lr = 1e-3, weight_decay = 0, momentum = 0.9;
+  std::string optimizer = "adam";  // adam | adamw | sgd | auto
+  double lr = 1e-3;
+  double lr_ri = 0;                // 0: same as lr
+  double weight_decay = 0, momentum = 0.9;
   int64_t batch_size = 64, eval_batch_size = 256, epochs = 3, train_size = 0;
+  double train_fraction = 0;
   double val_every = 0.5;
   int64_t log_every = 25;
   double grad_clip = 1.0;
+  int64_t warmup_iters = 0;
+  std::string warmup = "linear";   // linear | additive
+  double warmup_start_lr = 1e-8;
+  bool plateau = false;
+  double plateau_factor = 0.1;
+  int64_t plateau_patience = 3;
+  double plateau_threshold = 1e-4;
+  double min_lr = 0;
+  int64_t select_decimals = 3;
+  std::string precision = "fp32";  // fp32 | bf16
+  double checkpoint_every_s = 600;
+
+  // The optimiser for a model family ("resnet", "inception", "deit", "swin"):
+  // `auto` is Adam for CNNs and AdamW for vision transformers.
+  std::string optimizer_for(const std::string& family) const;
+  // The learning rate for an initialisation scheme (lr_ri for "ri").
+  double lr_for(const std::string& init_scheme) const;
 };
 
 // Throws featreuse::Error naming the key for missing or invalid values.
@@ -22,9 +43,9 @@ Recipe parse_recipe(const nlohmann::json& recipe);
 
 // The training schedule for a training split of `split_size` images.
 struct Schedule {
-  int64_t train_images = 0;     // after train_size
+  int64_t train_images = 0;     // after train_size / train_fraction
   int64_t steps_per_epoch = 0;  // whole batches (the last partial batch is dropped)
-  int64_t total_steps = 0;
+  int64_t total_steps = 0;      // at most (training may stop early at min_lr)
   int64_t val_interval = 0;     // steps between validations
   int64_t train_points = 0;     // capacity of the training-loss curve
   int64_t val_points = 0;       // capacity of the validation curve
@@ -32,7 +53,7 @@ struct Schedule {
 Schedule make_schedule(const Recipe& recipe, int64_t split_size);
 
 // Relative cost of a training task (GFLOP): forward+backward over the
-// training images, validations and the test pass.
+// training images, validations and the test pass, at the most epochs.
 double estimate_cost(const Recipe& recipe, double gflops, const std::array<int64_t, 3>& split_sizes);
 
 }  // namespace featreuse::train

@@ -12,6 +12,7 @@
 #include "featreuse/models/network.hpp"
 #include "featreuse/store/schema.hpp"
 #include "featreuse/train/recipe.hpp"
+#include "featreuse/train/resume.hpp"
 
 namespace featreuse::train {
 
@@ -19,6 +20,12 @@ struct TrainInputs {
   std::string label;                   // the task's key, for log lines
   const nlohmann::json* recipe = nullptr;
   uint64_t seed = 0;                   // the cell seed
+  std::string family;                  // model family ("resnet", "deit", ...): picks `optimizer: auto`
+  std::string init_scheme;             // "ri" uses the recipe's lr_ri
+  ResumeSlot* resume = nullptr;        // where the training state is saved and resumed from (optional)
+  // Asked before every step; true stops the task like a pre-emption signal
+  // does (state saved, Interrupted thrown). Default: a stop was requested.
+  std::function<bool()> should_stop;
   const data::Dataset* dataset = nullptr;
   models::Network* net = nullptr;      // built and initialised
   dist::GradientReducer* reducer = nullptr;
@@ -32,7 +39,9 @@ struct TrainResult {
 };
 
 // Throws featreuse::Error on bad input or divergence (a non-finite loss) and
-// featreuse::Interrupted when a stop was requested (checked every step).
+// featreuse::Interrupted when a stop was requested (checked every step; the
+// state is saved to `resume` first). With a saved state in `resume`, training
+// continues from it exactly (same steps, same data order, same randomness).
 TrainResult train_cell(const TrainInputs& inputs);
 
 // Evaluation of `net` on a split: logits, labels and mean loss.

@@ -84,6 +84,20 @@ TEST(EpochOrder, ShardsPartitionTheShuffledEpoch) {
   EXPECT_EQ(epoch_order(50, options), epoch_order(50, options));
 }
 
+TEST(EpochOrder, FirstBatchResumesThePassWhereItStopped) {
+  StreamOptions options;
+  options.shuffle = true;
+  options.seed = 3;
+  options.epoch = 1;
+  options.batch_size = 4;
+  options.drop_last = true;
+  const auto whole = epoch_order(30, options);
+  options.first_batch = 2;
+  const auto rest = epoch_order(30, options);
+  ASSERT_EQ(rest.size(), whole.size() - 8);
+  EXPECT_TRUE(std::equal(rest.begin(), rest.end(), whole.begin() + 8));
+}
+
 TEST(EpochOrder, SubsetAndNoDropLastKeepsEveryPosition) {
   StreamOptions options;
   options.subset = {3, 5, 7, 9, 11};

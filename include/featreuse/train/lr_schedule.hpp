@@ -1,0 +1,40 @@
+#pragma once
+// The learning rate over training: warmup, then reduction on a validation
+// plateau, and the rule that ends training once it falls below min_lr.
+//
+// warmup "linear" (the paper): the rate climbs linearly from warmup_start_lr
+// to lr over warmup_iters steps; plateau reductions scale the target.
+// warmup "additive" (the reference code's LinearWarmup): the first step uses
+// start + d with d = (lr - start) / warmup_iters, and each later step up to
+// warmup_iters adds d to the current rate, so a reduction during warmup is
+// mostly undone by later increments; the rate settles at start + (n+1) d.
+// Plateau: PyTorch's ReduceLROnPlateau (mode max, relative threshold,
+// cooldown 0, eps 1e-8), stepped once per epoch with that epoch's last
+// validation target.
+#include <nlohmann/json.hpp>
+
+#include "featreuse/train/recipe.hpp"
+
+namespace featreuse::train {
+
+class LrSchedule {
+ public:
+  LrSchedule(const Recipe& recipe, double base_lr);
+  double lr() const { return current_; }   // for the next optimiser step
+  void after_step();                       // once per optimiser step
+  // Once per epoch; returns true when training should stop (lr < min_lr).
+  bool after_epoch(double val_target);
+  int64_t reductions() const { return reductions_; }
+
+  nlohmann::json state() const;
+  void restore(const nlohmann::json& state);
+
+ private:
+  double warm_lr(int64_t steps_done) const;
+  Recipe recipe_;
+  double base_lr_, scale_ = 1.0, current_ = 0;
+  int64_t steps_ = 0, bad_epochs_ = 0, reductions_ = 0;
+  double best_;
+};
+
+}  // namespace featreuse::train

@@ -1,0 +1,54 @@
+#pragma once
+// A task's whole training state, so a stopped task (pre-empted, crashed after
+// its last save) continues exactly where it was: model, optimiser, learning-
+// rate schedule, random generator, position in the epoch, best so far, curves.
+// Saved atomically (write a temporary file, fsync, rename) next to the store.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "featreuse/store/schema.hpp"
+
+namespace featreuse::train {
+
+struct TrainState {
+  int64_t step = 0;            // optimiser steps done
+  int64_t epoch = 0;           // current epoch (0-based)
+  int64_t steps_in_epoch = 0;  // steps done in it
+  double train_seconds = 0, eval_seconds = 0;
+  double best_val = 0;
+  int64_t best_iteration = -1;
+  double window_loss = 0;
+  int64_t window_steps = 0;
+  std::vector<float> model, best, initial;  // flat checkpoints
+  std::string optimizer;                    // torch archive bytes
+  std::string generator;                    // torch CPU generator state bytes
+  nlohmann::json schedule;                  // LrSchedule::state()
+  std::vector<store::TrainPoint> train_curve;
+  std::vector<store::ValPoint> val_curve;
+};
+
+// Where a task's state lives between runs.
+class ResumeSlot {
+ public:
+  virtual ~ResumeSlot() = default;
+  virtual std::optional<TrainState> load() = 0;
+  virtual void save(const TrainState& state) = 0;
+  virtual void clear() = 0;  // the task is finished
+};
+
+// A slot in one HDF5 file per task (`path`), replaced atomically on save.
+class FileResumeSlot : public ResumeSlot {
+ public:
+  explicit FileResumeSlot(std::string path) : path_(std::move(path)) {}
+  std::optional<TrainState> load() override;
+  void save(const TrainState& state) override;
+  void clear() override;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace featreuse::train

@@ -1,0 +1,172 @@
+// The trainer on a small synthetic in-memory dataset: it learns, and a run
+// stopped part-way (state saved) and resumed ends bit-for-bit where a
+// straight run ends.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/data/memory_dataset.hpp"
+#include "featreuse/dist/reducer.hpp"
+#include "featreuse/models/registry.hpp"
+#include "featreuse/train/trainer.hpp"
+
+using namespace featreuse;
+
+namespace {
+
+// Four classes, 12x12 single-channel images with the class as a bright quadrant plus noise.
+std::unique_ptr<data::Dataset> quadrants() {
+  at::manual_seed(123);
+  auto split = [](int64_t n) {
+    at::Tensor labels = at::randint(0, 4, {n}, at::kLong);
+    at::Tensor images = at::randint(0, 80, {n, 1, 12, 12}, at::kLong);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = labels[i].item<int64_t>();
+      images[i].slice(1, (k / 2) * 6, (k / 2) * 6 + 6).slice(2, (k % 2) * 6, (k % 2) * 6 + 6).add_(150);
+    }
+    return data::SplitData{images.to(at::kByte), labels};
+  };
+  data::DatasetInfo info;
+  info.name = "quadrants";
+  info.reader = "memory";
+  info.channels = 1;
+  info.image_size = 12;
+  info.num_classes = 4;
+  info.target_metric = "accuracy";
+  return std::make_unique<data::InMemoryDataset>(info, std::array<data::SplitData, 3>{split(256), split(64), split(64)},
+                                                 std::vector<double>{0.3}, std::vector<double>{0.3});
+}
+
+nlohmann::json recipe() {
+  return {{"optimizer", "auto"},   {"lr", 0.01},           {"lr_ri", 0.003},      {"weight_decay", 1e-4},
+          {"momentum", 0.9},       {"batch_size", 32},     {"eval_batch_size", 64}, {"epochs", 3},
+          {"train_size", 0},       {"train_fraction", 0.0}, {"val_every", 0.5},    {"log_every", 3},
+          {"grad_clip", 1.0},      {"warmup_iters", 5},    {"warmup", "linear"},  {"warmup_start_lr", 1e-8},
+          {"plateau", true},       {"plateau_factor", 0.1}, {"plateau_patience", 0}, {"plateau_threshold", 1e-4},
+          {"min_lr", 0.0},         {"select_decimals", 3}, {"precision", "fp32"}, {"checkpoint_every_s", 0.0}};
+}
+
+std::shared_ptr<models::Network> tiny_net() {
+  models::ModelSpec spec;
+  spec.arch = "resnet";
+  spec.num_classes = 4;
+  spec.in_channels = 1;
+  spec.image_size = 12;
+  spec.options = {{"layers", {1, 1}}, {"widths", {8, 16}}, {"stem", "small"}};
+  at::manual_seed(7);
+  return models::registry().create(spec);
+}
+
+struct Outcome {
+  train::TrainResult result;
+  bool interrupted = false;
+};
+
+Outcome run(const nlohmann::json& r, train::ResumeSlot* slot, int64_t stop_at_step) {
+  auto dataset = quadrants();
+  auto net = tiny_net();
+  auto reducer = dist::make_mpi_reducer(MPI_COMM_SELF);
+  int64_t calls = 0;
+  train::TrainInputs in;
+  in.label = "test";
+  in.recipe = &r;
+  in.seed = 5;
+  in.family = "resnet";
+  in.init_scheme = "ri";
+  in.dataset = dataset.get();
+  in.net = net.get();
+  in.reducer = reducer.get();
+  in.resume = slot;
+  in.should_stop = [&] { return stop_at_step >= 0 && calls++ == stop_at_step; };
+  Outcome out;
+  try {
+    out.result = train::train_cell(in);
+  } catch (const Interrupted&) {
+    out.interrupted = true;
+  }
+  return out;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("featreuse_" + std::to_string(getpid()) + "_" + name)).string();
+}
+
+void expect_identical(const train::TrainResult& a, const train::TrainResult& b) {
+  EXPECT_EQ(a.outputs.initial, b.outputs.initial);
+  EXPECT_EQ(a.outputs.best, b.outputs.best);
+  EXPECT_EQ(a.outputs.test_logits, b.outputs.test_logits);
+  ASSERT_EQ(a.outputs.train.size(), b.outputs.train.size());
+  for (size_t i = 0; i < a.outputs.train.size(); ++i) {
+    EXPECT_EQ(a.outputs.train[i].iteration, b.outputs.train[i].iteration);
+    EXPECT_EQ(a.outputs.train[i].loss, b.outputs.train[i].loss);
+    EXPECT_EQ(a.outputs.train[i].lr, b.outputs.train[i].lr);
+  }
+  ASSERT_EQ(a.outputs.val.size(), b.outputs.val.size());
+  for (size_t i = 0; i < a.outputs.val.size(); ++i) EXPECT_EQ(a.outputs.val[i].target, b.outputs.val[i].target);
+  EXPECT_EQ(a.record.best_iteration, b.record.best_iteration);
+  EXPECT_EQ(a.record.metrics, b.record.metrics);
+}
+
+}  // namespace
+
+TEST(Trainer, LearnsAndKeepsTheBestValidationModel) {
+  Outcome straight = run(recipe(), nullptr, -1);
+  ASSERT_FALSE(straight.interrupted);
+  const auto& r = straight.result;
+  EXPECT_GT(r.record.metrics.at("accuracy"), 0.6);  // chance is 0.25
+  EXPECT_EQ(r.record.iterations, 3 * 8);
+  EXPECT_EQ(r.outputs.val.size(), 3u * 2);  // every half epoch; the last at the end
+  EXPECT_NE(r.outputs.initial, r.outputs.best);
+  // The kept model is the best validation point's.
+  double best = -1;
+  for (const auto& v : r.outputs.val) best = std::max(best, v.target);
+  EXPECT_NEAR(r.record.best_val, best, 1e-12);
+  // Warmup: the first logged lr is on the ramp; RI uses lr_ri.
+  EXPECT_LT(r.outputs.train.front().lr, 0.003);
+  EXPECT_NEAR(r.outputs.train[2].lr, 0.003, 1e-12);
+}
+
+TEST(Trainer, ResumingAfterAStopEqualsAStraightRun) {
+  const train::TrainResult straight = run(recipe(), nullptr, -1).result;
+  for (int64_t stop_at : {8, 12}) {  // after epoch 1; in the middle of epoch 2
+    const std::string path = temp_path("resume_" + std::to_string(stop_at) + ".h5");
+    train::FileResumeSlot slot(path);
+    Outcome first = run(recipe(), &slot, stop_at);
+    ASSERT_TRUE(first.interrupted);
+    ASSERT_TRUE(std::filesystem::exists(path));
+    Outcome second = run(recipe(), &slot, -1);
+    ASSERT_FALSE(second.interrupted);
+    SCOPED_TRACE("stopped at step " + std::to_string(stop_at));
+    expect_identical(straight, second.result);
+    slot.clear();
+    EXPECT_FALSE(std::filesystem::exists(path));
+  }
+}
+
+TEST(Trainer, StopsOnceTheLearningRateFallsBelowMinLr) {
+  nlohmann::json r = recipe();
+  r["epochs"] = 20;
+  r["min_lr"] = 1e-4;          // 0.003 -> 3e-4 -> 3e-5: below after the second reduction
+  r["plateau_threshold"] = 10.0;  // nothing counts as an improvement
+  Outcome out = run(r, nullptr, -1);
+  EXPECT_LT(out.result.record.iterations, 20 * 8);
+  EXPECT_NE(out.result.record.message.find("lr below min_lr"), std::string::npos);
+}
+
+TEST(Trainer, BadRecipesAreNamed) {
+  nlohmann::json r = recipe();
+  r["train_size"] = 10;
+  r["train_fraction"] = 0.5;
+  EXPECT_THROW(run(r, nullptr, -1), Error);
+  r = recipe();
+  r["warmup"] = "cosine";
+  try {
+    run(r, nullptr, -1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'warmup'"), std::string::npos);
+  }
+}
