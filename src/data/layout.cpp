@@ -164,6 +164,11 @@ std::string prepare_command(const std::string& name, const LayoutOptions& option
          " --out " + shell_quote(cache) + prepare_flags(name, options);
 }
 
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 std::vector<std::string> layout_names() {
   std::vector<std::string> out;
   for (const auto& e : kLayouts) out.push_back(e.name);

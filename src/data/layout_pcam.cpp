@@ -20,10 +20,9 @@ std::string file_name(int split, char kind) {
   return std::string("camelyonpatch_level_2_split_") + kSplits[split] + "_" + kind + ".h5";
 }
 
-// The HDF5 library is not thread-safe: one lock around every read.
+// Open files, shared by the loading threads (under hdf5_mutex()).
 struct PcamFiles {
   fs::path root;
-  std::mutex lock;
   std::map<std::string, std::pair<h5::Handle, h5::Handle>> open;  // file -> (file, dataset x)
 };
 
@@ -82,7 +81,7 @@ Layout build_pcam(const LayoutOptions& options) {
     if (hash == std::string::npos) throw Error("PCam item '" + item.source + "' has no row");
     const std::string name = item.source.substr(0, hash);
     const hsize_t row = std::stoull(item.source.substr(hash + 1));
-    std::lock_guard<std::mutex> guard(files->lock);
+    std::lock_guard<std::mutex> guard(hdf5_mutex());
     auto it = files->open.find(name);
     if (it == files->open.end()) {
       h5::Handle f = h5::open_serial((files->root / name).string(), h5::Access::read_only);

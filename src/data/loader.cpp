@@ -88,27 +88,29 @@ DatasetInfo make_info(const CacheDatasetOptions& o, const CacheInfo& cache) {
   return info;
 }
 
-// Positional reads of image rows at the contiguous dataset's file offset; a
-// chunked copy (e.g. after h5repack) falls back to HDF5 under a lock.
+// Positional reads of image rows at the contiguous dataset's file offset:
+// no HDF5 call (the library is not thread-safe) on the loader threads.
 class RowReader {
  public:
   explicit RowReader(const std::string& path) : path_(path) {
-    file_ = h5::open_serial(path, h5::Access::read_only);
-    dataset_ = h5::open_dataset(file_, "images");
-    const auto d = h5::dims(dataset_);
-    if (d.size() != 4) throw Error("'" + path + "': /images is not N x C x S x S");
-    rows_ = int64_t(d[0]);
-    row_bytes_ = size_t(d[1] * d[2] * d[3]);
-    const haddr_t offset = H5Dget_offset(dataset_);
-    if (offset != HADDR_UNDEF) {
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
+    {
+      h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+      h5::Handle dataset = h5::open_dataset(file, "images");
+      const auto d = h5::dims(dataset);
+      if (d.size() != 4) throw Error("'" + path + "': /images is not N x C x S x S");
+      rows_ = int64_t(d[0]);
+      row_bytes_ = size_t(d[1] * d[2] * d[3]);
+      const haddr_t offset = H5Dget_offset(dataset);
+      if (offset == HADDR_UNDEF) {
+        H5Eclear2(H5E_DEFAULT);
+        throw Error("'" + path +
+                    "': /images is not stored contiguously (a repacked cache?); prepare it again, or "
+                    "h5repack -l images:CONTI it");
+      }
       offset_ = off_t(offset);
-      dataset_.reset();
-      file_.reset();
-    } else {
-      H5Eclear2(H5E_DEFAULT);
     }
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   }
   ~RowReader() {
     if (fd_ >= 0) ::close(fd_);
@@ -121,11 +123,6 @@ class RowReader {
   void read(int64_t row, uint8_t* out) const {
     if (row < 0 || row >= rows_)
       throw Error("'" + path_ + "': image row " + std::to_string(row) + " out of range");
-    if (fd_ < 0) {
-      std::lock_guard<std::mutex> guard(h5_lock());
-      h5::read_rows(dataset_, H5T_NATIVE_UINT8, hsize_t(row), 1, out);
-      return;
-    }
     size_t done = 0;
     const off_t at = offset_ + off_t(row) * off_t(row_bytes_);
     while (done < row_bytes_) {
@@ -139,12 +136,7 @@ class RowReader {
   }
 
  private:
-  static std::mutex& h5_lock() {
-    static std::mutex m;
-    return m;
-  }
   std::string path_;
-  h5::Handle file_, dataset_;
   int fd_ = -1;
   off_t offset_ = 0;
   int64_t rows_ = 0;

@@ -371,6 +371,8 @@ PrepareReport prepare_cache(const PrepareOptions& options, MPI_Comm comm) {
                        int64_t(mine.size()), "img", options.log_interval_s);
   all_or_nothing(comm, [&] {
     decode_in_order(layout, mine, threads, [&](Decoded& d) {
+      // Decoding threads may be in HDF5 too (PCam's source files).
+      std::lock_guard<std::mutex> guard(hdf5_mutex());
       if (!d.error.empty()) {
         flush_run();
         const std::string text = fixed(d.error, kCacheErrorBytes);

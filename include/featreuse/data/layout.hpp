@@ -5,6 +5,7 @@
 // reference's train/val/test split. `prepare` decodes the items into a cache.
 #include <array>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -73,6 +74,11 @@ struct Layout {
   // featreuse::Error on missing or unreadable images.
   std::function<Image(const Item& item, int target)> load;
 };
+
+// The HDF5 library (as built here) is not thread-safe. Threads that call it
+// (PCam's loader during prepare) hold this lock, and so does the thread that
+// writes the cache while they run.
+std::mutex& hdf5_mutex();
 
 // Builds a layout from the files under options.root; throws featreuse::Error
 // naming the missing file or bad value.
