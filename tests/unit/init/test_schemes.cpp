@@ -1,0 +1,139 @@
+// The scheme catalog, init-config checks and apply(): ri leaves the network
+// alone, wt loads the source, st/wtst use the stored ST draw or draw it from
+// a seed (the same result), wt_fraction resolves per architecture.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/init/init.hpp"
+#include "helpers.hpp"
+
+using namespace featreuse;
+using namespace featreuse::init;
+using namespace init_test;
+using nlohmann::json;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+bool same_state(Network& a, Network& b) {
+  const auto sa = state_of(a), sb = state_of(b);
+  for (const auto& [name, t] : sa)
+    if (!same(t, sb.at(name))) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(InitSchemes, CatalogNamesParamsAndSources) {
+  std::vector<std::string> names;
+  for (const auto& s : schemes()) names.push_back(s.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"ri", "st", "wt", "wtst"}));
+  for (const auto& s : schemes()) {
+    EXPECT_EQ(s.needs_source, s.name != "ri") << s.name;
+    EXPECT_TRUE(s.params.is_object()) << s.name;
+  }
+  EXPECT_EQ(schemes()[1].params, json({{"st_sample_embeddings", false}}));
+  EXPECT_EQ(schemes()[3].params,
+            json({{"wt_blocks", nullptr}, {"wt_fraction", nullptr}, {"st_sample_embeddings", false}}));
+}
+
+TEST(InitSchemes, ConfigErrorsNameTheKey) {
+  auto wtst = [](json extra) {
+    json j = {{"scheme", "wtst"}, {"wt_blocks", nullptr}, {"wt_fraction", nullptr}, {"source", "abc"}};
+    for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
+    return j;
+  };
+  EXPECT_NO_THROW(check_init(wtst({{"wt_blocks", -2}})));
+  EXPECT_NO_THROW(check_init(wtst({{"wt_fraction", 0.5}})));
+  EXPECT_NO_THROW(check_init({{"scheme", "ri"}}));
+  EXPECT_NE(error_of([&] { check_init({{"scheme", "magic"}}); }).find("unknown scheme 'magic'; known: ri, st, wt, wtst"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(wtst({})); }).find("exactly one of wt_blocks"), std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", 1}, {"wt_fraction", 0.5}})); }).find("got both"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", -3}})); }).find("wt_blocks must be an integer >= -2, got -3"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", 1.5}})); }).find("wt_blocks must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_fraction", 1.5}})); }).find("wt_fraction must be a number in [0, 1], got 1.5"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init({{"scheme", "ri"}, {"wt_blocks", 1}}); }).find("init ri: unknown key 'wt_blocks'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init({{"scheme", "st"}, {"st_sample_embeddings", "yes"}}); })
+                .find("st_sample_embeddings must be true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { check_init(json::array()); }).find("expected a mapping"), std::string::npos);
+}
+
+TEST(InitSchemes, DepthPerScheme) {
+  auto net = make("deit_micro");
+  EXPECT_FALSE(transfer_depth(*net, {{"scheme", "ri"}}).has_value());
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "st"}}), -2);
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wt"}}), 4);
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_blocks", 3}}), 3);
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_fraction", 1.0}}), 4);
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_fraction", 0.2}}), -1);  // 1 of 5 units: the patchifier
+  EXPECT_NE(error_of([&] { transfer_depth(*net, {{"scheme", "wtst"}, {"wt_blocks", 5}}); })
+                .find("wt_blocks 5 is beyond this model's block map: -2 (ST) .. 4 (full WT)"),
+            std::string::npos);
+  EXPECT_TRUE(needs_st_state({{"scheme", "wtst"}, {"wt_blocks", 3}}));
+  EXPECT_FALSE(needs_st_state({{"scheme", "wt"}}));
+  EXPECT_TRUE(st_options({{"scheme", "st"}, {"st_sample_embeddings", true}}).sample_embeddings);
+  EXPECT_FALSE(st_options({{"scheme", "st"}}).sample_embeddings);
+}
+
+TEST(InitSchemes, ApplyRiWtStWtst) {
+  const auto source = source_weights("resnet_small", 4);
+  auto fresh = [] {
+    at::manual_seed(3);
+    return make("resnet_small");
+  };
+  auto reference = fresh();
+
+  auto ri = fresh();
+  EXPECT_EQ(apply(*ri, {{"scheme", "ri"}}, nullptr), "RI (library default init)");
+  EXPECT_TRUE(same_state(*ri, *reference));
+
+  auto wt = fresh();
+  EXPECT_NE(apply(*wt, {{"scheme", "wt"}, {"source", "s1"}}, &source).find("WT from source s1"), std::string::npos);
+  EXPECT_TRUE(same(state_of(*wt).at("layer4.0.conv2.weight"), by_name(source).at("layer4.0.conv2.weight")));
+  EXPECT_TRUE(same(state_of(*wt).at("fc.weight"), state_of(*reference).at("fc.weight")));
+  EXPECT_NE(error_of([&] { apply(*fresh(), {{"scheme", "wt"}}, nullptr); }).find("needs the source's weights"),
+            std::string::npos);
+
+  // st/wtst: the stored draw and a draw from the same seed give the same network.
+  const json st_cfg = {{"scheme", "st"}, {"source", "s1"}, {"st_sample_embeddings", false}};
+  EXPECT_NE(error_of([&] { apply(*fresh(), st_cfg, &source); }).find("needs an ST state"), std::string::npos);
+  auto drawn_here = fresh();
+  ApplyInputs by_seed;
+  by_seed.source = &source;
+  by_seed.st_seed = 99;
+  EXPECT_NE(apply(*drawn_here, st_cfg, by_seed).find("ST from source s1 (ST drawn here)"), std::string::npos);
+  const auto stored = sample_st(*reference, source, 99, st_options(st_cfg));
+  auto from_store = fresh();
+  ApplyInputs with_state;
+  with_state.source = &source;
+  with_state.st_state = &stored;
+  EXPECT_NE(apply(*from_store, st_cfg, with_state).find("(stored ST draw)"), std::string::npos);
+  EXPECT_TRUE(same_state(*drawn_here, *from_store));
+
+  // wt_fraction 0.5 on 5 units = 3 units = depth 2, the same as wt_blocks 2.
+  auto by_fraction = fresh(), by_blocks = fresh();
+  const std::string how = apply(*by_fraction, {{"scheme", "wtst"}, {"wt_fraction", 0.5}, {"source", "s1"}}, with_state);
+  EXPECT_NE(how.find("WT-ST depth 2 of 4 (wt_fraction 0.5)"), std::string::npos) << how;
+  apply(*by_blocks, {{"scheme", "wtst"}, {"wt_blocks", 2}, {"source", "s1"}}, with_state);
+  EXPECT_TRUE(same_state(*by_fraction, *by_blocks));
+  EXPECT_TRUE(same(state_of(*by_blocks).at("layer2.0.conv1.weight"), by_name(source).at("layer2.0.conv1.weight")));
+  EXPECT_TRUE(same(state_of(*by_blocks).at("layer3.0.conv1.weight"), by_name(stored).at("layer3.0.conv1.weight")));
+}
