@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
@@ -34,11 +35,7 @@ int cmd_bench_loader(const Args& args) {
       "eval", po::bool_switch(&eval), "evaluation preprocessing (centre crop) instead of augmentations")(
       "device", po::value(&device), "where batches are made (cpu, cuda)")("json", po::bool_switch(&json),
                                                                           "print one JSON line");
-  po::variables_map vm;
-  po::store(
-      po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(options).run(),
-      vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {}, "bench loader");
   if (vm.count("help") || cache.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

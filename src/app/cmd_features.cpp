@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -52,16 +53,7 @@ int cmd_features(const Args& args) {
       "num-classes", po::value(&num_classes), "head size when the weights have no head")(
       "threads", po::value(&threads), "torch threads (default: all cores)")(
       "configs", po::value(&configs), "configs folder");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(opts)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(std::string("features: ") + e.what());
-  }
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
   if (vm.count("help")) {
     std::cout << opts;
     return 0;

@@ -7,6 +7,7 @@
 #include <map>
 #include <iostream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
@@ -42,16 +43,7 @@ int cmd_models(const Args& args) {
   opts.add_options()("help,h", "show this help")(
       "configs", po::value(&configs), "configs folder (default: found from the current directory)")(
       "archs-only", po::bool_switch(&archs_only), "list registered architectures only");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(opts)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(std::string("models: ") + e.what());
-  }
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "models");
   if (vm.count("help")) {
     std::cout << opts;
     return 0;

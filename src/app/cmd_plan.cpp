@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/grid/scheduler.hpp"
@@ -32,15 +33,7 @@ int cmd_plan(const Args& args) {
                                                      "number of MPI ranks to plan for")(
       "ranks-per-task", po::value(&per_task)->default_value(1), "ranks per group (data-parallel width)")(
       "job", po::value(&job), "the job file");
-  po::positional_options_description positional;
-  positional.add("job", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "plan");
   if (vm.count("help") || job.empty()) {
     std::cout << options << "\n";
     return job.empty() && !vm.count("help") ? 2 : 0;

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
@@ -123,15 +124,7 @@ int cmd_prepare(const Args& args) {
       "threads", po::value<int>(), "decoding threads per rank (default: cores / ranks on the node)")(
       "force", po::bool_switch()->default_value(false), "rebuild an existing cache")(
       "log-level", po::value(&level), "debug, info, warn");
-  po::positional_options_description positional;
-  positional.add("dataset", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "prepare");
   if (vm.count("help") || dataset.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/store/store.hpp"
@@ -93,15 +94,7 @@ int cmd_report(const Args& args) {
       "metric", po::value(&metric), "a test metric (accuracy, roc_auc, ...); default: each cell's target metric")(
       "over", po::value(&over)->default_value("seed"), "the axis to average over")(
       "store", po::value(&path), "the HDF5 store");
-  po::positional_options_description positional;
-  positional.add("store", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
   if (vm.count("help") || path.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

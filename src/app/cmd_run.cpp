@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -217,15 +218,7 @@ int cmd_run(const Args& args) {
       "threads", po::value(&opt.threads)->default_value(0), "compute threads per rank (0: cores / ranks per node)")(
       "log-level", po::value(&level)->default_value("info"), "trace, debug, info, warn, error")(
       "job", po::value(&opt.job), "the job file");
-  po::positional_options_description positional;
-  positional.add("job", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "run");
   if (vm.count("help") || opt.job.empty() || opt.store.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
@@ -34,15 +35,7 @@ int cmd_status(const Args& args) {
   bool all = false;
   options.add_options()("help,h", "show this help")("all", po::bool_switch(&all), "list every task, not just problems")(
       "store", po::value(&path), "the HDF5 store");
-  po::positional_options_description positional;
-  positional.add("store", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "status");
   if (vm.count("help") || path.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

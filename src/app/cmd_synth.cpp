@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/data/synth.hpp"
@@ -25,15 +26,7 @@ int cmd_synth(const Args& args) {
       "size", po::value(&size), "image size WxH (default: small; PCam is always 96x96)")(
       "seed", po::value(&o.seed), "random seed (default 1)")("png-compression", po::value(&o.png_compression),
                                                              "zlib level of the PNGs written (default 6)");
-  po::positional_options_description positional;
-  positional.add("dataset", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                .options(options)
-                .positional(positional)
-                .run(),
-            vm);
-  po::notify(vm);
+  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "synth");
   if (vm.count("help") || o.layout.empty() || o.out.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

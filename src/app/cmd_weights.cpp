@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -41,15 +42,7 @@ int import_weights(const std::vector<std::string>& args) {
       "num-classes", po::value(&num_classes), "head size (default: the file's head, else 1000)")(
       "in-channels", po::value(&in_channels), "1 or 3; 1 keeps channel 0 of the first conv (default 3)")(
       "configs", po::value(&configs), "configs folder");
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(std::string("weights import: ") + e.what());
-  }
+  const po::variables_map vm = parse_args(args, opts, {"file"}, "weights import");
   if (vm.count("help")) {
     std::cout << opts;
     return 0;
