@@ -1,6 +1,8 @@
 // The init scheme catalog and its entry point; the work is in st.cpp and wtst.cpp.
 #include "featreuse/init/init.hpp"
 
+#include <torch/nn/modules/conv.h>
+
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/weights.hpp"
@@ -116,7 +118,20 @@ std::optional<int> transfer_depth(models::Network& net, const json& init) {
 std::string apply(models::Network& net, const json& init, const ApplyInputs& inputs) {
   check_init(init);
   const std::string scheme = init["scheme"];
-  if (scheme == "ri") return "RI (library default init)";
+  if (scheme == "ri") {
+    // The reference rebuilds a 1-channel first conv as a plain nn.Conv2d,
+    // so under RI it has PyTorch's default Conv2d init, not the family's.
+    const std::string first = net.first_conv_name();
+    for (const auto& m : net.named_modules("", /*include_self=*/false)) {
+      if (m.key() != first) continue;
+      auto* conv = m.value()->as<torch::nn::Conv2d>();
+      if (conv && conv->weight.size(1) == 1) {
+        conv->reset_parameters();
+        return "RI (library default init; the 1-channel " + first + " with PyTorch's default Conv2d init)";
+      }
+    }
+    return "RI (library default init)";
+  }
   const std::string what = source_label(init);
   if (!inputs.source) throw Error("init " + scheme + " needs the source's weights");
   if (scheme == "wt") {

@@ -233,18 +233,19 @@ class Inception3 : public Network {
   }
 
  private:
-  // torchvision 0.14: every Conv2d and Linear weight ~ trunc_normal_(std=0.1,
-  // a=-2, b=2) (absolute bounds: effectively untruncated); the Linear bias
-  // keeps PyTorch's default; BN 1/0. "scipy_truncnorm" reproduces torchvision
-  // <= 0.11 (the paper's 0.9.1): scipy truncnorm(-2, 2, scale=0.1), i.e.
-  // clipped at +-2 std = +-0.2.
+  // "paper" (the reference: torchvision 0.9.1 under the paper's Classifier):
+  // every Conv2d weight ~ scipy truncnorm(-2, 2, scale=0.1), i.e. clipped at
+  // +-0.2; the head is a fresh nn.Linear with PyTorch's default init; BN 1/0.
+  // "torchvision" (0.14): Conv2d and Linear weights ~ trunc_normal_(std=0.1,
+  // a=-2, b=2) (absolute bounds: effectively untruncated), Linear bias default.
   void init_weights(const std::string& init) {
-    const double bound = init == "scipy_truncnorm" ? 0.2 : 2.0;
+    const bool paper = init == "paper";
+    const double bound = paper ? 0.2 : 2.0;
     for (auto& m : modules(/*include_self=*/false)) {
       if (auto* conv = m->as<nn::Conv2d>()) {
         trunc_normal(conv->weight, 0.1, -bound, bound);
       } else if (auto* lin = m->as<nn::Linear>()) {
-        trunc_normal(lin->weight, 0.1, -bound, bound);
+        if (!paper) trunc_normal(lin->weight, 0.1, -bound, bound);
       } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
         nn::init::ones_(bn->weight);
         nn::init::zeros_(bn->bias);
@@ -283,14 +284,14 @@ class Inception3 : public Network {
 void register_inception_models(Registry& registry) {
   registry.add({"inception_v3", "inception",
                 "torchvision inception_v3 without aux head, transform_input off (options: width, "
-                "dropout, init torchvision|scipy_truncnorm)",
+                "dropout, init paper|torchvision)",
                 224},
                [](const ModelSpec& spec) -> std::shared_ptr<Network> {
                  OptionReader r(spec.arch, spec.options);
                  const double width = r.get_double("width", 1.0);
                  const double dropout = r.get_double("dropout", 0.5);
                  const auto init =
-                     r.get_string("init", "torchvision", {"torchvision", "scipy_truncnorm"});
+                     r.get_string("init", "paper", {"paper", "torchvision"});
                  r.finish();
                  const std::string who = "model '" + spec.arch + "': ";
                  if (!(width > 0.0 && width <= 4.0))

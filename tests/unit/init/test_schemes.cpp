@@ -137,3 +137,22 @@ TEST(InitSchemes, ApplyRiWtStWtst) {
   EXPECT_TRUE(same(state_of(*by_blocks).at("layer2.0.conv1.weight"), by_name(source).at("layer2.0.conv1.weight")));
   EXPECT_TRUE(same(state_of(*by_blocks).at("layer3.0.conv1.weight"), by_name(stored).at("layer3.0.conv1.weight")));
 }
+
+TEST(InitSchemes, RiGivesAOneChannelFirstConvPyTorchsDefaultInit) {
+  // ResNet's family init is Kaiming normal (fan_out); the reference rebuilds a
+  // 1-channel conv1 as a plain nn.Conv2d: kaiming_uniform(a=sqrt(5)), bound 1/sqrt(fan_in).
+  at::manual_seed(3);
+  auto rgb = make("resnet50", 3);
+  auto gray = make("resnet50", 1);
+  const json ri = {{"scheme", "ri"}};
+  apply(*rgb, ri, nullptr);
+  const std::string how = apply(*gray, ri, nullptr);
+  EXPECT_NE(how.find("PyTorch's default Conv2d init"), std::string::npos) << how;
+  const at::Tensor w3 = state_of(*rgb).at("conv1.weight"), w1 = state_of(*gray).at("conv1.weight");
+  const double bound = 1.0 / std::sqrt(49.0);  // fan_in = 1 x 7 x 7
+  EXPECT_LE(w1.abs().max().item<double>(), bound + 1e-7);
+  EXPECT_NEAR(w1.std().item<double>(), bound / std::sqrt(3.0), 0.01);
+  EXPECT_NEAR(w3.std().item<double>(), std::sqrt(2.0 / (64 * 49)), 0.002);  // Kaiming normal fan_out
+  // Everything else keeps the family init: layer1's convs are Kaiming normal in both.
+  EXPECT_NEAR(state_of(*gray).at("layer1.0.conv2.weight").std().item<double>(), std::sqrt(2.0 / (64 * 9)), 0.002);
+}
