@@ -29,7 +29,8 @@ const data::DatasetInfo& DatasetDescriptions::get(const json& dataset_config) {
 
 grid::Catalog make_catalog(DatasetDescriptions& datasets) {
   grid::Catalog catalog;
-  for (const auto& s : init::schemes()) catalog.init_schemes.push_back({s.name, s.needs_source, s.params});
+  for (const auto& s : init::schemes())
+    catalog.init_schemes.push_back({s.name, s.needs_source, s.params, s.needs_st_state});
   catalog.check_model = [](const json& model, const std::string& where) {
     const std::string arch = model["arch"];
     if (!models::registry().contains(arch)) {
@@ -39,6 +40,8 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
     }
   };
   catalog.estimate_cost = [&datasets](const json& config) {
+    // Importing weights and drawing an ST state take seconds, not epochs.
+    if (!config.contains("recipe")) return 1.0;
     const auto& info = datasets.get(config["dataset"]);
     const double gflops = config["model"].value("gflops", 1.0);
     return train::estimate_cost(train::parse_recipe(config["recipe"]), gflops, info.split_sizes);
@@ -50,15 +53,25 @@ grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets) 
   return grid::expand(grid::load_job(job_file), make_catalog(datasets));
 }
 
-std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info) {
+std::shared_ptr<models::Network> build_network(const json& model, int64_t num_classes, int64_t in_channels,
+                                               int64_t image_size, uint64_t seed) {
   models::ModelSpec spec;
-  spec.arch = config["model"]["arch"];
-  spec.options = config["model"].value("options", json::object());
-  spec.num_classes = info.num_classes;
-  spec.in_channels = info.channels;
-  spec.image_size = info.image_size;
-  at::manual_seed(derive_seed(config["seed"].get<uint64_t>(), "model_init"));
+  spec.arch = model["arch"];
+  spec.options = model.value("options", json::object());
+  spec.num_classes = num_classes;
+  spec.in_channels = in_channels;
+  spec.image_size = image_size;
+  at::manual_seed(derive_seed(seed, "model_init"));
   return models::registry().create(spec);
+}
+
+std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info) {
+  return build_network(config["model"], info.num_classes, info.channels, info.image_size,
+                       config["seed"].get<uint64_t>());
+}
+
+std::shared_ptr<models::Network> build_import_network(const json& config) {
+  return build_network(config["model"], kImportClasses, 3, config["model"].value("image_size", int64_t(224)), 0);
 }
 
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text, DatasetDescriptions& datasets) {
@@ -66,7 +79,23 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   schema.job_name = plan.job_name;
   schema.job_text = job_text;
   std::map<std::string, std::string> layout_of_model;  // model+head key -> layout id
+  std::map<std::string, const store::CellSchema*> by_id;
   at::NoGradGuard no_grad;
+  auto layout_for = [&](const json& model, int64_t classes, int64_t channels, int64_t image_size,
+                        const std::function<std::shared_ptr<models::Network>()>& build) {
+    const std::string key = model.dump() + "|" + std::to_string(classes) + "|" + std::to_string(channels) + "|" +
+                            std::to_string(image_size);
+    auto it = layout_of_model.find(key);
+    if (it == layout_of_model.end()) {
+      store::Layout layout = train::layout_of(*build());
+      bool known = false;
+      for (const auto& l : schema.layouts) known = known || l.id == layout.id;
+      if (!known) schema.layouts.push_back(layout);
+      it = layout_of_model.emplace(key, layout.id).first;
+    }
+    return it->second;
+  };
+  schema.cells.reserve(plan.tasks.size());  // by_id keeps pointers into it
   for (const auto& task : plan.tasks) {
     store::CellSchema cell;
     cell.id = task.id;
@@ -75,6 +104,26 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
     cell.axes = task.axes;
     cell.config = grid::canonical(task.config);
     try {
+      if (task.kind == "import") {
+        // Weights only: a checkpoint, no curves or predictions.
+        cell.num_classes = kImportClasses;
+        cell.layout = layout_for(task.config["model"], kImportClasses, 3,
+                                 task.config["model"].value("image_size", int64_t(224)),
+                                 [&] { return build_import_network(task.config); });
+        schema.cells.push_back(std::move(cell));
+        by_id[task.id] = &schema.cells.back();
+        continue;
+      }
+      if (task.kind == "st") {
+        // The ST draw has its source's layout.
+        const store::CellSchema* source = by_id.at(task.config["source"]);
+        if (!source->setup_error.empty()) throw Error("its source " + source->key + " could not be set up");
+        cell.layout = source->layout;
+        cell.num_classes = source->num_classes;
+        schema.cells.push_back(std::move(cell));
+        by_id[task.id] = &schema.cells.back();
+        continue;
+      }
       const data::DatasetInfo& info = datasets.get(task.config["dataset"]);
       const auto schedule =
           train::make_schedule(train::parse_recipe(task.config["recipe"]), info.size(data::Split::train));
@@ -83,22 +132,13 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
       cell.test_count = info.size(data::Split::test);
       cell.num_classes = info.num_classes;
       cell.multi_label = info.labels == data::LabelKind::multi;
-      const std::string model_key = task.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
-                                    std::to_string(info.channels) + "|" + std::to_string(info.image_size);
-      auto it = layout_of_model.find(model_key);
-      if (it == layout_of_model.end()) {
-        auto net = build_network(task.config, info);
-        store::Layout layout = train::layout_of(*net);
-        bool known = false;
-        for (const auto& l : schema.layouts) known = known || l.id == layout.id;
-        if (!known) schema.layouts.push_back(layout);
-        it = layout_of_model.emplace(model_key, layout.id).first;
-      }
-      cell.layout = it->second;
+      cell.layout = layout_for(task.config["model"], info.num_classes, info.channels, info.image_size,
+                               [&] { return build_network(task.config, info); });
     } catch (const std::exception& e) {
       cell.setup_error = e.what();
     }
     schema.cells.push_back(std::move(cell));
+    by_id[task.id] = &schema.cells.back();
   }
   return schema;
 }

@@ -5,6 +5,7 @@
 // errors kept as data instead of aborting the job.
 #include <map>
 #include <memory>
+#include <functional>
 #include <string>
 
 #include "featreuse/data/dataset.hpp"
@@ -30,9 +31,15 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets);
 // Loads and expands a job file.
 grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets);
 
-// Builds the network a task trains (seeded from the cell seed so its random
-// init is reproducible).
+// Builds a network (its random init seeded from `seed`).
+std::shared_ptr<models::Network> build_network(const json& model, int64_t num_classes, int64_t in_channels,
+                                               int64_t image_size, uint64_t seed);
+// The network a training task trains, for its dataset and cell seed.
 std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info);
+// The network an imported source's weights load into: kImportClasses
+// classes (the head is never transferred), 3 channels, the model's native size.
+constexpr int64_t kImportClasses = 1000;
+std::shared_ptr<models::Network> build_import_network(const json& config);
 
 // The store schema of every task of `plan`.
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text, DatasetDescriptions& datasets);

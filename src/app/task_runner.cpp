@@ -4,21 +4,37 @@
 #include <spdlog/spdlog.h>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/hash.hpp"
 #include "featreuse/core/paths.hpp"
 #include "featreuse/core/progress.hpp"
+#include "featreuse/core/rng.hpp"
 #include "featreuse/core/stop.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
 #include "featreuse/models/registry.hpp"
+#include "featreuse/models/weights.hpp"
 #include "featreuse/train/checkpoint.hpp"
-#include "featreuse/train/trainer.hpp"
 #include "study.hpp"
 
 namespace featreuse::app {
 
 namespace {
 constexpr size_t kOpenDatasets = 2;
+
+models::TensorList stored_weights(hid_t file, const std::string& id) {
+  auto [layout, flat] = store::read_checkpoint(file, id, "best");
+  return train::to_tensors(layout, flat);
 }
+
+// A task whose output is one set of weights (no curves, no predictions).
+train::TrainResult weights_only(models::Network& net, std::string message) {
+  train::TrainResult r;
+  r.outputs.initial = train::flatten(net);
+  r.outputs.best = r.outputs.initial;
+  r.record.message = std::move(message);
+  return r;
+}
+}  // namespace
 
 TaskRunner::TaskRunner(store::Store& store, const grid::Plan& plan, const dist::Topology& topology,
                        dist::GradientReducer& reducer)
@@ -33,6 +49,66 @@ const data::Dataset& TaskRunner::dataset(const json& config) {
   auto opened = data::open_dataset(config);
   spdlog::info("opened dataset {} in {}", config.value("name", std::string("?")), format_duration(clock.seconds()));
   return *open_.emplace(key, std::move(opened)).first->second;
+}
+
+std::shared_ptr<models::Network> TaskRunner::source_network(const grid::Task& source) {
+  if (source.kind == "import") return build_import_network(source.config);
+  return build_network(source.config, data::describe_dataset(source.config["dataset"]));
+}
+
+train::TrainResult TaskRunner::import_weights(const grid::Task& task) {
+  const std::string path = task.config["weights"]["path"];
+  if (file_id(path) != task.config["weights"]["content"])
+    throw Error("weight file '" + path + "' changed since the job was planned; plan the job again");
+  auto net = build_import_network(task.config);
+  models::LoadOptions options;
+  options.source = path;
+  const auto report = models::load_weights(*net, models::read_weights(path), options);
+  return weights_only(*net, "imported " + std::to_string(report.loaded) + " tensors from " + path);
+}
+
+train::TrainResult TaskRunner::draw_st(const grid::Task& task) {
+  const grid::Task& source = plan_.tasks[plan_.index_of(task.config["source"])];
+  auto net = source_network(source);
+  init::StOptions options;
+  options.sample_embeddings = task.config["sample_embeddings"];
+  const uint64_t seed = derive_seed(task.config["seed"].get<uint64_t>(), "st");
+  const models::TensorList st = init::sample_st(*net, stored_weights(store_.file(), source.id), seed, options);
+  models::LoadOptions load;
+  load.source = "ST draw of " + source.key;
+  models::load_weights(*net, st, load);
+  return weights_only(*net, "ST draw of " + source.key + " for seed " + task.config["seed"].dump());
+}
+
+train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume) {
+  const data::Dataset& data = dataset(task.config["dataset"]);
+  auto net = build_network(task.config, data.info());
+  const json& init = task.config["init"];
+  models::TensorList source, st;
+  init::ApplyInputs inputs;
+  if (init.contains("source")) {
+    source = stored_weights(store_.file(), init["source"]);
+    inputs.source = &source;
+  }
+  if (init.contains("st_state")) {
+    st = stored_weights(store_.file(), init["st_state"]);
+    inputs.st_state = &st;
+  }
+  spdlog::info("task {} init: {}", task.id, init::apply(*net, init, inputs));
+
+  train::TrainInputs in;
+  in.label = task.id;
+  in.recipe = &task.config["recipe"];
+  in.seed = task.config["seed"].get<uint64_t>();
+  in.family = models::registry().info(task.config["model"]["arch"]).family;
+  in.init_scheme = init.value("scheme", std::string());
+  in.resume = resume;
+  in.dataset = &data;
+  in.net = net.get();
+  in.reducer = &reducer_;
+  in.shard_rank = topology_.group_rank;
+  in.shard_count = topology_.group_size;
+  return train::train_cell(in);
 }
 
 dist::Outcome TaskRunner::run(size_t index) {
@@ -50,35 +126,13 @@ dist::Outcome TaskRunner::run(size_t index) {
     store_.sync();
   }
   spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
-  // The task's saved training state lives beside the store until it is done.
+  // A training task's saved state lives beside the store until it is done.
   train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
   Stopwatch clock;
   try {
-    const data::Dataset& data = dataset(task.config["dataset"]);
-    auto net = build_network(task.config, data.info());
-    models::TensorList source;
-    const json& init = task.config["init"];
-    if (init.contains("source")) {
-      auto [layout, flat] = store::read_checkpoint(store_.file(), init["source"], "best");
-      source = train::to_tensors(layout, flat);
-    }
-    const std::string how = init::apply(*net, init, init.contains("source") ? &source : nullptr);
-    spdlog::info("task {} init: {}", task.id, how);
-
-    train::TrainInputs inputs;
-    inputs.label = task.id;
-    inputs.recipe = &task.config["recipe"];
-    inputs.seed = task.config["seed"].get<uint64_t>();
-    inputs.family = models::registry().info(task.config["model"]["arch"]).family;
-    inputs.init_scheme = init.value("scheme", std::string());
-    inputs.resume = writer ? &resume : nullptr;
-    inputs.dataset = &data;
-    inputs.net = net.get();
-    inputs.reducer = &reducer_;
-    inputs.shard_rank = topology_.group_rank;
-    inputs.shard_count = topology_.group_size;
-    train::TrainResult result = train::train_cell(inputs);
-
+    train::TrainResult result = task.kind == "import" ? import_weights(task)
+                                : task.kind == "st"   ? draw_st(task)
+                                                      : train(task, writer ? &resume : nullptr);
     if (writer) {
       store_.write_outputs(task.id, result.outputs);
       store_.sync();  // data on disk before the record says done
@@ -94,9 +148,12 @@ dist::Outcome TaskRunner::run(size_t index) {
       store_.sync();
       resume.clear();  // the task is done: its saved training state is no longer needed
     }
-    spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
-                 format_duration(clock.seconds()), result.record.target_metric, result.record.target,
-                 result.record.best_val, result.record.best_iteration, result.record.images_per_s);
+    if (task.kind == "source" || task.kind == "cell")
+      spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
+                   format_duration(clock.seconds()), result.record.target_metric, result.record.target,
+                   result.record.best_val, result.record.best_iteration, result.record.images_per_s);
+    else
+      spdlog::info("task {} done in {}: {}", task.id, format_duration(clock.seconds()), result.record.message);
     return dist::Outcome::done;
   } catch (const Interrupted&) {
     record.status = grid::TaskState::pending;

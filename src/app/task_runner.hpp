@@ -1,5 +1,6 @@
 #pragma once
-// Runs one task inside a group: marks it running, trains it, writes its
+// Runs one task inside a group: marks it running, does its work (train a
+// cell or source, import a weight file, or draw an ST state), writes its
 // outputs and then its record. Any failure inside the task becomes the
 // task's failed record; a stop request leaves it pending.
 #include <map>
@@ -10,6 +11,8 @@
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/store/store.hpp"
+#include "featreuse/train/resume.hpp"
+#include "featreuse/train/trainer.hpp"
 
 namespace featreuse::app {
 
@@ -20,6 +23,11 @@ class TaskRunner {
   dist::Outcome run(size_t task_index);
 
  private:
+  train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume);
+  train::TrainResult import_weights(const grid::Task& task);
+  train::TrainResult draw_st(const grid::Task& task);
+  // A network shaped like `source`'s checkpoints.
+  std::shared_ptr<models::Network> source_network(const grid::Task& source);
   const data::Dataset& dataset(const json& config);
   store::Store& store_;
   const grid::Plan& plan_;

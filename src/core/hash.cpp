@@ -1,5 +1,10 @@
 #include "featreuse/core/hash.hpp"
 
+#include <fstream>
+#include <sstream>
+
+#include "featreuse/core/error.hpp"
+
 #include <boost/uuid/name_generator_sha1.hpp>
 #include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -14,6 +19,14 @@ std::string stable_id(const std::string& text) {
   // The first 12 hex digits precede the UUID's version/variant bits: pure hash.
   const std::string uuid = boost::uuids::to_string(generate(text));
   return uuid.substr(0, 8) + uuid.substr(9, 4);
+}
+
+std::string file_id(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path + "'");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return stable_id(bytes.str());
 }
 
 }  // namespace featreuse

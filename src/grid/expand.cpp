@@ -231,6 +231,7 @@ std::string canonical(const json& config) { return config.dump(); }
 
 json identity_view(const json& config) {
   json view = config;
+  if (view.contains("weights") && view["weights"].is_object()) view["weights"].erase("path");
   if (view.contains("dataset") && view["dataset"].is_object()) {
     view["dataset"].erase("root");
     view["dataset"].erase("cache");
@@ -269,7 +270,33 @@ Plan expand(const JobSpec& job, const Catalog& catalog) {
   // Sources first: they are tasks of their own that cells depend on.
   std::map<std::string, std::string> source_ids;      // name -> id
   std::map<std::string, json> source_models;          // name -> resolved model config
-  const std::set<std::string> source_keys = {"model", "dataset", "seed", "init", "source", "recipe"};
+  const std::set<std::string> source_keys = {"model", "dataset", "seed", "init", "source", "recipe", "weights"};
+  std::set<std::string> st_ids;
+  // The ST draw of a source for one seed: one task, shared by every cell that uses it.
+  auto st_task = [&](const std::string& source, const json& seed, bool sample_embeddings) {
+    Task t;
+    t.kind = "st";
+    t.config = {{"kind", "st"}, {"source", source_ids.at(source)}, {"seed", seed},
+                {"sample_embeddings", sample_embeddings}};
+    t.id = task_id(t.config);
+    if (st_ids.insert(t.id).second) {
+      t.axes = {{"source", source}, {"seed", seed}};
+      t.key = "st source=" + source + " seed=" + seed.dump() + (sample_embeddings ? " embeddings" : "");
+      t.deps = {source_ids.at(source)};
+      plan.tasks.push_back(t);
+    }
+    return t.id;
+  };
+  // A transferring init: its source, and the ST draw where the scheme uses one.
+  auto attach_source = [&](json& init, const InitScheme& scheme, const std::string& source, const json& seed,
+                           std::vector<std::string>& deps) {
+    init["source"] = source_ids.at(source);
+    deps.push_back(source_ids.at(source));
+    if (scheme.needs_st) {
+      init["st_state"] = st_task(source, seed, init.value("st_sample_embeddings", false));
+      deps.push_back(init["st_state"]);
+    }
+  };
   std::vector<SourceSpec> pending = job.sources;
   // Resolve in an order where a source's own source comes first.
   for (size_t guard = 0; !pending.empty(); ++guard) {
@@ -285,6 +312,33 @@ Plan expand(const JobSpec& job, const Catalog& catalog) {
         if (!declared)
           throw ConfigError(where, at + ".source", "no source named '" + scalar_text(s.fields["source"]) + "'");
         later.push_back(s);
+        continue;
+      }
+      if (s.fields.contains("weights")) {
+        // A source from a weight file (e.g. ImageNet): identified by its content.
+        for (auto it = s.fields.begin(); it != s.fields.end(); ++it)
+          if (it.key() != "model" && it.key() != "weights")
+            throw ConfigError(where, at + "." + it.key(), "a source from a weight file takes only model and weights");
+        if (!s.fields.contains("model") || !s.fields["model"].is_string())
+          throw ConfigError(where, at + ".model", "a source needs a model name");
+        if (!s.fields["weights"].is_string())
+          throw ConfigError(where, at + ".weights", "expected the path of a .pth or .safetensors file");
+        std::filesystem::path file = s.fields["weights"].get<std::string>();
+        if (file.is_relative()) file = std::filesystem::absolute(job.doc.file).parent_path() / file;
+        file = file.lexically_normal();
+        if (!std::filesystem::is_regular_file(file))
+          throw ConfigError(where, at + ".weights", "no such file '" + file.string() + "'");
+        Task t;
+        t.kind = "import";
+        json model = r.model_config(s.fields["model"], json::object(), where, at + ".model");
+        t.config = {{"kind", "import"}, {"name", s.name}, {"model", model},
+                    {"weights", {{"path", file.string()}, {"content", file_id(file.string())}}}};
+        t.axes = {{"model", s.fields["model"]}, {"source", s.name}};
+        t.key = "source=" + s.name;
+        t.id = task_id(t.config);
+        source_ids[s.name] = t.id;
+        source_models[s.name] = model;
+        plan.tasks.push_back(std::move(t));
         continue;
       }
       json init_params = json::object();
@@ -311,9 +365,7 @@ Plan expand(const JobSpec& job, const Catalog& catalog) {
       if (scheme.needs_source) {
         if (!s.fields.contains("source"))
           throw ConfigError(where, at + ".source", "init '" + init_name + "' needs a source");
-        const std::string src = scalar_text(s.fields["source"]);
-        init["source"] = source_ids.at(src);
-        t.deps.push_back(source_ids.at(src));
+        attach_source(init, scheme, scalar_text(s.fields["source"]), seed, t.deps);
       }
       t.config = {{"kind", "source"}, {"name", s.name}, {"model", model}, {"dataset", dataset},
                   {"init", init},     {"recipe", recipe}, {"seed", seed}};
@@ -404,8 +456,7 @@ Plan expand(const JobSpec& job, const Catalog& catalog) {
                                                     : "one source but several match: add a source axis"));
         src = candidates[0];
       }
-      init["source"] = source_ids[src];
-      deps.push_back(source_ids[src]);
+      attach_source(init, scheme, src, seed, deps);
       axes["source"] = src;
     } else {
       axes["source"] = nullptr;

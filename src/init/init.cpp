@@ -43,13 +43,15 @@ const std::vector<SchemeInfo>& schemes() {
        "stats transfer: every Conv2d/Linear weight and bias drawn i.i.d. from N(mean, std) of the source's tensor, "
        "norm layers reset, embeddings copied (or sampled: st_sample_embeddings), a fresh head",
        true,
-       {{"st_sample_embeddings", false}}},
+       {{"st_sample_embeddings", false}},
+       true},
       {"wt", "weight transfer: the source's weights, a fresh head", true, json::object()},
       {"wtst",
        "the source's weights up to block wt_blocks (-2 = ST .. full WT) or wt_fraction (0 = ST .. 1 = WT), "
        "ST for the rest, a fresh head",
        true,
-       {{"wt_blocks", nullptr}, {"wt_fraction", nullptr}, {"st_sample_embeddings", false}}},
+       {{"wt_blocks", nullptr}, {"wt_fraction", nullptr}, {"st_sample_embeddings", false}},
+       true},
   };
   return list;
 }
@@ -63,8 +65,10 @@ void check_init(const json& init) {
     throw Error("init: unknown scheme '" + scheme + "'; known: " + known);
   }
   for (auto it = init.begin(); it != init.end(); ++it) {
-    if (it.key() == "scheme" || it.key() == "source" || info->params.contains(it.key())) continue;
-    std::string known = "scheme, source";
+    // "source" and "st_state" name the tasks whose outputs the init reads.
+    const bool reference = it.key() == "source" || (it.key() == "st_state" && info->needs_st_state);
+    if (it.key() == "scheme" || reference || info->params.contains(it.key())) continue;
+    std::string known = info->needs_st_state ? "scheme, source, st_state" : "scheme, source";
     for (auto p = info->params.begin(); p != info->params.end(); ++p) known += ", " + p.key();
     throw Error("init " + scheme + ": unknown key '" + it.key() + "'; known: " + known);
   }

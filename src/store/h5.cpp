@@ -1,6 +1,7 @@
 #include "featreuse/store/h5.hpp"
 
 #include <cstring>
+#include <filesystem>
 
 #include "featreuse/core/error.hpp"
 
@@ -110,6 +111,7 @@ Handle open_parallel(const std::string& path, MPI_Comm comm, Access access) {
 
 Handle open_serial(const std::string& path, Access access) {
   quiet_errors();
+  if (!std::filesystem::exists(path)) throw Error("no such file '" + path + "'");
   Handle fapl = file_access_list();
   check(H5Pset_file_locking(fapl, false, true), "H5Pset_file_locking");
   const unsigned flags = access == Access::read_write ? H5F_ACC_RDWR : H5F_ACC_RDONLY;

@@ -410,7 +410,7 @@ void Store::write_outputs(const std::string& id, const CellOutputs& out) {
     if (want != count)
       throw Error("store: " + path + " holds " + std::to_string(want) + " values, the task produced " +
                   std::to_string(count));
-    h5::write_all(d, type, data);
+    if (count > 0) h5::write_all(d, type, data);
   };
   write_flat(base + "/checkpoints/initial", H5T_NATIVE_FLOAT, out.initial.data(), out.initial.size());
   write_flat(base + "/checkpoints/best", H5T_NATIVE_FLOAT, out.best.data(), out.best.size());

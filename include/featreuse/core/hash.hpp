@@ -8,4 +8,7 @@ namespace featreuse {
 // featreuse namespace. Cell ids are this of the canonical resolved config.
 std::string stable_id(const std::string& text);
 
+// stable_id of a file's bytes (identifies weight files by content, not path).
+std::string file_id(const std::string& path);
+
 }  // namespace featreuse

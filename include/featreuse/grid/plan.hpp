@@ -14,6 +14,7 @@ struct InitScheme {
   std::string name;
   bool needs_source = false;        // takes weights from a source task
   json params = json::object();     // parameter defaults, e.g. {"wt_blocks": null}
+  bool needs_st = false;            // uses the ST draw of (source, cell seed): an "st" task
 };
 
 // What grid needs to know about the layers above it, injected by the app.
@@ -27,7 +28,9 @@ struct Catalog {
 
 struct Task {
   std::string id;                   // stable_id of the identity view of `config`
-  std::string kind;                 // "source" (pretraining) or "cell" (a grid cell)
+  // "source" (pretraining), "import" (a source from a weight file), "st" (the
+  // ST draw of a source for one seed) or "cell" (a grid cell)
+  std::string kind;
   std::string key;                  // coordinates, e.g. "model=m dataset=d init=wt seed=0"
   json axes = json::object();       // axis -> value (null where the axis does not apply)
   json config;                      // fully resolved config, as stored
@@ -50,7 +53,8 @@ struct Plan {
 Plan expand(const JobSpec& job, const Catalog& catalog);
 
 // The part of a resolved config that decides its id: everything except where
-// the data lives (dataset root/cache), so moving data keeps the ids.
+// files live (dataset root/cache, a weight file's path: its content counts),
+// so moving data keeps the ids.
 json identity_view(const json& config);
 std::string task_id(const json& config);
 

@@ -26,6 +26,7 @@ struct SchemeInfo {
   std::string name, description;
   bool needs_source = false;
   nlohmann::json params = nlohmann::json::object();  // parameter defaults (typed by value; null: given or not)
+  bool needs_st_state = false;  // uses the ST draw of (source, cell seed)
 };
 
 const std::vector<SchemeInfo>& schemes();

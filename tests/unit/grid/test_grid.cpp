@@ -2,7 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <fstream>
+#include <map>
 #include <set>
+#include <unistd.h>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/grid/job.hpp"
@@ -20,7 +23,8 @@ Catalog catalog() {
   Catalog c;
   c.init_schemes = {{"ri", false, json::object()},
                     {"wt", true, json::object()},
-                    {"wtst", true, json{{"wt_blocks", nullptr}}}};
+                    {"wtst", true, json{{"wt_blocks", nullptr}}, /*needs_st=*/true},
+                    {"st", true, json::object(), /*needs_st=*/true}};
   c.check_model = [](const json& model, const std::string& where) {
     if (model["arch"] != "resnet") throw ConfigError(where, "arch", "unknown architecture");
   };
@@ -196,7 +200,7 @@ TEST(Grid, JobMistakesNameFileKeyAndExpectation) {
             std::string::npos);
   EXPECT_NE(error_of("recipe: nosuch\ngrid: {model: [tiny], dataset: [fm]}").find("tests/data/configs/recipes/nosuch.yaml"),
             std::string::npos);
-  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [magic]}").find("unknown init 'magic'; known: ri, wt, wtst"),
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [magic]}").find("unknown init 'magic'; known: ri, wt, wtst, st"),
             std::string::npos);
   EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [wt]}").find("needs a source"), std::string::npos);
   EXPECT_NE(error_of("overrides: {recipe: {epochz: 2}}\ngrid: {model: [tiny], dataset: [fm]}")
@@ -264,4 +268,77 @@ TEST(Scheduler, SimulationUsesAllGroups) {
     for (const auto& d : plan.tasks[s.task].deps)
       for (const auto& other : slots)
         if (plan.tasks[other.task].id == d) EXPECT_LE(other.end, s.start + 1e-12);
+}
+
+TEST(Grid, OneStDrawPerSourceAndSeedSharedByDatasetsAndDepths) {
+  Plan plan = plan_of(R"(
+sources:
+  s: {model: tiny, dataset: fm}
+grid:
+  model: [tiny]
+  dataset: [fm, fm_missing]
+  init: [st, wtst]
+  wt_blocks: [0, 1]
+  seed: [0, 1]
+)");
+  std::map<std::string, std::set<std::string>> users;  // st task -> cells using it
+  int st_tasks = 0;
+  for (const auto& t : plan.tasks) {
+    if (t.kind == "st") {
+      ++st_tasks;
+      EXPECT_EQ(t.deps, std::vector<std::string>{plan.tasks[0].id});
+      continue;
+    }
+    if (t.kind != "cell") continue;
+    const std::string st = t.config["init"]["st_state"];
+    EXPECT_NE(std::find(t.deps.begin(), t.deps.end(), st), t.deps.end());
+    users[st].insert(t.id);
+    // The draw is the cell seed's.
+    EXPECT_EQ(plan.tasks[plan.index_of(st)].config["seed"], t.config["seed"]);
+  }
+  EXPECT_EQ(st_tasks, 2);           // seeds 0 and 1
+  EXPECT_EQ(users.size(), 2u);
+  for (const auto& [st, cells] : users) EXPECT_EQ(cells.size(), 2u * (1 + 2));  // 2 datasets x (st + 2 depths)
+  // Dependencies first: the source, then the draws, then the cells.
+  for (size_t i = 0; i < plan.tasks.size(); ++i)
+    for (const auto& d : plan.tasks[i].deps) EXPECT_LT(plan.index_of(d), i);
+}
+
+TEST(Grid, SourcesFromWeightFilesAreIdentifiedByContent) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("featreuse_grid_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "moved");
+  std::ofstream(dir / "w.pth") << "weights, version 1";
+  fs::copy_file(dir / "w.pth", dir / "moved" / "w.pth");
+  auto job = [&](const std::string& path) {
+    return "configs: " + kConfigs + "\nsources:\n  imagenet: {model: tiny, weights: " + path +
+           "}\ngrid: {model: [tiny], dataset: [fm], init: [wt]}\n";
+  };
+  auto plan_at = [&](const std::string& text) {
+    std::ofstream(dir / "job.yaml") << text;
+    return expand(load_job((dir / "job.yaml").string()), catalog());
+  };
+  Plan a = plan_at(job("w.pth"));
+  ASSERT_EQ(a.tasks.size(), 2u);
+  EXPECT_EQ(a.tasks[0].kind, "import");
+  EXPECT_EQ(a.tasks[0].config["weights"]["path"], (dir / "w.pth").string());  // relative to the job file
+  EXPECT_EQ(a.tasks[1].config["init"]["source"], a.tasks[0].id);
+  Plan moved = plan_at(job((dir / "moved" / "w.pth").string()));
+  EXPECT_EQ(moved.tasks[0].id, a.tasks[0].id);
+  std::ofstream(dir / "w.pth") << "weights, version 2";
+  EXPECT_NE(plan_at(job("w.pth")).tasks[0].id, a.tasks[0].id);
+  try {
+    plan_at(job("nope.pth"));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'sources.imagenet.weights': no such file"), std::string::npos);
+  }
+  try {
+    plan_at("configs: " + kConfigs + "\nsources:\n  x: {model: tiny, weights: w.pth, dataset: fm}\n"
+            "grid: {model: [tiny], dataset: [fm]}\n");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("takes only model and weights"), std::string::npos);
+  }
+  fs::remove_all(dir);
 }
