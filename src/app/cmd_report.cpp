@@ -120,6 +120,14 @@ int cmd_report(const Args& args) {
       if (!seen.count(it.key())) axes.push_back(it.key());
       seen[it.key()].insert(value_text(it.value()));
     }
+  // The grid's standard axes first, in the job file's order, then the others.
+  const std::vector<std::string> standard = {"model", "dataset", "init", "source"};
+  std::stable_sort(axes.begin(), axes.end(), [&](const std::string& a, const std::string& b) {
+    auto rank = [&](const std::string& x) {
+      return size_t(std::find(standard.begin(), standard.end(), x) - standard.begin());
+    };
+    return rank(a) < rank(b);
+  });
   std::vector<std::string> columns;
   std::string constant;
   for (const auto& a : axes) {
