@@ -1,9 +1,11 @@
-// featreuse features: run a model in eval mode on an input array and write
-// its logits and chosen probe activations to an HDF5 file.
+// featreuse features: run a model in eval mode on images and write its logits
+// and chosen probe activations to an HDF5 file. The images are an .npy array,
+// or a split of a dataset (its config name or file; eval transforms).
 //   featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5
+//   featreuse features --model NAME --weights W --data DATASET --split test --probes P... --out F.h5
 // F.h5 holds /logits [N, classes] and /probes/<probe> [N, ...] (float32),
-// /probe_names, and attributes model, arch, weights, input, pool.
-// (The --data CACHE --split S input form needs the prepared dataset cache.)
+// /probe_names, /labels for --data, and attributes model, arch, weights,
+// input, pool.
 #include <ATen/ATen.h>
 #include <boost/program_options.hpp>
 #include <torch/nn/module.h>
@@ -14,7 +16,9 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/config.hpp"
 #include "featreuse/core/log.hpp"
+#include "featreuse/data/registry.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/h5.hpp"
@@ -27,6 +31,65 @@ namespace featreuse::app {
 
 namespace {
 
+// The images to run, in batches: an .npy array or a dataset split.
+struct Images {
+  int64_t n = 0, channels = 0;
+  std::string description;
+  std::unique_ptr<data::Dataset> dataset;      // --data
+  std::unique_ptr<data::BatchStream> stream;
+  at::Tensor array;                            // --input
+  int64_t next_row = 0;
+  // The next batch of at most `batch` images (and labels from a dataset); false at the end.
+  bool next(int64_t batch, at::Tensor& images, at::Tensor& labels) {
+    if (stream) {
+      data::Batch b;
+      if (!stream->next(b)) return false;
+      images = b.images;
+      labels = b.labels;
+      return true;
+    }
+    if (next_row >= n) return false;
+    images = array.narrow(0, next_row, std::min(batch, n - next_row));
+    next_row += images.size(0);
+    return true;
+  }
+};
+
+Images from_npy(const std::string& input) {
+  Images out;
+  out.array = read_npy(input);
+  if (out.array.dim() == 3) out.array = out.array.unsqueeze(1);
+  if (out.array.dim() != 4)
+    throw Error(input + ": expected an [N, C, H, W] array, got " + std::to_string(out.array.dim()) + " dims");
+  out.n = out.array.size(0);
+  out.channels = out.array.size(1);
+  out.description = input;
+  if (out.n == 0) throw Error(input + ": holds no images");
+  return out;
+}
+
+Images from_dataset(const std::string& name, const std::string& split_name, const std::string& configs,
+                    int64_t batch) {
+  const std::string path = name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0
+                               ? name
+                               : configs + "/datasets/" + name + ".yaml";
+  json config = load_yaml_file(path).value;
+  if (!config.contains("name")) config["name"] = name;
+  data::Split split = data::Split::test;
+  if (split_name == "train") split = data::Split::train;
+  else if (split_name == "val") split = data::Split::val;
+  else if (split_name != "test") throw Error("--split must be train, val or test, not '" + split_name + "'");
+  Images out;
+  out.dataset = data::open_dataset(config);
+  data::StreamOptions options;
+  options.batch_size = batch;
+  out.stream = out.dataset->stream(split, options);
+  out.n = out.dataset->size(split);
+  out.channels = out.dataset->info().channels;
+  out.description = "dataset " + name + " split " + split_name;
+  if (out.n == 0) throw Error(out.description + " holds no images");
+  return out;
+}
 
 // Creates /<path> sized [n, sample dims...] float32 on first use.
 h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at::Tensor& batch) {
@@ -39,13 +102,15 @@ h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at
 
 int cmd_features(const Args& args) {
   po::options_description opts("featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5");
-  std::string model, weights_path, input, out, configs, pool = "none";
+  std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none";
   std::vector<std::string> probes;
   int64_t batch_size = 16, num_classes = 0;
   int threads = 0;
   opts.add_options()("help,h", "show this help")("model", po::value(&model), "model config or architecture name")(
       "weights", po::value(&weights_path), "weights (.safetensors from `weights import`, or .pth)")(
       "input", po::value(&input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
+      "data", po::value(&data_name), "or a dataset: its config name (configs/datasets/) or .yaml file")(
+      "split", po::value(&split), "with --data: train, val or test (default test)")(
       "probes", po::value(&probes)->multitoken(), "probe points (module paths), or 'all'; none: logits only")(
       "out", po::value(&out), "output .h5")(
       "pool", po::value(&pool), "none (raw activations) or mean (global average over spatial/token axes)")(
@@ -58,17 +123,15 @@ int cmd_features(const Args& args) {
     std::cout << opts;
     return 0;
   }
-  if (model.empty() || weights_path.empty() || input.empty() || out.empty())
-    throw Error("features: --model, --weights, --input and --out are required (see --help)");
+  if (model.empty() || weights_path.empty() || input.empty() == data_name.empty() || out.empty())
+    throw Error("features: --model, --weights, --out and one of --input / --data are required (see --help)");
   if (pool != "none" && pool != "mean") throw Error("features: --pool must be none or mean, got '" + pool + "'");
   if (batch_size < 1) throw Error("features: --batch-size must be positive");
   set_torch_threads(threads);
 
-  at::Tensor x = read_npy(input);
-  if (x.dim() == 3) x = x.unsqueeze(1);
-  if (x.dim() != 4) throw Error(input + ": expected an [N, C, H, W] array, got " + std::to_string(x.dim()) + " dims");
-  const int64_t n = x.size(0), channels = x.size(1);
-  if (n == 0) throw Error(input + ": holds no images");
+  Images images = input.empty() ? from_dataset(data_name, split, configs_dir_or_default(configs), batch_size)
+                                : from_npy(input);
+  const int64_t n = images.n, channels = images.channels;
 
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
   const auto weights = models::read_weights(weights_path);
@@ -90,12 +153,13 @@ int cmd_features(const Args& args) {
   h5::quiet_errors();
   h5::Handle file = h5::create_serial(out);
   h5::create_group(file, "probes");
-  h5::Handle logits_ds;
+  h5::Handle logits_ds, labels_ds;
   std::map<std::string, h5::Handle> probe_ds;
   int64_t classes = 0;
-  for (int64_t first = 0; first < n; first += batch_size) {
-    const int64_t count = std::min(batch_size, n - first);
-    auto result = net->forward_probed(x.narrow(0, first, count), probes);
+  at::Tensor batch, labels;
+  for (int64_t first = 0; images.next(batch_size, batch, labels); first += batch.size(0)) {
+    const int64_t count = batch.size(0);
+    auto result = net->forward_probed(batch, probes);
     auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t) {
       if (pool == "mean" && t.dim() == 4) t = t.mean({2, 3});   // CNN maps: (B, C)
       if (pool == "mean" && t.dim() == 3) t = t.mean({1});      // tokens: (B, D)
@@ -107,6 +171,7 @@ int cmd_features(const Args& args) {
     classes = result.logits.size(1);
     write(logits_ds, "logits", result.logits);
     for (const auto& p : probes) write(probe_ds[p], "probes/" + p, result.probes.at(p));
+    if (labels.defined()) write(labels_ds, "labels", labels);
   }
   // Probe names in request order, as a fixed-length string dataset.
   size_t width = 1;
@@ -119,7 +184,7 @@ int cmd_features(const Args& args) {
   h5::set_attribute(file, "model", cfg.name);
   h5::set_attribute(file, "arch", cfg.spec.arch);
   h5::set_attribute(file, "weights", weights_path);
-  h5::set_attribute(file, "input", input);
+  h5::set_attribute(file, "input", images.description);
   h5::set_attribute(file, "pool", pool);
   h5::flush(file);
   std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n",
