@@ -257,6 +257,7 @@ std::string get_string_attribute(hid_t obj, const std::string& name) {
     char* text = nullptr;
     Handle memtype(check(H5Tcopy(H5T_C_S1), "H5Tcopy"));
     H5Tset_size(memtype, H5T_VARIABLE);
+    H5Tset_cset(memtype, H5Tget_cset(type));  // h5py writes UTF-8; HDF5 will not convert charsets
     check(H5Aread(attr, memtype, &text), "H5Aread " + name);
     std::string out = text ? text : "";
     H5free_memory(text);

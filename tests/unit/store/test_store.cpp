@@ -145,3 +145,15 @@ TEST(Store, RefusesAForeignHdf5File) {
   EXPECT_THROW(Store(path, MPI_COMM_WORLD), Error);
   std::filesystem::remove(path);
 }
+
+TEST(H5, ReadsStringAttributesAsH5pyWritesThem) {
+  const std::string path = temp_path("h5py_attrs.h5");
+  const std::string cmd = "/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path +
+                          "', 'w'); f.attrs['vlen'] = 'grüße'; f.attrs['fixed'] = b'plain'\"";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "needs /usr/bin/python3 with h5py";
+  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+  EXPECT_EQ(h5::get_string_attribute(file, "vlen"), "grüße");
+  EXPECT_EQ(h5::get_string_attribute(file, "fixed"), "plain");
+  file.reset();
+  std::filesystem::remove(path);
+}
