@@ -17,10 +17,9 @@ namespace featreuse::app {
 namespace po = boost::program_options;
 
 namespace {
-std::string short_deps(const grid::Plan& plan, const grid::Task& t) {
+std::string short_deps(const grid::Task& t) {
   std::string out;
   for (const auto& d : t.deps) out += (out.empty() ? "" : ",") + d.substr(0, 6);
-  (void)plan;
   return out.empty() ? "-" : out;
 }
 }  // namespace
@@ -52,7 +51,7 @@ int cmd_plan(const Args& args) {
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const auto& t = plan.tasks[i];
     total += t.cost;
-    std::printf("%4zu  %-12s  %-6s  %-13s  %10.3g  %s\n", i, t.id.c_str(), t.kind.c_str(), short_deps(plan, t).c_str(),
+    std::printf("%4zu  %-12s  %-6s  %-13s  %10.3g  %s\n", i, t.id.c_str(), t.kind.c_str(), short_deps(t).c_str(),
                 t.cost, t.key.c_str());
     // A task whose data cannot be found is not an error for the plan, but say so.
     try {

@@ -1,7 +1,7 @@
 #include "study.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <ATen/Context.h>
+#include <ATen/core/grad_mode.h>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/rng.hpp"
@@ -10,8 +10,6 @@
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/recipe.hpp"
-#include <ATen/core/grad_mode.h>
-#include <ATen/Context.h>
 
 namespace featreuse::app {
 

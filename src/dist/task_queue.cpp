@@ -25,7 +25,6 @@ TaskQueue::TaskQueue(const Topology& topology, grid::Scheduler* scheduler, const
     MPI_Query_thread(&provided);
     if (provided < MPI_THREAD_MULTIPLE && topology.world_size > 1)
       throw Error("the MPI library gives no MPI_THREAD_MULTIPLE, which the coordinator thread needs");
-    serving_ = true;
     coordinator_ = std::thread([this] { serve(); });
   }
 }
@@ -91,7 +90,6 @@ void TaskQueue::serve() {
     if (reply[0] == kFinish) --active_groups;
     MPI_Send(reply, 2, MPI_INT64_T, status.MPI_SOURCE, kReplyTag, comm_);
   }
-  serving_ = false;
 }
 
 std::optional<int64_t> TaskQueue::ask_coordinator(int64_t previous, Outcome outcome, bool want_more) {

@@ -326,7 +326,7 @@ void Store::rebuild_results() {
   const auto ids = spec["ids"].get<std::vector<std::string>>();
   results_row_.clear();
   for (size_t i = 0; i < ids.size(); ++i) results_row_[ids[i]] = i;
-  results_columns_ = spec["columns"].dump();
+  results_type_ = type;
 
   // Reuse the table when its type and size already match (a plain rerun).
   h5::Handle h5type = type.h5_type();
@@ -386,7 +386,7 @@ void Store::write_record(const std::string& id, const CellRecord& record) {
   auto row = results_row_.find(id);
   if (row == results_row_.end()) return;
   h5::Handle dataset = h5::open_dataset(file_, "/results");
-  const RowType type = RowType::from_json(json::parse(results_columns_));
+  const RowType& type = results_type_;
   Rows mirror(type, 1);
   h5::Handle h5type = type.h5_type();
   h5::read_rows(dataset, h5type, row->second, 1, mirror.data());

@@ -3,7 +3,6 @@
 // that rank's own training) owns the Scheduler; group leaders ask it for the
 // next task and report outcomes; leaders pass tasks on to their group.
 // Waiting ranks sleep between polls instead of spinning.
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -42,7 +41,6 @@ class TaskQueue {
   const grid::Plan* plan_;
   MPI_Comm comm_ = MPI_COMM_NULL;  // private duplicate of the world for the protocol
   std::thread coordinator_;
-  std::atomic<bool> serving_{false};
 };
 
 }  // namespace featreuse::dist

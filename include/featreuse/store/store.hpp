@@ -63,7 +63,7 @@ class Store {
   int sync_fd_ = -1;
   h5::Handle file_;
   std::map<std::string, size_t> results_row_;
-  std::string results_columns_;  // row type JSON of the results table
+  RowType results_type_;  // the results table's columns
 };
 
 }  // namespace featreuse::store
