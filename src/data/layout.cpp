@@ -232,6 +232,15 @@ void assign_splits(Layout& layout, const LayoutOptions& options, const std::stri
   }
 }
 
+void assign_holdout_split(Layout& layout, const LayoutOptions& options, double default_holdout) {
+  const double holdout = holdout_or(options, default_holdout);
+  const int64_t n = int64_t(layout.items.size()), seed = options.split_seed;
+  assign_splits(layout, options,
+                "reference: random.Random(" + std::to_string(seed) + ").shuffle(range(" + std::to_string(n) +
+                    ")), holdout " + number(holdout) + " split in half into val and test",
+                [&] { return python_holdout_split(n, holdout, seed); });
+}
+
 double parse_number(const std::string& text, const std::string& file, int64_t line,
                     const std::string& column) {
   const char* begin = text.c_str();

@@ -22,12 +22,7 @@ Layout build_aptos(const LayoutOptions& options) {
     item.label = int64_t(v);
     layout.items.push_back(std::move(item));
   }
-  const double holdout = holdout_or(options, 0.3);
-  const int64_t n = int64_t(layout.items.size()), seed = options.split_seed;
-  assign_splits(layout, options,
-                "reference: random.Random(" + std::to_string(seed) + ").shuffle(range(" + std::to_string(n) +
-                    ")), holdout " + number(holdout) + " split in half into val and test",
-                [&] { return python_holdout_split(n, holdout, seed); });
+  assign_holdout_split(layout, options, 0.3);
   return layout;
 }
 

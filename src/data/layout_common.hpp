@@ -19,6 +19,10 @@ std::string require_file(const fs::path& path, const std::string& what);
 // The holdout to use: the option if set (>= 0), else the layout's default.
 double holdout_or(const LayoutOptions& options, double fallback);
 
+// Applies the user's split file when given, else the reference's seeded split
+// (python_holdout_split) with the option's holdout or `default_holdout`.
+void assign_holdout_split(Layout& layout, const LayoutOptions& options, double default_holdout);
+
 // Applies the user's split file when given, else `fallback()`.
 void assign_splits(Layout& layout, const LayoutOptions& options, const std::string& method,
                    const std::function<std::array<std::vector<int64_t>, 3>()>& fallback);

@@ -40,11 +40,6 @@ int split_of(const std::string& value) {
   return -1;
 }
 
-std::string holdout_method(const LayoutOptions& options, double holdout) {
-  return "random.Random(" + std::to_string(options.split_seed) + ") holdout " + number(holdout) +
-         " split in half into val and test";
-}
-
 }  // namespace
 
 Layout build_folder(const LayoutOptions& options) {
@@ -89,10 +84,7 @@ Layout build_folder(const LayoutOptions& options) {
   if (has_splits) {
     assign_splits(layout, options, "split folders train/, val/, test/", [&] { return by_folder; });
   } else {
-    const double holdout = holdout_or(options, 0.2);
-    const int64_t n = int64_t(layout.items.size());
-    assign_splits(layout, options, holdout_method(options, holdout),
-                  [&] { return python_holdout_split(n, holdout, options.split_seed); });
+    assign_holdout_split(layout, options, 0.2);
   }
   return layout;
 }
@@ -166,10 +158,7 @@ Layout build_csv(const LayoutOptions& options) {
     };
     assign_splits(layout, options, "column '" + options.split_column + "'", by_column);
   } else {
-    const double holdout = holdout_or(options, 0.2);
-    const int64_t n = int64_t(layout.items.size());
-    assign_splits(layout, options, holdout_method(options, holdout),
-                  [&] { return python_holdout_split(n, holdout, options.split_seed); });
+    assign_holdout_split(layout, options, 0.2);
   }
   return layout;
 }
