@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "model_helpers.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/deit.hpp"
 #include "featreuse/models/model_config.hpp"
@@ -14,28 +15,10 @@
 #include "featreuse/models/vit_layers.hpp"
 
 using namespace featreuse::models;
+using model_test::count;
+using model_test::make;
 
 namespace {
-
-std::shared_ptr<Network> make(const std::string& arch, nlohmann::json options = {},
-                              int64_t classes = 1000, int64_t channels = 3,
-                              int64_t image_size = 224) {
-  ModelSpec spec;
-  spec.arch = arch;
-  spec.num_classes = classes;
-  spec.in_channels = channels;
-  spec.image_size = image_size;
-  if (!options.is_null()) spec.options = options;
-  return registry().create(spec);
-}
-
-int64_t count(Network& net, bool with_head) {
-  int64_t n = 0;
-  for (const auto& e : state_entries(net))
-    if (!e.is_buffer && (with_head || !under_module(e.name, net.head_name())))
-      n += e.tensor.numel();
-  return n;
-}
 
 std::map<std::string, std::vector<int64_t>> shapes(Network& net) {
   std::map<std::string, std::vector<int64_t>> out;

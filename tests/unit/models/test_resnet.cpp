@@ -4,31 +4,16 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
 
 using namespace featreuse::models;
+using model_test::count;
+using model_test::make;
 
 namespace {
-
-std::shared_ptr<Network> make(const std::string& arch, nlohmann::json options = {},
-                              int64_t classes = 1000, int64_t channels = 3) {
-  ModelSpec spec;
-  spec.arch = arch;
-  spec.num_classes = classes;
-  spec.in_channels = channels;
-  if (!options.is_null()) spec.options = options;
-  return registry().create(spec);
-}
-
-int64_t count(Network& net, bool with_head) {
-  int64_t n = 0;
-  for (const auto& e : state_entries(net))
-    if (!e.is_buffer && (with_head || !under_module(e.name, net.head_name())))
-      n += e.tensor.numel();
-  return n;
-}
 
 const std::string kConfigs = std::string(FEATREUSE_SOURCE_DIR) + "/configs";
 
