@@ -309,21 +309,7 @@ TEST(Swin, GridsThatAreNotWindowMultiplesArePadded) {
 class SwinSmoke : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SwinSmoke, ForwardBackwardAtNativeSize) {
-  at::set_num_threads(2);
-  const std::string name = GetParam();
-  auto cfg = resolve_model(name, kConfigs);
-  auto net = build_model(cfg, 4, 3);
-  net->train();
-  const int64_t batch = name.find("base") != std::string::npos ? 1 : 2;
-  const int64_t side = cfg.spec.image_size;
-  auto y = net->forward(at::randn({batch, 3, side, side}));
-  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{batch, 4}));
-  y.square().sum().backward();
-  for (const auto& e : state_entries(*net))
-    if (!e.is_buffer) {
-      ASSERT_TRUE(e.tensor.grad().defined()) << e.name;
-      EXPECT_TRUE(at::isfinite(e.tensor.grad()).all().item<bool>()) << e.name;
-    }
+  model_test::expect_forward_backward(GetParam(), kConfigs);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, SwinSmoke,
