@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <fstream>
 #include <map>
 #include <set>
 #include <unistd.h>
@@ -29,6 +28,8 @@ Catalog catalog() {
     if (model["arch"] != "resnet") throw ConfigError(where, "arch", "unknown architecture");
   };
   c.estimate_cost = [](const json& config) {
+    // Like the real catalog: import and ST-draw tasks carry no recipe.
+    if (!config.contains("recipe")) return 1.0;
     return config["model"]["gflops"].get<double>() * config["recipe"]["epochs"].get<double>() * 1000;
   };
   return c;
