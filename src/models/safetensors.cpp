@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <set>
 
 #include "featreuse/core/error.hpp"

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 
 #include "featreuse/init/st.hpp"

@@ -2,15 +2,13 @@
 // Config documents: YAML files read into JSON values (canonical, hashable),
 // with the file and line of every key kept for error messages, and a typed
 // merge where a base document's values define which keys exist and their types.
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 
 #include <map>
 #include <string>
 #include <vector>
 
 namespace featreuse {
-
-using json = nlohmann::json;
 
 // A YAML document as JSON plus where each key came from.
 struct ConfigDoc {

@@ -6,7 +6,7 @@
 #include <array>
 #include <functional>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 

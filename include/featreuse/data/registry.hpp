@@ -4,7 +4,7 @@
 // resolved config (configs/datasets/<name>.yaml after job overrides).
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 

@@ -11,7 +11,7 @@
 // st and wtst take `st_sample_embeddings` (default false: cls_token,
 // pos_embed and relative position tables copied as the reference code does).
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <optional>
 #include <string>
 #include <vector>

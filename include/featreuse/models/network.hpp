@@ -6,7 +6,7 @@
 
 #include <map>
 #include <set>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 

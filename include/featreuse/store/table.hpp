@@ -3,7 +3,7 @@
 // same description gives the HDF5 compound type, packs rows into bytes, and
 // travels between ranks as JSON so every rank creates identical datasets.
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 

@@ -4,7 +4,7 @@
 // evaluated with the best model. Everything a task writes to the store comes
 // back in the result.
 #include <functional>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 
 #include "featreuse/data/dataset.hpp"

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 
 #include "data_test_util.hpp"
 #include "featreuse/core/error.hpp"

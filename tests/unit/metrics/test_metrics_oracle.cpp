@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 
 #include "featreuse/models/model_config.hpp"

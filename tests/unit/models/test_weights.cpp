@@ -6,7 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 
 #include "../../fuzz/safetensors_target.hpp"
 #include "featreuse/core/error.hpp"
