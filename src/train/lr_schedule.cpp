@@ -35,7 +35,7 @@ void LrSchedule::after_step() {
   current_ = warm_lr(steps_);
 }
 
-bool LrSchedule::after_epoch(double val_target) {
+void LrSchedule::step_plateau(double val_target) {
   if (recipe_.plateau && !std::isnan(val_target)) {
     if (val_target > best_ * (1.0 + recipe_.plateau_threshold) || std::isinf(best_)) {
       best_ = val_target;
@@ -58,6 +58,9 @@ bool LrSchedule::after_epoch(double val_target) {
       bad_epochs_ = 0;
     }
   }
+}
+
+bool LrSchedule::below_min_lr() const {
   // A relative tolerance: 1e-4 * 0.1^2 must count as reaching 1e-6, not as falling below it.
   return recipe_.min_lr > 0 && current_ < recipe_.min_lr * (1 - 1e-9);
 }

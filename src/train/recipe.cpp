@@ -82,6 +82,9 @@ Recipe parse_recipe(const nlohmann::json& j) {
   require(r.plateau_patience >= 0, "plateau_patience", "must not be negative");
   r.plateau_threshold = get<double>(j, "plateau_threshold");
   require(r.plateau_threshold >= 0, "plateau_threshold", "must not be negative");
+  r.plateau_step = get<std::string>(j, "plateau_step");
+  require(one_of(r.plateau_step, {"epoch", "reference"}), "plateau_step",
+          "must be epoch or reference, not '" + r.plateau_step + "'");
   r.min_lr = get<double>(j, "min_lr");
   require(r.min_lr >= 0, "min_lr", "must not be negative");
   r.select_decimals = get<int64_t>(j, "select_decimals");

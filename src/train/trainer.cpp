@@ -207,8 +207,10 @@ TrainResult train_cell(const TrainInputs& in) {
   Stopwatch clock, since_save;
   const double seconds_before = st.train_seconds + st.eval_seconds;
   const int64_t first_step = st.step;
-  double last_target = std::nan("");
-  int64_t last_val_step = -1;
+  // The latest validation target; after a resume, the last one stored.
+  double last_target = st.val_curve.empty() ? std::nan("") : st.val_curve.back().target;
+  int64_t last_val_step = st.val_curve.empty() ? -1 : st.val_curve.back().iteration;
+  const bool plateau_at_reference_step = recipe.plateau_step == "reference";
 
   auto validate = [&] {
     Stopwatch eval_clock;
@@ -278,8 +280,13 @@ TrainResult train_cell(const TrainInputs& in) {
       optimizer->step();
       const double used_lr = lr_schedule.lr();
       lr_schedule.after_step();
-      set_lr(*optimizer, lr_schedule.lr());
       ++st.step;
+      // The reference code steps its scheduler with global iteration it
+      // (1-based) when (it + 1) % steps_per_epoch == 0, i.e. after the
+      // second-to-last step of each epoch, with a target that starts at 0.
+      if (plateau_at_reference_step && (st.step + 1) % schedule.steps_per_epoch == 0)
+        lr_schedule.step_plateau(st.val_curve.empty() ? 0.0 : last_target);
+      set_lr(*optimizer, lr_schedule.lr());
       ++st.steps_in_epoch;
       st.window_loss += loss_value;
       ++st.window_steps;
@@ -298,7 +305,8 @@ TrainResult train_cell(const TrainInputs& in) {
     if (st.steps_in_epoch < schedule.steps_per_epoch)
       throw Error("the training stream ended after " + std::to_string(st.steps_in_epoch) + " of " +
                   std::to_string(schedule.steps_per_epoch) + " batches");
-    if (lr_schedule.after_epoch(last_target)) {
+    if (!plateau_at_reference_step) lr_schedule.step_plateau(last_target);
+    if (lr_schedule.below_min_lr()) {
       spdlog::info("train {}: learning rate {:.2e} fell below min_lr {:.2e} after epoch {}: training ends",
                    in.label, lr_schedule.lr(), recipe.min_lr, st.epoch + 1);
       stopped_early = true;

@@ -9,9 +9,9 @@
 // warmup_iters adds d to the current rate, so a reduction during warmup is
 // mostly undone by later increments; the rate settles at start + (n+1) d.
 // Plateau: PyTorch's ReduceLROnPlateau (mode max, relative threshold,
-// cooldown 0, eps 1e-8), stepped once per epoch with that epoch's last
-// validation target.
-#include <nlohmann/json.hpp>
+// cooldown 0, eps 1e-8), stepped once per epoch; the trainer decides where in
+// the epoch (recipe key plateau_step).
+#include "featreuse/core/json.hpp"
 
 #include "featreuse/train/recipe.hpp"
 
@@ -22,8 +22,15 @@ class LrSchedule {
   LrSchedule(const Recipe& recipe, double base_lr);
   double lr() const { return current_; }   // for the next optimiser step
   void after_step();                       // once per optimiser step
-  // Once per epoch; returns true when training should stop (lr < min_lr).
-  bool after_epoch(double val_target);
+  // One ReduceLROnPlateau step on a validation target (NaN: skipped).
+  void step_plateau(double val_target);
+  // The end rule: the rate fell below min_lr (never when min_lr is 0).
+  bool below_min_lr() const;
+  // step_plateau then below_min_lr: the default once-per-epoch call.
+  bool after_epoch(double val_target) {
+    step_plateau(val_target);
+    return below_min_lr();
+  }
   int64_t reductions() const { return reductions_; }
 
   nlohmann::json state() const;

@@ -4,7 +4,7 @@
 // docs/recipe.md documents every key.
 #include <array>
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include "featreuse/core/json.hpp"
 #include <string>
 
 namespace featreuse::train {
@@ -26,6 +26,10 @@ struct Recipe {
   double plateau_factor = 0.1;
   int64_t plateau_patience = 3;
   double plateau_threshold = 1e-4;
+  // "epoch": after each epoch's last step, with that epoch's last validation
+  // value; "reference": the paper code's placement, after the epoch's
+  // second-to-last step, with the latest value (0 before the first).
+  std::string plateau_step = "epoch";
   double min_lr = 0;
   int64_t select_decimals = 3;
   std::string precision = "fp32";  // fp32 | bf16

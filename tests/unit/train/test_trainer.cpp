@@ -46,6 +46,7 @@ nlohmann::json recipe() {
           {"train_size", 0},       {"train_fraction", 0.0}, {"val_every", 0.5},    {"log_every", 3},
           {"grad_clip", 1.0},      {"warmup_iters", 5},    {"warmup", "linear"},  {"warmup_start_lr", 1e-8},
           {"plateau", true},       {"plateau_factor", 0.1}, {"plateau_patience", 0}, {"plateau_threshold", 1e-4},
+          {"plateau_step", "epoch"},
           {"min_lr", 0.0},         {"select_decimals", 3}, {"precision", "fp32"}, {"checkpoint_every_s", 0.0}};
 }
 
@@ -143,6 +144,46 @@ TEST(Trainer, ResumingAfterAStopEqualsAStraightRun) {
     expect_identical(straight, second.result);
     slot.clear();
     EXPECT_FALSE(std::filesystem::exists(path));
+  }
+}
+
+// The first step (1-based) that used a rate below half the post-warmup rate.
+int64_t first_reduced_step(const train::TrainResult& r, double lr) {
+  for (const auto& p : r.outputs.train)
+    if (p.iteration > 5 && p.lr < 0.5 * lr) return p.iteration;
+  return -1;
+}
+
+TEST(Trainer, PlateauStepsAfterTheEpochOrWhereTheReferenceCodeStepsIt) {
+  nlohmann::json r = recipe();
+  r["log_every"] = 1;
+  r["plateau_threshold"] = 10.0;  // nothing improves: the second plateau step reduces
+  // 8 steps per epoch, validation every 4. "epoch": steps after 8 and 16, so
+  // step 17 is the first at the reduced rate. "reference": after steps 7 and
+  // 15 (the second-to-last of each epoch), so step 16 is.
+  EXPECT_EQ(first_reduced_step(run(r, nullptr, -1).result, 0.003), 17);
+  r["plateau_step"] = "reference";
+  EXPECT_EQ(first_reduced_step(run(r, nullptr, -1).result, 0.003), 16);
+}
+
+TEST(Trainer, ResumingBetweenAValidationAndThePlateauStepKeepsItsInput) {
+  // 224 images: 7 steps per epoch, validation every 3 steps, so the plateau
+  // steps (after 14, or after 13 for "reference") read the validation of
+  // step 12; a stop after step 12 or 13 must carry that value over.
+  for (const char* placement : {"epoch", "reference"}) {
+    nlohmann::json r = recipe();
+    r["train_size"] = 224;
+    r["plateau_threshold"] = 10.0;
+    r["plateau_step"] = placement;
+    const train::TrainResult straight = run(r, nullptr, -1).result;
+    ASSERT_GT(first_reduced_step(straight, 0.003), 0) << "the plateau never reduced; the test would be vacuous";
+    for (int64_t stop_at : {12, 13}) {
+      SCOPED_TRACE(std::string(placement) + ", stopped after step " + std::to_string(stop_at));
+      train::FileResumeSlot slot(temp_path(std::string("plateau_") + placement + std::to_string(stop_at) + ".h5"));
+      ASSERT_TRUE(run(r, &slot, stop_at).interrupted);
+      expect_identical(straight, run(r, &slot, -1).result);
+      slot.clear();
+    }
   }
 }
 
