@@ -207,9 +207,10 @@ TrainResult train_cell(const TrainInputs& in) {
   Stopwatch clock, since_save;
   const double seconds_before = st.train_seconds + st.eval_seconds;
   const int64_t first_step = st.step;
-  // The latest validation target; after a resume, the last one stored.
-  double last_target = st.val_curve.empty() ? std::nan("") : st.val_curve.back().target;
-  int64_t last_val_step = st.val_curve.empty() ? -1 : st.val_curve.back().iteration;
+  // The latest validation is the curve's last point, which a resume restores.
+  auto latest_target = [&](double before_any) {
+    return st.val_curve.empty() ? before_any : st.val_curve.back().target;
+  };
   const bool plateau_at_reference_step = recipe.plateau_step == "reference";
 
   auto validate = [&] {
@@ -229,8 +230,6 @@ TrainResult train_cell(const TrainInputs& in) {
       st.best_iteration = st.step;
       st.best = flatten(net);
     }
-    last_target = target;
-    last_val_step = st.step;
     st.eval_seconds += eval_clock.seconds();
     spdlog::info("val {} epoch {:.2f} step {}: loss {:.4f} {} {:.4f} (best {:.4f} at step {}) lr {:.2e}", in.label,
                  epoch, st.step, val.loss, target_metric, target, st.best_val, st.best_iteration, lr_schedule.lr());
@@ -285,7 +284,7 @@ TrainResult train_cell(const TrainInputs& in) {
       // (1-based) when (it + 1) % steps_per_epoch == 0, i.e. after the
       // second-to-last step of each epoch, with a target that starts at 0.
       if (plateau_at_reference_step && (st.step + 1) % schedule.steps_per_epoch == 0)
-        lr_schedule.step_plateau(st.val_curve.empty() ? 0.0 : last_target);
+        lr_schedule.step_plateau(latest_target(0.0));
       set_lr(*optimizer, lr_schedule.lr());
       ++st.steps_in_epoch;
       st.window_loss += loss_value;
@@ -305,7 +304,7 @@ TrainResult train_cell(const TrainInputs& in) {
     if (st.steps_in_epoch < schedule.steps_per_epoch)
       throw Error("the training stream ended after " + std::to_string(st.steps_in_epoch) + " of " +
                   std::to_string(schedule.steps_per_epoch) + " batches");
-    if (!plateau_at_reference_step) lr_schedule.step_plateau(last_target);
+    if (!plateau_at_reference_step) lr_schedule.step_plateau(latest_target(std::nan("")));
     if (lr_schedule.below_min_lr()) {
       spdlog::info("train {}: learning rate {:.2e} fell below min_lr {:.2e} after epoch {}: training ends",
                    in.label, lr_schedule.lr(), recipe.min_lr, st.epoch + 1);
@@ -313,7 +312,7 @@ TrainResult train_cell(const TrainInputs& in) {
     }
     set_lr(*optimizer, lr_schedule.lr());
   }
-  if (last_val_step != st.step) validate();
+  if (st.val_curve.empty() || st.val_curve.back().iteration != st.step) validate();
   st.train_seconds = clock.seconds() + seconds_before - st.eval_seconds;
 
   TrainResult result;

@@ -26,11 +26,6 @@ class LrSchedule {
   void step_plateau(double val_target);
   // The end rule: the rate fell below min_lr (never when min_lr is 0).
   bool below_min_lr() const;
-  // step_plateau then below_min_lr: the default once-per-epoch call.
-  bool after_epoch(double val_target) {
-    step_plateau(val_target);
-    return below_min_lr();
-  }
   int64_t reductions() const { return reductions_; }
 
   nlohmann::json state() const;

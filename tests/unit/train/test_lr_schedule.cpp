@@ -40,7 +40,7 @@ TEST(LrSchedule, PlateauMatchesPyTorchReduceLROnPlateau) {
     r.plateau_threshold = c["threshold"];
     LrSchedule s(r, c["lr"]);
     for (size_t i = 0; i < c["values"].size(); ++i) {
-      s.after_epoch(c["values"][i]);
+      s.step_plateau(c["values"][i]);
       EXPECT_NEAR(s.lr(), c["lrs"][i].get<double>(), 1e-18) << c.dump() << " at epoch " << i;
     }
   }
@@ -75,8 +75,8 @@ TEST(LrSchedule, AdditiveWarmupFollowsTheReferenceArithmetic) {
   // A reduction during warmup is mostly undone by the later increments.
   LrSchedule early(r, 1e-4);
   for (int i = 0; i < 100; ++i) early.after_step();
-  early.after_epoch(0.5);
-  early.after_epoch(0.5);  // no improvement, patience 0: reduce
+  early.step_plateau(0.5);
+  early.step_plateau(0.5);  // no improvement, patience 0: reduce
   EXPECT_EQ(early.reductions(), 1);
   for (int i = 0; i < 900; ++i) early.after_step();
   EXPECT_GT(early.lr(), 0.9e-4);
@@ -88,10 +88,14 @@ TEST(LrSchedule, MinLrEndsTraining) {
   r.plateau_patience = 0;
   r.min_lr = 1e-6;
   LrSchedule s(r, 1e-4);
-  EXPECT_FALSE(s.after_epoch(0.5));
-  EXPECT_FALSE(s.after_epoch(0.5));  // 1e-5
-  EXPECT_FALSE(s.after_epoch(0.5));  // 1e-6 (up to rounding) is not below 1e-6: train on
-  EXPECT_TRUE(s.after_epoch(0.5));   // 1e-7
+  s.step_plateau(0.5);
+  EXPECT_FALSE(s.below_min_lr());
+  s.step_plateau(0.5);
+  EXPECT_FALSE(s.below_min_lr());  // 1e-5
+  s.step_plateau(0.5);
+  EXPECT_FALSE(s.below_min_lr());  // 1e-6 (up to rounding) is not below 1e-6: train on
+  s.step_plateau(0.5);
+  EXPECT_TRUE(s.below_min_lr());   // 1e-7
 }
 
 TEST(LrSchedule, StateRoundTrips) {
@@ -101,15 +105,15 @@ TEST(LrSchedule, StateRoundTrips) {
   r.plateau_patience = 1;
   LrSchedule a(r, 1e-3);
   for (int i = 0; i < 4; ++i) a.after_step();
-  a.after_epoch(0.4);
-  a.after_epoch(0.3);
+  a.step_plateau(0.4);
+  a.step_plateau(0.3);
   LrSchedule b(r, 1e-3);
   b.restore(nlohmann::json::parse(a.state().dump()));
   for (int i = 0; i < 3; ++i) {
     a.after_step();
     b.after_step();
-    a.after_epoch(0.3);
-    b.after_epoch(0.3);
+    a.step_plateau(0.3);
+    b.step_plateau(0.3);
     EXPECT_EQ(a.lr(), b.lr());
   }
 }
