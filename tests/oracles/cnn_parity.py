@@ -23,7 +23,6 @@ eval mode: max|ours - torch| <= 1e-4 * max|torch| per tensor.
 Exits non-zero on any failure; never skips (CI has torchvision).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import h5py
 import numpy as np
 import torch
 import torchvision
+
+from safetensors_io import write_safetensors
 
 TOLERANCE = 1e-4
 
@@ -58,24 +59,6 @@ def build(name):
     return model.eval(), probes
 
 
-def write_safetensors(path, state_dict):
-    names = {torch.float32: "F32", torch.int64: "I64", torch.float16: "F16"}
-    header, blobs, offset = {}, [], 0
-    for key, t in state_dict.items():
-        a = t.detach().cpu().contiguous().numpy()
-        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[key] = {"dtype": names[t.dtype], "shape": list(a.shape),
-                       "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def expected_outputs(model, probes, x):

@@ -31,10 +31,11 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import torch
 import torchvision
 from torch import nn
+
+from safetensors_io import read_safetensors, write_safetensors
 
 SEED = 20220601
 ST_SEED = 123456789012345  # the 64-bit seed of the ST draw
@@ -43,44 +44,6 @@ INCEPTION_GROUPS = {-1: ["Conv2d_1a_3x3"], 0: ["Conv2d_2a_3x3", "Conv2d_2b_3x3"]
                     2: ["Conv2d_4a_3x3"], 3: ["Mixed_5b", "Mixed_5c", "Mixed_5d"],
                     4: ["Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"],
                     5: ["Mixed_7a", "Mixed_7b", "Mixed_7c"]}
-
-
-# ---- safetensors, written and read here with numpy + json ----
-DTYPES = {torch.float32: "F32", torch.int64: "I64"}
-NUMPY = {"F32": np.float32, "I64": np.int64}
-
-
-def write_safetensors(path, state):
-    header, blobs, offset = {}, [], 0
-    for key, t in state.items():
-        raw = t.detach().cpu().contiguous().numpy().astype(
-            np.dtype(NUMPY[DTYPES[t.dtype]]).newbyteorder("<"), copy=False).tobytes()
-        header[key] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
-                       "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        a = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=np.dtype(NUMPY[info["dtype"]]).newbyteorder("<"))
-        out[key] = torch.from_numpy(a.astype(NUMPY[info["dtype"]]).reshape(info["shape"]))
-    return out
 
 
 # ---- the reference's initialisation, reimplemented ----

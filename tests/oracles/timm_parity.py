@@ -177,26 +177,6 @@ def timm_to_official(sd, model):
     return out
 
 
-def write_safetensors(path, state_dict):
-    import numpy as np
-    import torch
-    names = {torch.float32: "F32", torch.int64: "I64"}
-    header, blobs, offset = {}, [], 0
-    for key, t in state_dict.items():
-        a = np.ascontiguousarray(t.detach().cpu().numpy())
-        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[key] = {"dtype": names[t.dtype], "shape": list(a.shape),
-                       "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def write_model_config(path, cfg):
@@ -233,6 +213,7 @@ def check_case(name, spec, args, worst, failures):
     import h5py
     import numpy as np
     import torch
+    from safetensors_io import write_safetensors
 
     work = os.path.join(args.workdir, name)
     os.makedirs(work, exist_ok=True)
