@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git clang-format
   # libraries
   libtorch-dev libopenblas0-pthread libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libspdlog-dev libfmt-dev libyaml-cpp-dev libboost-program-options-dev libboost-math-dev nlohmann-json3-dev

@@ -6,7 +6,8 @@ namespace featreuse::app {
 
 namespace po = boost::program_options;
 
-po::variables_map parse_args(const std::vector<std::string>& arguments, const po::options_description& options,
+po::variables_map parse_args(const std::vector<std::string>& arguments,
+                             const po::options_description& options,
                              const std::vector<std::string>& positional, const std::string& command) {
   po::positional_options_description bare;
   for (const auto& name : positional) bare.add(name.c_str(), 1);

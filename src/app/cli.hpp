@@ -11,6 +11,7 @@ namespace featreuse::app {
 // unknown option becomes a featreuse::Error pointing at `command`'s help.
 boost::program_options::variables_map parse_args(const std::vector<std::string>& arguments,
                                                  const boost::program_options::options_description& options,
-                                                 const std::vector<std::string>& positional, const std::string& command);
+                                                 const std::vector<std::string>& positional,
+                                                 const std::string& command);
 
 }  // namespace featreuse::app

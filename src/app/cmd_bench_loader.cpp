@@ -35,7 +35,8 @@ int cmd_bench_loader(const Args& args) {
       "eval", po::bool_switch(&eval), "evaluation preprocessing (centre crop) instead of augmentations")(
       "device", po::value(&device), "where batches are made (cpu, cuda)")("json", po::bool_switch(&json),
                                                                           "print one JSON line");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {}, "bench loader");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {}, "bench loader");
   if (vm.count("help") || cache.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

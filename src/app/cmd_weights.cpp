@@ -3,8 +3,8 @@
 //   featreuse weights import FILE --model NAME --out W.safetensors [--keep-head]
 //   featreuse weights list FILE
 #include <ATen/ATen.h>
-#include <boost/program_options.hpp>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -29,15 +29,15 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
-
 int import_weights(const std::vector<std::string>& args) {
   po::options_description opts("featreuse weights import FILE --model NAME --out W.safetensors [options]");
   std::string file, model, out, configs;
   bool keep_head = false;
   int64_t num_classes = 0, in_channels = 3;
-  opts.add_options()("help,h", "show this help")("file", po::value(&file), "weight file (.pth, .pt, .safetensors)")(
-      "model", po::value(&model), "model config or architecture name")(
-      "out", po::value(&out), "output .safetensors")(
+  opts.add_options()("help,h", "show this help")("file", po::value(&file),
+                                                 "weight file (.pth, .pt, .safetensors)")(
+      "model", po::value(&model), "model config or architecture name")("out", po::value(&out),
+                                                                       "output .safetensors")(
       "keep-head", po::bool_switch(&keep_head), "keep the classifier head (for inference and parity checks)")(
       "num-classes", po::value(&num_classes), "head size (default: the file's head, else 1000)")(
       "in-channels", po::value(&in_channels), "1 or 3; 1 keeps channel 0 of the first conv (default 3)")(
@@ -76,8 +76,8 @@ int import_weights(const std::vector<std::string>& args) {
       {"featreuse.in_channels", std::to_string(in_channels)}};
   const auto tensors = models::network_weights(*net, keep_head);
   models::write_safetensors(out, tensors, metadata);
-  std::printf("imported %zu tensors of %s from %s into %s (head %s)\n", tensors.size(),
-              cfg.name.c_str(), file.c_str(), out.c_str(), keep_head ? "kept" : "dropped");
+  std::printf("imported %zu tensors of %s from %s into %s (head %s)\n", tensors.size(), cfg.name.c_str(),
+              file.c_str(), out.c_str(), keep_head ? "kept" : "dropped");
   return 0;
 }
 

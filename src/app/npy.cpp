@@ -14,8 +14,7 @@ at::Tensor read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open");
   char magic[8];
-  if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw Error(path + ": not a .npy file");
+  if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw Error(path + ": not a .npy file");
   const int major = static_cast<unsigned char>(magic[6]);
   uint32_t header_len = 0;
   unsigned char len[4] = {0, 0, 0, 0};
@@ -38,7 +37,8 @@ at::Tensor read_npy(const std::string& path) {
   const std::string descr = m[1];
   if (!std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*(True|False)")))
     throw Error(path + ": .npy header has no fortran_order");
-  if (m[1] == "True") throw Error(path + ": Fortran-ordered arrays are not supported (use np.ascontiguousarray)");
+  if (m[1] == "True")
+    throw Error(path + ": Fortran-ordered arrays are not supported (use np.ascontiguousarray)");
   if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
     throw Error(path + ": .npy header has no shape");
   std::vector<int64_t> shape;

@@ -3,9 +3,9 @@
 // registries (models, datasets, inits), and the store schema for a plan
 // (dataset sizes, checkpoint layouts, curve capacities), with per-task setup
 // errors kept as data instead of aborting the job.
+#include <functional>
 #include <map>
 #include <memory>
-#include <functional>
 #include <string>
 
 #include "featreuse/data/dataset.hpp"
@@ -42,6 +42,7 @@ constexpr int64_t kImportClasses = 1000;
 std::shared_ptr<models::Network> build_import_network(const json& config);
 
 // The store schema of every task of `plan`.
-store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text, DatasetDescriptions& datasets);
+store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
+                               DatasetDescriptions& datasets);
 
 }  // namespace featreuse::app

@@ -56,8 +56,7 @@ json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& do
       json out = json::object();
       for (const auto& kv : node) {
         const std::string key = kv.first.as<std::string>();
-        if (out.contains(key))
-          throw ConfigError(doc.file, join_key(path, key), "appears twice");
+        if (out.contains(key)) throw ConfigError(doc.file, join_key(path, key), "appears twice");
         out[key] = node_to_json(kv.second, join_key(path, key), doc);
         doc.key_order[path].push_back(key);
       }
@@ -84,9 +83,12 @@ void collect_differences(const json& a, const json& b, const std::string& path,
     for (const auto& [key, unused] : keys) {
       (void)unused;
       const std::string p = join_key(path, key);
-      if (!a.contains(key)) out.push_back(p + ": (absent) -> " + b[key].dump());
-      else if (!b.contains(key)) out.push_back(p + ": " + a[key].dump() + " -> (absent)");
-      else collect_differences(a[key], b[key], p, out);
+      if (!a.contains(key))
+        out.push_back(p + ": (absent) -> " + b[key].dump());
+      else if (!b.contains(key))
+        out.push_back(p + ": " + a[key].dump() + " -> (absent)");
+      else
+        collect_differences(a[key], b[key], p, out);
     }
     return;
   }
@@ -107,8 +109,9 @@ ConfigDoc parse_yaml(const std::string& text, const std::string& name) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(name, "", "YAML syntax error at line " + std::to_string(e.mark.line + 1) +
-                                    ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    throw ConfigError(name, "",
+                      "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   doc.value = node_to_json(root, "", doc);
   if (doc.value.is_null()) doc.value = json::object();
@@ -133,8 +136,7 @@ std::string describe_type(const json& v) {
   return "a mapping";
 }
 
-json merge_typed(const json& base, const json& override, const std::string& file,
-                 const std::string& prefix) {
+json merge_typed(const json& base, const json& override, const std::string& file, const std::string& prefix) {
   if (!override.is_object())
     throw ConfigError(file, prefix, "expected a mapping, got " + describe_type(override));
   json out = base;
@@ -151,8 +153,7 @@ json merge_typed(const json& base, const json& override, const std::string& file
     } else if (is_number(old) && is_number(value)) {
       if (old.is_number_integer() && !value.is_number_integer()) {
         double d = value.get<double>();
-        if (std::floor(d) != d)
-          throw ConfigError(file, key, "expected an integer, got " + value.dump());
+        if (std::floor(d) != d) throw ConfigError(file, key, "expected an integer, got " + value.dump());
         out[it.key()] = static_cast<long long>(d);
       } else {
         out[it.key()] = value;

@@ -1,13 +1,12 @@
 #include "featreuse/core/hash.hpp"
 
+#include <boost/uuid/name_generator_sha1.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 #include <fstream>
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
-
-#include <boost/uuid/name_generator_sha1.hpp>
-#include <boost/uuid/string_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 
 namespace featreuse {
 

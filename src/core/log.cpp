@@ -9,9 +9,7 @@ namespace featreuse::log {
 namespace {
 std::string g_tag = "[-]";
 
-void apply_pattern() {
-  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] " + g_tag + " %v");
-}
+void apply_pattern() { spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] " + g_tag + " %v"); }
 }  // namespace
 
 void init(const std::string& level) {

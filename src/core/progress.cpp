@@ -38,8 +38,8 @@ bool ProgressLog::update(long long done, const std::string& extra, long long uni
   last_log_ = now;
   const double frac = total_ > 0 ? double(done) / double(total_) : 1.0;
   const double eta = frac > 0 ? now * (1.0 - frac) / frac : -1.0;
-  spdlog::info("{} {}/{} ({:.0f}%) {:.1f} {}/s ETA {}{}{}", what_, done, total_, 100.0 * frac,
-               rate(), unit_, format_duration(eta), extra.empty() ? "" : " ", extra);
+  spdlog::info("{} {}/{} ({:.0f}%) {:.1f} {}/s ETA {}{}{}", what_, done, total_, 100.0 * frac, rate(), unit_,
+               format_duration(eta), extra.empty() ? "" : " ", extra);
   return true;
 }
 

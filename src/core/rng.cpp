@@ -32,7 +32,8 @@ std::vector<int64_t> shuffled_range(int64_t n, uint64_t seed) {
     const uint64_t bound = uint64_t(i) + 1;
     const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t r;
-    do r = engine(); while (r >= limit);
+    do r = engine();
+    while (r >= limit);
     std::swap(out[i], out[r % bound]);
   }
   return out;

@@ -52,7 +52,8 @@ Config parse(const nlohmann::json& c) {
 // Reads a whole gzip file; IDX files are small (<= 47 MB unpacked).
 std::vector<uint8_t> read_gzip(const std::string& path) {
   if (!std::filesystem::exists(path))
-    throw Error("Fashion-MNIST file '" + path + "' does not exist (install Debian's dataset-fashion-mnist "
+    throw Error("Fashion-MNIST file '" + path +
+                "' does not exist (install Debian's dataset-fashion-mnist "
                 "or set the dataset's root)");
   gzFile file = gzopen(path.c_str(), "rb");
   if (!file) throw Error("cannot open '" + path + "'");
@@ -118,8 +119,8 @@ DatasetInfo make_info(const Config& c, int64_t n_train_pool, int64_t n_test) {
   info.target_metric = c.target_metric;
   for (int64_t k : c.classes) info.class_names.push_back(kClassNames[k]);
   if (c.val_size < 0 || c.val_size >= n_train_pool)
-    throw Error("dataset '" + c.name + "': val_size " + std::to_string(c.val_size) +
-                " must be in [0, " + std::to_string(n_train_pool) + ")");
+    throw Error("dataset '" + c.name + "': val_size " + std::to_string(c.val_size) + " must be in [0, " +
+                std::to_string(n_train_pool) + ")");
   info.split_sizes = {n_train_pool - c.val_size, c.val_size, n_test};
   return info;
 }
@@ -175,8 +176,8 @@ std::unique_ptr<Dataset> open(const nlohmann::json& config) {
 }  // namespace
 
 void register_fashion_mnist_reader() {
-  register_reader({"fashion_mnist", "Fashion-MNIST gzipped IDX files (Debian dataset-fashion-mnist)",
-                   describe, open});
+  register_reader(
+      {"fashion_mnist", "Fashion-MNIST gzipped IDX files (Debian dataset-fashion-mnist)", describe, open});
 }
 
 }  // namespace featreuse::data

@@ -34,7 +34,8 @@ std::vector<int64_t> epoch_order(int64_t split_size, const StreamOptions& option
       mine.push_back(positions[i]);
   }
   if (options.first_batch > 0) {
-    const size_t skip = std::min(mine.size(), size_t(options.first_batch * std::max<int64_t>(1, options.batch_size)));
+    const size_t skip =
+        std::min(mine.size(), size_t(options.first_batch * std::max<int64_t>(1, options.batch_size)));
     mine.erase(mine.begin(), mine.begin() + int64_t(skip));
   }
   return mine;
@@ -44,10 +45,14 @@ namespace {
 
 class MemoryStream : public BatchStream {
  public:
-  MemoryStream(const SplitData& data, std::vector<int64_t> order, int64_t batch_size,
-               const at::Tensor& mean, const at::Tensor& inv_std, c10::Device device)
-      : data_(data), order_(std::move(order)), batch_size_(batch_size), mean_(mean.to(device)),
-        inv_std_(inv_std.to(device)), device_(device) {}
+  MemoryStream(const SplitData& data, std::vector<int64_t> order, int64_t batch_size, const at::Tensor& mean,
+               const at::Tensor& inv_std, c10::Device device)
+      : data_(data),
+        order_(std::move(order)),
+        batch_size_(batch_size),
+        mean_(mean.to(device)),
+        inv_std_(inv_std.to(device)),
+        device_(device) {}
 
   bool next(Batch& out) override {
     if (cursor_ >= int64_t(order_.size())) return false;
@@ -61,9 +66,7 @@ class MemoryStream : public BatchStream {
     return true;
   }
 
-  int64_t num_batches() const override {
-    return (int64_t(order_.size()) + batch_size_ - 1) / batch_size_;
-  }
+  int64_t num_batches() const override { return (int64_t(order_.size()) + batch_size_ - 1) / batch_size_; }
 
  private:
   const SplitData& data_;
@@ -76,8 +79,8 @@ class MemoryStream : public BatchStream {
 
 }  // namespace
 
-InMemoryDataset::InMemoryDataset(DatasetInfo info, std::array<SplitData, 3> splits,
-                                 std::vector<double> mean, std::vector<double> std)
+InMemoryDataset::InMemoryDataset(DatasetInfo info, std::array<SplitData, 3> splits, std::vector<double> mean,
+                                 std::vector<double> std)
     : info_(std::move(info)), splits_(std::move(splits)) {
   if (int64_t(mean.size()) != info_.channels || int64_t(std.size()) != info_.channels)
     throw Error("dataset '" + info_.name + "': mean and std need one value per channel (" +
@@ -96,8 +99,8 @@ InMemoryDataset::InMemoryDataset(DatasetInfo info, std::array<SplitData, 3> spli
 std::unique_ptr<BatchStream> InMemoryDataset::stream(Split split, const StreamOptions& options) const {
   if (options.batch_size <= 0) throw Error("batch size must be positive");
   const SplitData& data = splits_[static_cast<int>(split)];
-  return std::make_unique<MemoryStream>(data, epoch_order(data.images.size(0), options),
-                                        options.batch_size, mean_, inv_std_, options.device);
+  return std::make_unique<MemoryStream>(data, epoch_order(data.images.size(0), options), options.batch_size,
+                                        mean_, inv_std_, options.device);
 }
 
 }  // namespace featreuse::data

@@ -9,7 +9,8 @@ namespace {
 
 class MpiReducer : public GradientReducer {
  public:
-  MpiReducer(MPI_Comm comm, size_t bucket_bytes) : comm_(comm), bucket_floats_(std::max<size_t>(1, bucket_bytes / 4)) {
+  MpiReducer(MPI_Comm comm, size_t bucket_bytes)
+      : comm_(comm), bucket_floats_(std::max<size_t>(1, bucket_bytes / 4)) {
     MPI_Comm_size(comm, &size_);
   }
 

@@ -10,10 +10,14 @@ namespace featreuse::grid {
 
 const char* state_name(TaskState state) {
   switch (state) {
-    case TaskState::pending: return "pending";
-    case TaskState::running: return "running";
-    case TaskState::done: return "done";
-    case TaskState::failed: return "failed";
+    case TaskState::pending:
+      return "pending";
+    case TaskState::running:
+      return "running";
+    case TaskState::done:
+      return "done";
+    case TaskState::failed:
+      return "failed";
   }
   return "?";
 }

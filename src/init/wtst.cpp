@@ -61,10 +61,14 @@ std::map<std::string, int> block_of(models::Network& net, const std::vector<Kind
 
 const char* to_string(Origin origin) {
   switch (origin) {
-    case Origin::wt: return "wt";
-    case Origin::st: return "st";
-    case Origin::reset: return "reset";
-    case Origin::own: return "own";
+    case Origin::wt:
+      return "wt";
+    case Origin::st:
+      return "st";
+    case Origin::reset:
+      return "reset";
+    case Origin::own:
+      return "own";
   }
   return "?";
 }
@@ -117,10 +121,17 @@ models::TensorList wtst_weights(models::Network& net, const models::TensorList& 
     if (src[i].first != p.name || st[i].first != p.name)
       throw Error("WT-ST: internal order mismatch at '" + p.name + "'");
     switch (p.origin) {
-      case Origin::wt: out.emplace_back(p.name, src[i].second); break;
-      case Origin::st: out.emplace_back(p.name, st[i].second); break;
-      case Origin::reset: out.emplace_back(p.name, reset_value(p.name, own.at(p.name))); break;
-      case Origin::own: break;
+      case Origin::wt:
+        out.emplace_back(p.name, src[i].second);
+        break;
+      case Origin::st:
+        out.emplace_back(p.name, st[i].second);
+        break;
+      case Origin::reset:
+        out.emplace_back(p.name, reset_value(p.name, own.at(p.name)));
+        break;
+      case Origin::own:
+        break;
     }
     ++i;
   }
@@ -158,7 +169,8 @@ std::vector<int> wt_levels(models::Network& net) {
 
 int depth_for_fraction(models::Network& net, double fraction) {
   if (!std::isfinite(fraction) || fraction < 0.0 || fraction > 1.0)
-    throw Error("wt_fraction must be a number in [0, 1] (0 = ST, 1 = full WT), got " + std::to_string(fraction));
+    throw Error("wt_fraction must be a number in [0, 1] (0 = ST, 1 = full WT), got " +
+                std::to_string(fraction));
   const auto levels = wt_levels(net);
   const auto units = static_cast<double>(levels.size() - 1);
   // Round half up; the epsilon keeps e.g. 0.5 * 5 from rounding down through float noise.

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include "featreuse/core/json.hpp"
 #include <set>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/json.hpp"
 #include "featreuse/models/weights.hpp"
 #include "weight_io.hpp"
 
@@ -27,10 +27,9 @@ struct DType {
   int64_t size;
 };
 constexpr DType kDTypes[] = {
-    {"F64", c10::kDouble, 8}, {"F32", c10::kFloat, 4},  {"F16", c10::kHalf, 2},
-    {"BF16", c10::kBFloat16, 2}, {"I64", c10::kLong, 8}, {"I32", c10::kInt, 4},
-    {"I16", c10::kShort, 2},  {"I8", c10::kChar, 1},   {"U8", c10::kByte, 1},
-    {"BOOL", c10::kBool, 1},
+    {"F64", c10::kDouble, 8}, {"F32", c10::kFloat, 4}, {"F16", c10::kHalf, 2},  {"BF16", c10::kBFloat16, 2},
+    {"I64", c10::kLong, 8},   {"I32", c10::kInt, 4},   {"I16", c10::kShort, 2}, {"I8", c10::kChar, 1},
+    {"U8", c10::kByte, 1},    {"BOOL", c10::kBool, 1},
 };
 
 const DType* dtype_by_name(const std::string& s) {
@@ -77,10 +76,9 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
     throw Error(name + ": safetensors header length " + std::to_string(n) +
                 " exceeds the 100 MiB limit (corrupt file?)");
   if (n > size - 8)
-    throw Error(name + ": safetensors header length " + std::to_string(n) +
-                " exceeds the file size (" + std::to_string(size) + " bytes): truncated or corrupt");
-  if (n < 2 || data[8] != '{')
-    throw Error(name + ": safetensors header does not start with a JSON object");
+    throw Error(name + ": safetensors header length " + std::to_string(n) + " exceeds the file size (" +
+                std::to_string(size) + " bytes): truncated or corrupt");
+  if (n < 2 || data[8] != '{') throw Error(name + ": safetensors header does not start with a JSON object");
   const char* hbegin = reinterpret_cast<const char*>(data + 8);
 
   // Parse with a depth limit (the format nests at most 3 deep) and catch
@@ -88,18 +86,14 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
   std::set<std::string> seen;
   json header;
   try {
-    header = json::parse(
-        hbegin, hbegin + n,
-        [&](int depth, json::parse_event_t event, json& parsed) {
-          if ((event == json::parse_event_t::object_start ||
-               event == json::parse_event_t::array_start) && depth > 3)
-            throw Error(name + ": safetensors header nests deeper than the format allows");
-          if (event == json::parse_event_t::key && depth == 1 &&
-              !seen.insert(parsed.get<std::string>()).second)
-            throw Error(name + ": safetensors header names tensor '" + parsed.get<std::string>() +
-                        "' twice");
-          return true;
-        });
+    header = json::parse(hbegin, hbegin + n, [&](int depth, json::parse_event_t event, json& parsed) {
+      if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+          depth > 3)
+        throw Error(name + ": safetensors header nests deeper than the format allows");
+      if (event == json::parse_event_t::key && depth == 1 && !seen.insert(parsed.get<std::string>()).second)
+        throw Error(name + ": safetensors header names tensor '" + parsed.get<std::string>() + "' twice");
+      return true;
+    });
   } catch (const json::exception& e) {
     throw Error(name + ": safetensors header is not valid JSON (" + e.what() + ")");
   }
@@ -138,15 +132,14 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
     e.end = static_cast<uint64_t>(offsets[1]);
     if (e.end < e.begin) throw Error(where + ": data_offsets end before they begin");
     if (e.end > buffer_size)
-      throw Error(where + ": data_offsets [" + std::to_string(e.begin) + ", " +
-                  std::to_string(e.end) + ") reach past the data (" + std::to_string(buffer_size) +
-                  " bytes): truncated or corrupt");
+      throw Error(where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                  ") reach past the data (" + std::to_string(buffer_size) + " bytes): truncated or corrupt");
     const int64_t nbytes = detail::checked_nbytes(e.shape, e.dtype->size, buffer_size);
     if (nbytes < 0 || static_cast<uint64_t>(nbytes) != e.end - e.begin)
-      throw Error(where + ": shape and dtype need " +
-                  (nbytes < 0 ? std::string("more bytes than the file has")
-                              : std::to_string(nbytes) + " bytes") +
-                  ", data_offsets give " + std::to_string(e.end - e.begin));
+      throw Error(
+          where + ": shape and dtype need " +
+          (nbytes < 0 ? std::string("more bytes than the file has") : std::to_string(nbytes) + " bytes") +
+          ", data_offsets give " + std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
 
@@ -156,8 +149,7 @@ SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
   });
   uint64_t expected = 0;
   for (const auto& e : entries) {
-    if (e.begin < expected)
-      throw Error(name + ": tensor '" + e.name + "' overlaps the tensor before it");
+    if (e.begin < expected) throw Error(name + ": tensor '" + e.name + "' overlaps the tensor before it");
     if (e.begin > expected)
       throw Error(name + ": unused bytes before tensor '" + e.name + "' (corrupt offsets)");
     expected = e.end;
@@ -195,8 +187,8 @@ std::string serialize_safetensors(const TensorList& tensors,
                   std::string(c10::toString(tensor.scalar_type())) + ", which safetensors cannot hold");
     auto t = tensor.detach().to(at::kCPU).contiguous();
     const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * d->size;
-    header[name] = {{"dtype", d->name}, {"shape", t.sizes().vec()},
-                    {"data_offsets", {offset, offset + nbytes}}};
+    header[name] = {
+        {"dtype", d->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
     data.push_back(t);
   }

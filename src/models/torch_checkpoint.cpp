@@ -73,9 +73,7 @@ std::vector<std::pair<std::string, const TensorSpec*>> select_state_dict(const P
 at::Tensor materialize(const std::string& key_name, const TensorSpec& spec, const at::Tensor& flat,
                        const std::string& name) {
   const StorageRef& ref = *spec.storage;
-  const auto bad = [&](const std::string& why) {
-    return Error(name + ": tensor '" + key_name + "' " + why);
-  };
+  const auto bad = [&](const std::string& why) { return Error(name + ": tensor '" + key_name + "' " + why); };
   int64_t numel = 1;
   bool empty = false;
   for (size_t d = 0; d < spec.sizes.size(); ++d) {
@@ -129,8 +127,8 @@ at::Tensor flat_storage(const StorageRef& r, const uint8_t* bytes, uint64_t avai
   const int64_t item = static_cast<int64_t>(c10::elementSize(r.dtype));
   const int64_t need = detail::checked_nbytes({r.root_numel}, item, available);
   if (need < 0 || static_cast<uint64_t>(need) > available)
-    throw Error(name + ": storage '" + r.key + "' is truncated (needs " +
-                std::to_string(r.root_numel) + " elements of " + std::to_string(item) + " bytes)");
+    throw Error(name + ": storage '" + r.key + "' is truncated (needs " + std::to_string(r.root_numel) +
+                " elements of " + std::to_string(item) + " bytes)");
   if (r.dtype == c10::kBool) detail::check_bool_bytes(bytes, static_cast<size_t>(need), name);
   return detail::tensor_from_bytes(bytes, r.dtype, {r.root_numel});
 }

@@ -19,11 +19,11 @@ constexpr size_t kMaxDims = 64;
 
 bool storage_dtype(const std::string& global, c10::ScalarType& dtype) {
   static const std::pair<const char*, c10::ScalarType> table[] = {
-      {"torch.FloatStorage", c10::kFloat},    {"torch.DoubleStorage", c10::kDouble},
-      {"torch.HalfStorage", c10::kHalf},      {"torch.BFloat16Storage", c10::kBFloat16},
-      {"torch.LongStorage", c10::kLong},      {"torch.IntStorage", c10::kInt},
-      {"torch.ShortStorage", c10::kShort},    {"torch.CharStorage", c10::kChar},
-      {"torch.ByteStorage", c10::kByte},      {"torch.BoolStorage", c10::kBool},
+      {"torch.FloatStorage", c10::kFloat},  {"torch.DoubleStorage", c10::kDouble},
+      {"torch.HalfStorage", c10::kHalf},    {"torch.BFloat16Storage", c10::kBFloat16},
+      {"torch.LongStorage", c10::kLong},    {"torch.IntStorage", c10::kInt},
+      {"torch.ShortStorage", c10::kShort},  {"torch.CharStorage", c10::kChar},
+      {"torch.ByteStorage", c10::kByte},    {"torch.BoolStorage", c10::kBool},
       {"torch.UntypedStorage", c10::kByte},
   };
   for (const auto& [name, type] : table)
@@ -122,8 +122,7 @@ PyObj* Unpickler::reduce(PyObj* callable, PyObj* args) {
     return o;
   }
   if (f == "torch._utils._rebuild_parameter" || f == "torch._utils._rebuild_parameter_with_state") {
-    if (a.empty() || a[0]->kind != PyObj::Kind::Tensor)
-      throw Error(name_ + ": malformed " + f + " record");
+    if (a.empty() || a[0]->kind != PyObj::Kind::Tensor) throw Error(name_ + ": malformed " + f + " record");
     return a[0];
   }
   PyObj* o = make(PyObj::Kind::Opaque);
@@ -218,26 +217,48 @@ PyObj* Unpickler::load(size_t& pos) {
   for (;;) {
     const uint8_t op = u8();
     switch (op) {
-      case 0x80: u8(); break;                                  // PROTO
-      case 0x95: le(8); break;                                 // FRAME
-      case '.':                                                // STOP
+      case 0x80:
+        u8();
+        break;  // PROTO
+      case 0x95:
+        le(8);
+        break;   // FRAME
+      case '.':  // STOP
         if (stack.empty()) throw Error(name_ + ": malformed pickle (empty stack at STOP)");
         return stack.back();
-      case '(': marks.push_back(stack.size()); break;          // MARK
-      case '0': pop(); break;                                  // POP
-      case '1': pop_mark(); break;                             // POP_MARK
-      case '2': stack.push_back(top()); break;                 // DUP
-      case 'N': stack.push_back(make(PyObj::Kind::None)); break;
-      case 0x88: case 0x89: {                                  // NEWTRUE / NEWFALSE
+      case '(':
+        marks.push_back(stack.size());
+        break;  // MARK
+      case '0':
+        pop();
+        break;  // POP
+      case '1':
+        pop_mark();
+        break;  // POP_MARK
+      case '2':
+        stack.push_back(top());
+        break;  // DUP
+      case 'N':
+        stack.push_back(make(PyObj::Kind::None));
+        break;
+      case 0x88:
+      case 0x89: {  // NEWTRUE / NEWFALSE
         PyObj* o = make(PyObj::Kind::Bool);
         o->i = op == 0x88;
         stack.push_back(o);
         break;
       }
-      case 'J': push_int(static_cast<int32_t>(le(4))); break;  // BININT
-      case 'K': push_int(static_cast<int64_t>(le(1))); break;  // BININT1
-      case 'M': push_int(static_cast<int64_t>(le(2))); break;  // BININT2
-      case 0x8a: case 0x8b: {                                  // LONG1 / LONG4
+      case 'J':
+        push_int(static_cast<int32_t>(le(4)));
+        break;  // BININT
+      case 'K':
+        push_int(static_cast<int64_t>(le(1)));
+        break;  // BININT1
+      case 'M':
+        push_int(static_cast<int64_t>(le(2)));
+        break;  // BININT2
+      case 0x8a:
+      case 0x8b: {  // LONG1 / LONG4
         const uint64_t n = op == 0x8a ? le(1) : le(4);
         if (n > 8) {  // beyond int64: only the legacy magic number; keep it opaque
           push_str(PyObj::Kind::Opaque, "int:" + bytes(n));
@@ -248,7 +269,7 @@ PyObj* Unpickler::load(size_t& pos) {
         push_int(static_cast<int64_t>(v));
         break;
       }
-      case 'G': {                                              // BINFLOAT (big-endian)
+      case 'G': {  // BINFLOAT (big-endian)
         need(8);
         uint64_t v = 0;
         for (int i = 0; i < 8; ++i) v = (v << 8) | data_[pos + i];
@@ -258,76 +279,115 @@ PyObj* Unpickler::load(size_t& pos) {
         stack.push_back(o);
         break;
       }
-      case 'X': push_str(PyObj::Kind::Str, bytes(le(4))); break;     // BINUNICODE
-      case 0x8c: push_str(PyObj::Kind::Str, bytes(le(1))); break;    // SHORT_BINUNICODE
-      case 0x8d: push_str(PyObj::Kind::Str, bytes(le(8))); break;    // BINUNICODE8
-      case 'T': push_str(PyObj::Kind::Str, bytes(le(4))); break;     // BINSTRING (py2)
-      case 'U': push_str(PyObj::Kind::Str, bytes(le(1))); break;     // SHORT_BINSTRING
-      case 'B': push_str(PyObj::Kind::Bytes, bytes(le(4))); break;   // BINBYTES
-      case 'C': push_str(PyObj::Kind::Bytes, bytes(le(1))); break;   // SHORT_BINBYTES
-      case 0x8e: push_str(PyObj::Kind::Bytes, bytes(le(8))); break;  // BINBYTES8
-      case ')': stack.push_back(tuple_of({})); break;                // EMPTY_TUPLE
-      case 0x85: case 0x86: case 0x87: {                             // TUPLE1..3
+      case 'X':
+        push_str(PyObj::Kind::Str, bytes(le(4)));
+        break;  // BINUNICODE
+      case 0x8c:
+        push_str(PyObj::Kind::Str, bytes(le(1)));
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push_str(PyObj::Kind::Str, bytes(le(8)));
+        break;  // BINUNICODE8
+      case 'T':
+        push_str(PyObj::Kind::Str, bytes(le(4)));
+        break;  // BINSTRING (py2)
+      case 'U':
+        push_str(PyObj::Kind::Str, bytes(le(1)));
+        break;  // SHORT_BINSTRING
+      case 'B':
+        push_str(PyObj::Kind::Bytes, bytes(le(4)));
+        break;  // BINBYTES
+      case 'C':
+        push_str(PyObj::Kind::Bytes, bytes(le(1)));
+        break;  // SHORT_BINBYTES
+      case 0x8e:
+        push_str(PyObj::Kind::Bytes, bytes(le(8)));
+        break;  // BINBYTES8
+      case ')':
+        stack.push_back(tuple_of({}));
+        break;  // EMPTY_TUPLE
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         std::vector<PyObj*> items(op - 0x84);
         for (size_t i = items.size(); i-- > 0;) items[i] = pop();
         stack.push_back(tuple_of(std::move(items)));
         break;
       }
-      case 't': stack.push_back(tuple_of(pop_mark())); break;        // TUPLE
-      case ']': stack.push_back(make(PyObj::Kind::List)); break;     // EMPTY_LIST
-      case 'l': {                                                    // LIST
+      case 't':
+        stack.push_back(tuple_of(pop_mark()));
+        break;  // TUPLE
+      case ']':
+        stack.push_back(make(PyObj::Kind::List));
+        break;     // EMPTY_LIST
+      case 'l': {  // LIST
         PyObj* o = make(PyObj::Kind::List);
         o->items = pop_mark();
         stack.push_back(o);
         break;
       }
-      case '}': stack.push_back(make(PyObj::Kind::Dict)); break;     // EMPTY_DICT
-      case 'd': {                                                    // DICT
+      case '}':
+        stack.push_back(make(PyObj::Kind::Dict));
+        break;     // EMPTY_DICT
+      case 'd': {  // DICT
         PyObj* o = make(PyObj::Kind::Dict);
         set_items(o, pop_mark());
         stack.push_back(o);
         break;
       }
-      case 0x8f: stack.push_back(make(PyObj::Kind::Set)); break;     // EMPTY_SET
-      case 0x91: {                                                   // FROZENSET
+      case 0x8f:
+        stack.push_back(make(PyObj::Kind::Set));
+        break;      // EMPTY_SET
+      case 0x91: {  // FROZENSET
         PyObj* o = make(PyObj::Kind::Set);
         o->items = pop_mark();
         stack.push_back(o);
         break;
       }
-      case 'a': {                                                    // APPEND
+      case 'a': {  // APPEND
         PyObj* v = pop();
         append(top(), {v});
         break;
       }
-      case 'e': case 0x90: {                                         // APPENDS / ADDITEMS
+      case 'e':
+      case 0x90: {  // APPENDS / ADDITEMS
         auto items = pop_mark();
         append(top(), items);
         break;
       }
-      case 's': {                                                    // SETITEM
+      case 's': {  // SETITEM
         PyObj* v = pop();
         PyObj* k = pop();
         set_items(top(), {k, v});
         break;
       }
-      case 'u': {                                                    // SETITEMS
+      case 'u': {  // SETITEMS
         auto kv = pop_mark();
         set_items(top(), kv);
         break;
       }
-      case 'q': memo[le(1)] = top(); break;                          // BINPUT
-      case 'r': memo[le(4)] = top(); break;                          // LONG_BINPUT
-      case 0x94: memo[memo.size()] = top(); break;                   // MEMOIZE
-      case 'h': memo_get(le(1)); break;                              // BINGET
-      case 'j': memo_get(le(4)); break;                              // LONG_BINGET
-      case 'c': {                                                    // GLOBAL
+      case 'q':
+        memo[le(1)] = top();
+        break;  // BINPUT
+      case 'r':
+        memo[le(4)] = top();
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo[memo.size()] = top();
+        break;  // MEMOIZE
+      case 'h':
+        memo_get(le(1));
+        break;  // BINGET
+      case 'j':
+        memo_get(le(4));
+        break;     // LONG_BINGET
+      case 'c': {  // GLOBAL
         std::string module = line();
         std::string nm = line();
         push_str(PyObj::Kind::Global, module + "." + nm);
         break;
       }
-      case 0x93: {                                                   // STACK_GLOBAL
+      case 0x93: {  // STACK_GLOBAL
         PyObj* nm = pop();
         PyObj* module = pop();
         if (nm->kind != PyObj::Kind::Str || module->kind != PyObj::Kind::Str)
@@ -335,27 +395,30 @@ PyObj* Unpickler::load(size_t& pos) {
         push_str(PyObj::Kind::Global, module->s + "." + nm->s);
         break;
       }
-      case 'R': {                                                    // REDUCE
+      case 'R': {  // REDUCE
         PyObj* args = pop();
         PyObj* callable = pop();
         stack.push_back(reduce(callable, args));
         break;
       }
-      case 0x81: {                                                   // NEWOBJ
+      case 0x81: {  // NEWOBJ
         pop();
         PyObj* cls = pop();
         push_str(PyObj::Kind::Opaque, cls->kind == PyObj::Kind::Global ? cls->s : "<object>");
         break;
       }
-      case 0x92: {                                                   // NEWOBJ_EX
+      case 0x92: {  // NEWOBJ_EX
         pop();
         pop();
         PyObj* cls = pop();
         push_str(PyObj::Kind::Opaque, cls->kind == PyObj::Kind::Global ? cls->s : "<object>");
         break;
       }
-      case 'b': pop(); top(); break;  // BUILD: attribute state (e.g. _metadata) is not needed
-      case 'Q': {                                                    // BINPERSID
+      case 'b':
+        pop();
+        top();
+        break;     // BUILD: attribute state (e.g. _metadata) is not needed
+      case 'Q': {  // BINPERSID
         PyObj* pid = pop();
         stack.push_back(persistent_load(pid));
         break;
@@ -363,8 +426,8 @@ PyObj* Unpickler::load(size_t& pos) {
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", op);
-        throw Error(name_ + ": unsupported pickle opcode " + hex + " at byte " +
-                    std::to_string(pos - 1) + " (not a torch.save state_dict?)");
+        throw Error(name_ + ": unsupported pickle opcode " + hex + " at byte " + std::to_string(pos - 1) +
+                    " (not a torch.save state_dict?)");
       }
     }
   }

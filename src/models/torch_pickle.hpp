@@ -36,16 +36,31 @@ struct TensorSpec {
 };
 
 struct PyObj {
-  enum class Kind { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Set, Global, Storage,
-                    Tensor, Opaque, Mark };
+  enum class Kind {
+    None,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Bytes,
+    Tuple,
+    List,
+    Dict,
+    Set,
+    Global,
+    Storage,
+    Tensor,
+    Opaque,
+    Mark
+  };
   Kind kind = Kind::None;
   int64_t i = 0;
   double f = 0;
-  std::string s;                                   // Str, Bytes, Global ("module.name"), Opaque's type
-  std::vector<PyObj*> items;                       // Tuple, List, Set
-  std::vector<std::pair<PyObj*, PyObj*>> dict;     // Dict, in insertion order
-  const StorageRef* storage = nullptr;             // Storage
-  TensorSpec tensor;                               // Tensor
+  std::string s;                                // Str, Bytes, Global ("module.name"), Opaque's type
+  std::vector<PyObj*> items;                    // Tuple, List, Set
+  std::vector<std::pair<PyObj*, PyObj*>> dict;  // Dict, in insertion order
+  const StorageRef* storage = nullptr;          // Storage
+  TensorSpec tensor;                            // Tensor
 };
 
 class Unpickler {

@@ -40,9 +40,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return fc2->forward(at::gelu(fc1->forward(x)));
-}
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return fc2->forward(at::gelu(fc1->forward(x))); }
 
 void init_vit_linear_and_norm(torch::nn::Module& root, const std::string& skip) {
   at::NoGradGuard no_grad;

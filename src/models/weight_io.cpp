@@ -16,13 +16,11 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   if (size < 0) throw Error(path + ": cannot determine the file size");
   std::vector<uint8_t> out(static_cast<size_t>(size));
   f.seekg(0);
-  if (size > 0 && !f.read(reinterpret_cast<char*>(out.data()), size))
-    throw Error(path + ": read failed");
+  if (size > 0 && !f.read(reinterpret_cast<char*>(out.data()), size)) throw Error(path + ": read failed");
   return out;
 }
 
-at::Tensor tensor_from_bytes(const uint8_t* bytes, c10::ScalarType dtype,
-                             const std::vector<int64_t>& shape) {
+at::Tensor tensor_from_bytes(const uint8_t* bytes, c10::ScalarType dtype, const std::vector<int64_t>& shape) {
   auto t = at::empty(shape, at::TensorOptions().dtype(dtype));
   if (t.numel() > 0) std::memcpy(t.data_ptr(), bytes, t.numel() * t.element_size());
   return t;

@@ -14,8 +14,7 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 // A new contiguous tensor of `dtype` and `shape` holding a copy of `bytes`
 // (little-endian, exactly numel * itemsize bytes; the caller has checked).
-at::Tensor tensor_from_bytes(const uint8_t* bytes, c10::ScalarType dtype,
-                             const std::vector<int64_t>& shape);
+at::Tensor tensor_from_bytes(const uint8_t* bytes, c10::ScalarType dtype, const std::vector<int64_t>& shape);
 
 // Product of `shape` times `itemsize`, or -1 if a dim is negative or the
 // product exceeds `limit` (so no overflow can slip through).

@@ -1,10 +1,10 @@
 // The reference's metric dict (utils/metrics.py, §6): activations from the
 // logits, input validation, and the choice of metrics per task kind.
+#include "featreuse/train/metrics.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
-
-#include "featreuse/train/metrics.hpp"
 
 namespace featreuse::train {
 namespace {
@@ -137,12 +137,12 @@ std::vector<int64_t> argmax_rows(const float* logits, int64_t n, int64_t num_cla
 std::map<std::string, double> classification_metrics(const MetricInput& input) {
   if (input.n < 1) throw Error("classification_metrics: no samples (n = " + std::to_string(input.n) + ")");
   if (input.num_classes < 2) {
-    throw Error("classification_metrics: num_classes must be >= 2, got " +
-                std::to_string(input.num_classes));
+    throw Error("classification_metrics: num_classes must be >= 2, got " + std::to_string(input.num_classes));
   }
   if ((input.labels == nullptr) == (input.targets == nullptr)) {
-    throw Error("classification_metrics: set exactly one of labels (single-label) and targets "
-                "(multi-label)");
+    throw Error(
+        "classification_metrics: set exactly one of labels (single-label) and targets "
+        "(multi-label)");
   }
   check_logits(input.logits, input.n, input.num_classes, "classification_metrics");
   return input.labels != nullptr ? single_label(input) : multi_label(input);

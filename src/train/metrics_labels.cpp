@@ -54,9 +54,8 @@ void check_indicator(const std::vector<uint8_t>& targets, const std::vector<uint
     throw Error(std::string(who) + ": num_classes must be >= 1, got " + std::to_string(num_classes));
   }
   if (targets.size() != predictions.size() || targets.size() % num_classes != 0) {
-    throw Error(std::string(who) + ": targets (" + std::to_string(targets.size()) +
-                ") and predictions (" + std::to_string(predictions.size()) +
-                ") must both be n x " + std::to_string(num_classes));
+    throw Error(std::string(who) + ": targets (" + std::to_string(targets.size()) + ") and predictions (" +
+                std::to_string(predictions.size()) + ") must both be n x " + std::to_string(num_classes));
   }
   if (targets.empty()) throw Error(std::string(who) + ": no samples");
 }
@@ -115,9 +114,15 @@ double cohen_kappa(const std::vector<int64_t>& y_true, const std::vector<int64_t
       const double d = static_cast<double>(i) - static_cast<double>(j);
       double w = 0;
       switch (weights) {
-        case KappaWeights::kNone: w = (i == j) ? 0.0 : 1.0; break;
-        case KappaWeights::kLinear: w = std::fabs(d); break;
-        case KappaWeights::kQuadratic: w = d * d; break;
+        case KappaWeights::kNone:
+          w = (i == j) ? 0.0 : 1.0;
+          break;
+        case KappaWeights::kLinear:
+          w = std::fabs(d);
+          break;
+        case KappaWeights::kQuadratic:
+          w = d * d;
+          break;
       }
       observed += w * confusion[i * c + j];
       // sklearn's expected = outer(sum0, sum1) / total (transposed vs the
@@ -130,8 +135,8 @@ double cohen_kappa(const std::vector<int64_t>& y_true, const std::vector<int64_t
   return 1.0 - observed / expected;
 }
 
-double multilabel_exact_match(const std::vector<uint8_t>& targets,
-                              const std::vector<uint8_t>& predictions, int64_t num_classes) {
+double multilabel_exact_match(const std::vector<uint8_t>& targets, const std::vector<uint8_t>& predictions,
+                              int64_t num_classes) {
   check_indicator(targets, predictions, num_classes, "multilabel_exact_match");
   const size_t c = static_cast<size_t>(num_classes), n = targets.size() / c;
   double exact = 0;

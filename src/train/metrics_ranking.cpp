@@ -31,8 +31,7 @@ Curve binary_curve(const std::vector<uint8_t>& is_positive, const std::vector<do
   }
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
   Curve curve;
   double tp = 0, fp = 0;
   for (size_t k = 0; k < n; ++k) {
@@ -54,8 +53,7 @@ double binary_roc_auc(const std::vector<uint8_t>& is_positive, const std::vector
   const double positives = c.tps.empty() ? 0.0 : c.tps.back();
   const double negatives = c.fps.empty() ? 0.0 : c.fps.back();
   if (positives == 0 || negatives == 0) {
-    throw UndefinedMetric(
-        "binary_roc_auc: only one class present in y_true; ROC AUC is not defined");
+    throw UndefinedMetric("binary_roc_auc: only one class present in y_true; ROC AUC is not defined");
   }
   // Trapezoid rule from (0, 0) over the distinct thresholds, on raw counts;
   // twice the area, so every term is an integer.
@@ -68,8 +66,7 @@ double binary_roc_auc(const std::vector<uint8_t>& is_positive, const std::vector
   return twice_area / (2.0 * positives * negatives);
 }
 
-double average_precision(const std::vector<uint8_t>& is_positive,
-                         const std::vector<double>& scores) {
+double average_precision(const std::vector<uint8_t>& is_positive, const std::vector<double>& scores) {
   const Curve c = binary_curve(is_positive, scores, "average_precision");
   const double positives = c.tps.empty() ? 0.0 : c.tps.back();
   // sklearn >= 1.1 sets recall to 1 everywhere without positives, so every
@@ -92,8 +89,7 @@ double ovo_macro_roc_auc(const std::vector<int64_t>& y_true, const std::vector<d
   const size_t n = y_true.size();
   if (probs.size() != n * static_cast<size_t>(num_classes)) {
     throw Error("ovo_macro_roc_auc: " + std::to_string(n) + " labels need " +
-                std::to_string(n * num_classes) + " probabilities, got " +
-                std::to_string(probs.size()));
+                std::to_string(n * num_classes) + " probabilities, got " + std::to_string(probs.size()));
   }
   std::vector<int64_t> count(num_classes, 0);
   for (size_t i = 0; i < n; ++i) {
@@ -145,13 +141,13 @@ std::vector<T> column(const std::vector<T>& m, size_t n, size_t c, size_t j) {
   return out;
 }
 
-size_t rows_of(const std::vector<uint8_t>& targets, const std::vector<double>& scores,
-               int64_t num_classes, const char* who) {
+size_t rows_of(const std::vector<uint8_t>& targets, const std::vector<double>& scores, int64_t num_classes,
+               const char* who) {
   if (num_classes < 1 || targets.size() != scores.size() ||
       targets.size() % static_cast<size_t>(num_classes) != 0 || targets.empty()) {
-    throw Error(std::string(who) + ": targets (" + std::to_string(targets.size()) +
-                ") and scores (" + std::to_string(scores.size()) +
-                ") must both be n x " + std::to_string(num_classes) + " with n >= 1");
+    throw Error(std::string(who) + ": targets (" + std::to_string(targets.size()) + ") and scores (" +
+                std::to_string(scores.size()) + ") must both be n x " + std::to_string(num_classes) +
+                " with n >= 1");
   }
   return targets.size() / static_cast<size_t>(num_classes);
 }
@@ -159,8 +155,7 @@ size_t rows_of(const std::vector<uint8_t>& targets, const std::vector<double>& s
 }  // namespace
 
 double multilabel_macro_average_precision(const std::vector<uint8_t>& targets,
-                                          const std::vector<double>& scores,
-                                          int64_t num_classes) {
+                                          const std::vector<double>& scores, int64_t num_classes) {
   const size_t n = rows_of(targets, scores, num_classes, "multilabel_macro_average_precision");
   const size_t c = static_cast<size_t>(num_classes);
   double sum = 0;
@@ -170,8 +165,8 @@ double multilabel_macro_average_precision(const std::vector<uint8_t>& targets,
   return sum / static_cast<double>(c);
 }
 
-double multilabel_mean_roc_auc(const std::vector<uint8_t>& targets,
-                               const std::vector<double>& scores, int64_t num_classes) {
+double multilabel_mean_roc_auc(const std::vector<uint8_t>& targets, const std::vector<double>& scores,
+                               int64_t num_classes) {
   const size_t n = rows_of(targets, scores, num_classes, "multilabel_mean_roc_auc");
   const size_t c = static_cast<size_t>(num_classes);
   double sum = 0;

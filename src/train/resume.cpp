@@ -99,19 +99,22 @@ std::optional<TrainState> FileResumeSlot::load() {
     s.steps_in_epoch = meta["steps_in_epoch"];
     s.train_seconds = meta["train_seconds"];
     s.eval_seconds = meta["eval_seconds"];
-    s.best_val = meta["best_val"].is_null() ? -std::numeric_limits<double>::infinity() : meta["best_val"].get<double>();
+    s.best_val = meta["best_val"].is_null() ? -std::numeric_limits<double>::infinity()
+                                            : meta["best_val"].get<double>();
     s.best_iteration = meta["best_iteration"];
     s.window_loss = meta["window_loss"];
     s.window_steps = meta["window_steps"];
     s.schedule = meta["schedule"];
-    for (const auto& p : meta["train_curve"]) s.train_curve.push_back({p[0], p[1], number(p[2]), number(p[3])});
+    for (const auto& p : meta["train_curve"])
+      s.train_curve.push_back({p[0], p[1], number(p[2]), number(p[3])});
     for (const auto& p : meta["val_curve"]) {
       store::ValPoint v{p[0], p[1], number(p[2]), number(p[3]), {}};
       for (auto it = p[4].begin(); it != p[4].end(); ++it) v.metrics[it.key()] = number(it.value());
       s.val_curve.push_back(std::move(v));
     }
   } catch (const std::exception& e) {
-    throw Error("resume state '" + path_ + "' is unreadable (" + e.what() + "); delete it to start the task over");
+    throw Error("resume state '" + path_ + "' is unreadable (" + e.what() +
+                "); delete it to start the task over");
   }
   return s;
 }

@@ -23,8 +23,8 @@ inline int safetensors_one_input(const uint8_t* data, size_t size) {
     return 0;  // rejected cleanly
   }
   const std::string again = models::serialize_safetensors(parsed.tensors, parsed.metadata);
-  const auto reparsed = models::parse_safetensors(reinterpret_cast<const uint8_t*>(again.data()),
-                                                  again.size(), "round-trip");
+  const auto reparsed =
+      models::parse_safetensors(reinterpret_cast<const uint8_t*>(again.data()), again.size(), "round-trip");
   if (reparsed.tensors.size() != parsed.tensors.size() || reparsed.metadata != parsed.metadata) std::abort();
   for (size_t i = 0; i < parsed.tensors.size(); ++i) {
     const auto& a = parsed.tensors[i];

@@ -13,9 +13,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include "featreuse/core/json.hpp"
 #include <string>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/init/st.hpp"
 #include "featreuse/init/wtst.hpp"
 #include "featreuse/models/registry.hpp"

@@ -2,19 +2,19 @@
 // Config documents: YAML files read into JSON values (canonical, hashable),
 // with the file and line of every key kept for error messages, and a typed
 // merge where a base document's values define which keys exist and their types.
-#include "featreuse/core/json.hpp"
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include "featreuse/core/json.hpp"
 
 namespace featreuse {
 
 // A YAML document as JSON plus where each key came from.
 struct ConfigDoc {
   json value;
-  std::string file;                       // path as given, for messages
-  std::map<std::string, int> lines;       // dotted key path -> 1-based line
+  std::string file;                  // path as given, for messages
+  std::map<std::string, int> lines;  // dotted key path -> 1-based line
   // Keys of each mapping (by dotted path, "" for the root) in file order;
   // `value` itself keeps keys sorted, which makes dumps canonical.
   std::map<std::string, std::vector<std::string>> key_order;
@@ -36,8 +36,7 @@ std::string describe_type(const json& v);
 // and floats mix (an int-typed key refuses 0.5), a null base value accepts
 // anything, lists are replaced whole. `file`/`prefix` name the override's
 // origin in errors, which list the known keys.
-json merge_typed(const json& base, const json& override, const std::string& file,
-                 const std::string& prefix);
+json merge_typed(const json& base, const json& override, const std::string& file, const std::string& prefix);
 
 // Flattened "a.b.c" paths of every leaf of `a` and `b` whose values differ,
 // with both values; used to explain why a cell's config changed.

@@ -5,8 +5,8 @@ namespace featreuse::stop {
 
 void install_handlers();
 bool requested();
-void request();                 // for tests and programmatic stops
-void throw_if_requested();      // throws featreuse::Interrupted
-int signal_number();            // the signal that asked, 0 if none
+void request();             // for tests and programmatic stops
+void throw_if_requested();  // throws featreuse::Interrupted
+int signal_number();        // the signal that asked, 0 if none
 
 }  // namespace featreuse::stop

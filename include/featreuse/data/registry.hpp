@@ -4,10 +4,10 @@
 // resolved config (configs/datasets/<name>.yaml after job overrides).
 #include <functional>
 #include <memory>
-#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/data/dataset.hpp"
 
 namespace featreuse::data {

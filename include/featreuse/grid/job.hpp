@@ -16,13 +16,13 @@ struct SourceSpec {
 };
 
 struct JobSpec {
-  ConfigDoc doc;                       // the job file itself
-  std::string name;                    // `name:` or the file stem
-  std::string configs_dir;             // where building blocks are looked up
-  std::string recipe;                  // base recipe name
-  json overrides = json::object();     // {recipe: {...}, model: {...}, dataset: {...}}
+  ConfigDoc doc;                                   // the job file itself
+  std::string name;                                // `name:` or the file stem
+  std::string configs_dir;                         // where building blocks are looked up
+  std::string recipe;                              // base recipe name
+  json overrides = json::object();                 // {recipe: {...}, model: {...}, dataset: {...}}
   std::vector<std::pair<std::string, json>> axes;  // grid axes in file order, values as lists
-  std::vector<json> include, exclude;  // filter patterns: axis -> value or list of values
+  std::vector<json> include, exclude;              // filter patterns: axis -> value or list of values
   std::vector<SourceSpec> sources;
 };
 

@@ -19,9 +19,9 @@ class Scheduler {
   // failed; a running state from a crashed job counts as pending).
   Scheduler(const Plan& plan, std::vector<TaskState> start);
 
-  std::optional<size_t> take();           // marks the task running
-  void complete(size_t task, bool ok);    // done or failed
-  void release(size_t task);              // back to pending (interrupted)
+  std::optional<size_t> take();         // marks the task running
+  void complete(size_t task, bool ok);  // done or failed
+  void release(size_t task);            // back to pending (interrupted)
 
   TaskState state(size_t task) const { return states_[task]; }
   // Pending tasks that can never run because a dependency failed.

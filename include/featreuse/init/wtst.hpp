@@ -23,9 +23,9 @@ enum class Origin {
 const char* to_string(Origin origin);
 
 struct PlanEntry {
-  std::string name;   // state_dict name
+  std::string name;  // state_dict name
   TensorKind kind;
-  int block = 0;      // block-map index of its block (0 for the head)
+  int block = 0;  // block-map index of its block (0 for the head)
   Origin origin;
 };
 

@@ -10,7 +10,7 @@
 namespace featreuse::models {
 
 struct BlockAttention {
-  std::string block;          // "blocks.3", "layers.2.blocks.5"
+  std::string block;  // "blocks.3", "layers.2.blocks.5"
   // DeiT: (B, heads, N, N) over all tokens, N = prefix_tokens + grid_h*grid_w,
   // token order cls, then patches row-major.
   // Swin: (B, nW, heads, window^2, window^2): window w covers rows/cols of the

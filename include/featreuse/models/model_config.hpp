@@ -15,10 +15,10 @@
 namespace featreuse::models {
 
 struct ModelConfig {
-  std::string name;      // config name ("resnet_small") or registry name
-  std::string file;      // YAML file it came from; empty for a bare registry name
-  ModelSpec spec;        // arch, options, image_size (num_classes/in_channels defaulted)
-  double gflops = 0.0;   // 0 when unknown
+  std::string name;     // config name ("resnet_small") or registry name
+  std::string file;     // YAML file it came from; empty for a bare registry name
+  ModelSpec spec;       // arch, options, image_size (num_classes/in_channels defaulted)
+  double gflops = 0.0;  // 0 when unknown
 };
 
 // Reads and checks one model config file (unknown keys, wrong types, an
@@ -35,7 +35,6 @@ std::vector<std::string> model_config_names(const std::string& configs_dir);
 
 // Builds the network for `config` with the given head and input channels;
 // option errors become ConfigErrors naming the config file.
-std::shared_ptr<Network> build_model(const ModelConfig& config, int64_t num_classes,
-                                     int64_t in_channels);
+std::shared_ptr<Network> build_model(const ModelConfig& config, int64_t num_classes, int64_t in_channels);
 
 }  // namespace featreuse::models

@@ -2,12 +2,12 @@
 // Typed access to a ModelSpec's `options` mapping. Each architecture reads the
 // keys it knows (with defaults) and then calls finish(), which rejects every
 // key nobody read, so a typo in a model config is an error naming the option.
-#include "featreuse/core/json.hpp"
-
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "featreuse/core/json.hpp"
 
 namespace featreuse::models {
 

@@ -34,8 +34,7 @@ struct SwinConfig {
 // `preset` overridden by the model options patch_size, embed_dim, depths,
 // num_heads, window_size, mlp_ratio, qkv_bias, drop_path_rate; any other
 // option is an error naming it.
-SwinConfig read_swin_config(const std::string& arch, SwinConfig preset,
-                            const nlohmann::json& options);
+SwinConfig read_swin_config(const std::string& arch, SwinConfig preset, const nlohmann::json& options);
 
 namespace detail {
 class SwinBlockImpl;
@@ -49,16 +48,14 @@ class SwinTransformer : public Network, public AttentionMapSource {
   // official code: Linear trunc_normal .02 / bias 0, LN 1/0,
   // relative_position_bias_table trunc_normal .02; the patch conv and the
   // head keep PyTorch's defaults.
-  SwinTransformer(const SwinConfig& cfg, int64_t num_classes, int64_t in_channels,
-                  int64_t image_size);
+  SwinTransformer(const SwinConfig& cfg, int64_t num_classes, int64_t in_channels, int64_t image_size);
 
   at::Tensor forward(const at::Tensor& input) override;
   // patch_embed: (B, L, C) after its norm; layers.s.blocks.b.attn: the
   // window-attention branch mapped back to image token order (windows merged,
   // padding cropped, shift undone), (B, L, C), before drop-path and the add;
   // layers.s.blocks.b.mlp: (B, L, C) before the add; head: the logits.
-  ProbedOutput forward_probed(const at::Tensor& input,
-                              const std::vector<std::string>& probes) override;
+  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override;
   std::vector<std::string> probe_points() const override;
   std::string head_name() const override { return "head"; }
   std::string first_conv_name() const override { return "patch_embed.proj"; }
@@ -81,7 +78,7 @@ class SwinTransformer : public Network, public AttentionMapSource {
 
   SwinConfig cfg_;
   int64_t in_channels_, image_size_;
-  torch::nn::Conv2d proj{nullptr};       // patch_embed.proj
+  torch::nn::Conv2d proj{nullptr};           // patch_embed.proj
   torch::nn::LayerNorm embed_norm{nullptr};  // patch_embed.norm
   struct BlockRef {
     std::string name;  // layers.s.blocks.b

@@ -24,7 +24,7 @@ namespace featreuse::models {
 // {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {..}},
 // then the raw little-endian tensor bytes, which the tensors must tile exactly.
 struct SafetensorsFile {
-  TensorList tensors;                          // in data-offset order
+  TensorList tensors;                           // in data-offset order
   std::map<std::string, std::string> metadata;  // "__metadata__"
 };
 // Parses an in-memory file; `name` is used in messages. The fuzz target's entry point.
@@ -65,8 +65,8 @@ struct LoadOptions {
 // What load_weights did, for logs.
 struct LoadReport {
   size_t loaded = 0;
-  std::vector<std::string> skipped;        // head entries ignored (keep_head off)
-  bool first_conv_sliced = false;          // 3-channel weight -> channel 0
+  std::vector<std::string> skipped;  // head entries ignored (keep_head off)
+  bool first_conv_sliced = false;    // 3-channel weight -> channel 0
   bool stripped_module_prefix = false;
 };
 

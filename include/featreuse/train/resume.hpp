@@ -3,11 +3,11 @@
 // its last save) continues exactly where it was: model, optimiser, learning-
 // rate schedule, random generator, position in the epoch, best so far, curves.
 // Saved atomically (write a temporary file, fsync, rename) next to the store.
-#include "featreuse/core/json.hpp"
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/store/schema.hpp"
 
 namespace featreuse::train {

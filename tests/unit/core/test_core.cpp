@@ -35,7 +35,8 @@ TEST(Config, DuplicateKeysAndSyntaxErrorsNameTheFile) {
 
 TEST(Config, MergeTypedChecksKeysAndTypes) {
   const json base = {{"lr", 0.1}, {"epochs", 3}, {"name", "x"}, {"opt", {{"beta", 0.9}}}, {"any", nullptr}};
-  json merged = merge_typed(base, {{"lr", 1}, {"epochs", 4.0}, {"opt", {{"beta", 0.5}}}, {"any", {1, 2}}}, "f", "");
+  json merged =
+      merge_typed(base, {{"lr", 1}, {"epochs", 4.0}, {"opt", {{"beta", 0.5}}}, {"any", {1, 2}}}, "f", "");
   EXPECT_EQ(merged["lr"], 1);
   EXPECT_EQ(merged["epochs"], 4);
   EXPECT_TRUE(merged["epochs"].is_number_integer());
@@ -50,8 +51,10 @@ TEST(Config, MergeTypedChecksKeysAndTypes) {
     return std::string("(none)");
   };
   EXPECT_EQ(message({{"epochs", 2.5}}), "f.yaml: key 'recipe.epochs': expected an integer, got 2.5");
-  EXPECT_EQ(message({{"name", 3}}), "f.yaml: key 'recipe.name': expected a string (like \"x\"), got an integer 3");
-  EXPECT_NE(message({{"nope", 1}}).find("key 'recipe.nope': unknown key; known keys here: any, epochs, lr, name, opt"),
+  EXPECT_EQ(message({{"name", 3}}),
+            "f.yaml: key 'recipe.name': expected a string (like \"x\"), got an integer 3");
+  EXPECT_NE(message({{"nope", 1}})
+                .find("key 'recipe.nope': unknown key; known keys here: any, epochs, lr, name, opt"),
             std::string::npos);
   EXPECT_NE(message({{"opt", {{"gamma", 1}}}}).find("key 'recipe.opt.gamma'"), std::string::npos);
 }

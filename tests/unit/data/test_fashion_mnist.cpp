@@ -11,7 +11,7 @@ using namespace featreuse::data;
 
 namespace {
 nlohmann::json config(std::vector<int> classes, int val_size) {
-  return {{"name", "fm"},      {"reader", "fashion_mnist"}, {"root", "/usr/share/datasets/fashion-mnist"},
+  return {{"name", "fm"},       {"reader", "fashion_mnist"}, {"root", "/usr/share/datasets/fashion-mnist"},
           {"classes", classes}, {"val_size", val_size},      {"mean", {0.286}},
           {"std", {0.353}}};
 }

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include "featreuse/core/json.hpp"
 
 #include "data_test_util.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/json.hpp"
 #include "featreuse/data/layout.hpp"
 
 using namespace featreuse::data;

@@ -38,8 +38,10 @@ inline TensorList source_weights(const std::string& config, uint64_t seed) {
       v.fill_(7);
     } else if (v.is_floating_point() && v.numel() > 0 && (v == v.flatten()[0]).all().item<bool>()) {
       // Constant tensors (norm affine and running stats, zero biases): make them random.
-      if (leaf == "weight" || leaf == "running_var") v.uniform_(0.5, 1.5);
-      else v.normal_(0.0, 0.1);
+      if (leaf == "weight" || leaf == "running_var")
+        v.uniform_(0.5, 1.5);
+      else
+        v.normal_(0.0, 0.1);
     }
     out.emplace_back(name, v);
   }

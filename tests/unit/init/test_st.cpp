@@ -47,8 +47,12 @@ void check_st_state(Network& net, const TensorList& source, const TensorList& st
     ASSERT_EQ(value.sizes(), s.sizes()) << name;
     EXPECT_NE(value.data_ptr(), s.data_ptr()) << name << " shares storage with the source";
     switch (st_role(kinds[i].kind, options)) {
-      case StRole::copied: EXPECT_TRUE(same(value, s)) << name; break;
-      case StRole::reset: EXPECT_TRUE(same(value, reset_of(name, s))) << name; break;
+      case StRole::copied:
+        EXPECT_TRUE(same(value, s)) << name;
+        break;
+      case StRole::reset:
+        EXPECT_TRUE(same(value, reset_of(name, s))) << name;
+        break;
       case StRole::sampled:
         ++sampled;
         EXPECT_FALSE(at::equal(value, s)) << name;

@@ -24,8 +24,8 @@ namespace {
 bool under(const std::string& name, const std::string& path) { return models::under_module(name, path); }
 
 struct Rule {
-  std::function<int(const std::string&)> block;      // §2.3 index of a non-head tensor
-  std::function<bool(const std::string&)> is_norm;    // owned by a BatchNorm/LayerNorm
+  std::function<int(const std::string&)> block;     // §2.3 index of a non-head tensor
+  std::function<bool(const std::string&)> is_norm;  // owned by a BatchNorm/LayerNorm
 };
 
 Rule resnet_rule() {
@@ -132,10 +132,18 @@ void check_depth(const std::string& config, const Rule& rule, int t, int64_t cha
     ++counts[static_cast<int>(want)];
     const at::Tensor& got = after.at(p.name);
     switch (want) {
-      case Origin::own: EXPECT_TRUE(same(got, before.at(p.name))) << p.name << " (head touched)"; break;
-      case Origin::wt: EXPECT_TRUE(same(got, as_loaded(*net, p.name, src.at(p.name)))) << p.name; break;
-      case Origin::st: EXPECT_TRUE(same(got, as_loaded(*net, p.name, st.at(p.name)))) << p.name; break;
-      case Origin::reset: EXPECT_TRUE(same(got, reset_of(p.name, got))) << p.name; break;
+      case Origin::own:
+        EXPECT_TRUE(same(got, before.at(p.name))) << p.name << " (head touched)";
+        break;
+      case Origin::wt:
+        EXPECT_TRUE(same(got, as_loaded(*net, p.name, src.at(p.name)))) << p.name;
+        break;
+      case Origin::st:
+        EXPECT_TRUE(same(got, as_loaded(*net, p.name, st.at(p.name)))) << p.name;
+        break;
+      case Origin::reset:
+        EXPECT_TRUE(same(got, reset_of(p.name, got))) << p.name;
+        break;
     }
   }
   const int full = full_wt_depth(*net);
@@ -163,7 +171,8 @@ TEST(InitWtst, ResNetDepths) {
   // The edge of §2.3: t = -1 transfers conv1 but resets bn1; t = 0 keeps bn1.
   const auto bn = source_value("resnet_small", "bn1.running_var");
   EXPECT_TRUE(same(value_after("resnet_small", -1, "bn1.running_var"), at::ones_like(bn)));
-  EXPECT_TRUE(same(value_after("resnet_small", -1, "conv1.weight"), source_value("resnet_small", "conv1.weight")));
+  EXPECT_TRUE(
+      same(value_after("resnet_small", -1, "conv1.weight"), source_value("resnet_small", "conv1.weight")));
   EXPECT_TRUE(same(value_after("resnet_small", 0, "bn1.running_var"), bn));
   EXPECT_EQ(value_after("resnet_small", -1, "bn1.num_batches_tracked").item<int64_t>(), 0);
 }
@@ -181,7 +190,8 @@ TEST(InitWtst, DeiTDepths) {
   // ST keeps the source's cls_token and pos_embed (the code); the option samples them.
   for (const std::string name : {"cls_token", "pos_embed"}) {
     EXPECT_TRUE(same(value_after("deit_micro", -2, name), source_value("deit_micro", name))) << name;
-    EXPECT_FALSE(at::equal(value_after("deit_micro", -2, name, {true}), source_value("deit_micro", name))) << name;
+    EXPECT_FALSE(at::equal(value_after("deit_micro", -2, name, {true}), source_value("deit_micro", name)))
+        << name;
     EXPECT_TRUE(same(value_after("deit_micro", -1, name, {true}), source_value("deit_micro", name))) << name;
   }
   check_depth("deit_micro", deit_rule(4), -2, 3, {true});
@@ -263,7 +273,7 @@ TEST(InitWtst, FractionLevelsPerArchitecture) {
   }
   auto r = make("resnet_small");
   // N = 5 units: round(f * 5) half up.
-  EXPECT_EQ(depth_for_fraction(*r, 0.1), 0);   // 0.5 -> 1 unit: conv1 + bn1
+  EXPECT_EQ(depth_for_fraction(*r, 0.1), 0);  // 0.5 -> 1 unit: conv1 + bn1
   EXPECT_EQ(depth_for_fraction(*r, 0.09), -2);
   EXPECT_EQ(depth_for_fraction(*r, 0.5), 2);   // 2.5 -> 3 units
   EXPECT_EQ(depth_for_fraction(*r, 0.75), 3);  // 3.75 -> 4 units

@@ -74,13 +74,11 @@ TEST(Metrics, BadInputsAreErrors) {
   const std::vector<float> logits = {0.1f, 0.2f, 0.3f, 0.4f};
   const std::vector<int64_t> bad_labels = {0, 2};
   ft::MetricInput in{2, 2, logits.data(), bad_labels.data(), nullptr};
-  EXPECT_NE(error_of([&] { ft::classification_metrics(in); }).find("label 2 of sample 1"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { ft::classification_metrics(in); }).find("label 2 of sample 1"), std::string::npos);
 
   const std::vector<float> bad_targets = {0.f, 0.5f, 1.f, 0.f};
   ft::MetricInput ml{2, 2, logits.data(), nullptr, bad_targets.data()};
-  EXPECT_NE(error_of([&] { ft::classification_metrics(ml); }).find("must be 0 or 1"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { ft::classification_metrics(ml); }).find("must be 0 or 1"), std::string::npos);
 
   ft::MetricInput neither{2, 2, logits.data(), nullptr, nullptr};
   EXPECT_THROW(ft::classification_metrics(neither), featreuse::Error);

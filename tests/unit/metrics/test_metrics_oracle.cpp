@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/train/metrics.hpp"
 
 namespace fs = std::filesystem;
@@ -30,10 +30,9 @@ json run_oracle() {
   const char* python_env = std::getenv("FEATREUSE_ORACLE_PYTHON");
   const std::string python = python_env ? python_env : "/usr/bin/python3";
   const fs::path script = fs::path(FEATREUSE_SOURCE_DIR) / "tests/oracles/metrics_oracle.py";
-  const fs::path out = fs::temp_directory_path() /
-                       ("featreuse_metrics_oracle_" + std::to_string(::getpid()) + ".json");
-  const std::string command = quoted(python) + " " + quoted(script.string()) + " " +
-                              quoted(out.string());
+  const fs::path out =
+      fs::temp_directory_path() / ("featreuse_metrics_oracle_" + std::to_string(::getpid()) + ".json");
+  const std::string command = quoted(python) + " " + quoted(script.string()) + " " + quoted(out.string());
   const int rc = std::system(command.c_str());
   json doc;
   if (rc != 0) {
@@ -120,12 +119,10 @@ TEST(MetricsOracle, RankingMetricsMatchScikitLearn) {
       const auto positive = c["positive"].get<std::vector<uint8_t>>();
       const auto scores = c["scores"].get<std::vector<double>>();
       if (c["roc_auc_raises"].get<bool>()) {
-        EXPECT_THROW(featreuse::train::binary_roc_auc(positive, scores),
-                     featreuse::train::UndefinedMetric)
+        EXPECT_THROW(featreuse::train::binary_roc_auc(positive, scores), featreuse::train::UndefinedMetric)
             << name;
       } else {
-        expect_close(c["roc_auc"], featreuse::train::binary_roc_auc(positive, scores),
-                     name + " roc_auc");
+        expect_close(c["roc_auc"], featreuse::train::binary_roc_auc(positive, scores), name + " roc_auc");
       }
       expect_close(c["average_precision"], featreuse::train::average_precision(positive, scores),
                    name + " average_precision");

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include "featreuse/core/json.hpp"
 #include <string>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
 
@@ -16,8 +16,8 @@ namespace model_test {
 using featreuse::models::Network;
 
 // A registered architecture with the given options and shape.
-inline std::shared_ptr<Network> make(const std::string& arch, nlohmann::json options = {}, int64_t classes = 1000,
-                                     int64_t channels = 3, int64_t image_size = 224) {
+inline std::shared_ptr<Network> make(const std::string& arch, nlohmann::json options = {},
+                                     int64_t classes = 1000, int64_t channels = 3, int64_t image_size = 224) {
   featreuse::models::ModelSpec spec;
   spec.arch = arch;
   spec.num_classes = classes;

@@ -3,9 +3,8 @@
 // logits, with respect to every parameter at once, must match the backward
 // pass. Covers pos_embed resampling (DeiT at a non-native size), shifted
 // windows with the mask, padding, patch merging, and 1-channel input.
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include "featreuse/models/deit.hpp"
 #include "featreuse/models/swin.hpp"

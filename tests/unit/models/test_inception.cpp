@@ -44,8 +44,7 @@ TEST(Inception, NamesAndCountsMatchTorchvision) {
   EXPECT_EQ(shapes.at("Conv2d_1a_3x3.bn.running_mean"), std::vector<int64_t>{32});
   EXPECT_EQ(shapes.at("Mixed_5b.branch_pool.conv.weight"), (std::vector<int64_t>{32, 192, 1, 1}));
   EXPECT_EQ(shapes.at("Mixed_6b.branch7x7_2.conv.weight"), (std::vector<int64_t>{128, 128, 1, 7}));
-  EXPECT_EQ(shapes.at("Mixed_7c.branch3x3dbl_3b.conv.weight"),
-            (std::vector<int64_t>{384, 384, 3, 1}));
+  EXPECT_EQ(shapes.at("Mixed_7c.branch3x3dbl_3b.conv.weight"), (std::vector<int64_t>{384, 384, 3, 1}));
   EXPECT_EQ(shapes.at("fc.weight"), (std::vector<int64_t>{1000, 2048}));
   EXPECT_EQ(shapes.count("AuxLogits.fc.weight"), 0u);
   EXPECT_EQ(net->first_conv_name(), "Conv2d_1a_3x3.conv");
@@ -58,8 +57,8 @@ TEST(Inception, InitIsThePapersOrTorchvisions) {
   std::map<std::string, torch::Tensor> p;
   for (const auto& e : state_entries(*net)) p[e.name] = e.tensor;
   const auto w = p.at("Mixed_7b.branch3x3dbl_2.conv.weight");  // 384x448x3x3
-  EXPECT_LE(w.abs().max().item<double>(), 0.2 + 1e-6);  // float(0.2)
-  EXPECT_NEAR(w.std().item<double>(), 0.088, 0.002);   // truncnorm(-2,2) std
+  EXPECT_LE(w.abs().max().item<double>(), 0.2 + 1e-6);         // float(0.2)
+  EXPECT_NEAR(w.std().item<double>(), 0.088, 0.002);           // truncnorm(-2,2) std
   EXPECT_NEAR(w.mean().item<double>(), 0.0, 0.002);
   // The head: PyTorch's default Linear init, U(+-1/sqrt(fan_in)) for weight and bias.
   EXPECT_LE(p.at("fc.weight").abs().max().item<double>(), 1.0 / std::sqrt(2048.0) + 1e-7);

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "model_helpers.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
+#include "model_helpers.hpp"
 
 using namespace featreuse::models;
 using model_test::count;
@@ -131,10 +131,10 @@ TEST(ResNet, UnderModuleRespectsDots) {
 }
 
 TEST(ResNet, ConfigurableArchAndOptionErrors) {
-  auto net = make("resnet",
-                  {{"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {16, 32, 64, 128}},
-                   {"stem", "small"}},
-                  10, 1);
+  auto net =
+      make("resnet",
+           {{"block", "basic"}, {"layers", {1, 1, 1, 1}}, {"widths", {16, 32, 64, 128}}, {"stem", "small"}},
+           10, 1);
   const auto y = net->forward(torch::randn({2, 1, 28, 28}));
   EXPECT_EQ(y.sizes(), (c10::IntArrayRef{2, 10}));
   // Small stem keeps 28x28 at conv1 (3x3/1), and layer4 sees 4x4.
@@ -170,8 +170,7 @@ TEST(ResNet, ModelConfigsLoadAndBuild) {
 
 // Forward and backward at the native size, batch 2, for every ResNet config.
 TEST(ResNet, ForwardBackwardAtNativeSize) {
-  for (const auto& name : {"resnet_small", "resnet18", "resnet34", "resnet50", "resnet101",
-                           "resnet152"}) {
+  for (const auto& name : {"resnet_small", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}) {
     const auto cfg = resolve_model(name, kConfigs);
     for (int64_t channels : {int64_t{3}, int64_t{1}}) {
       if (channels == 1 && cfg.spec.image_size > 64) continue;  // the 1-channel path once is enough

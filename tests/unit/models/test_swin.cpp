@@ -2,15 +2,14 @@
 // the end of a stage), timm's parameter counts, the shift mask, probes,
 // attention maps, block map, drop path, the timm-layout key mapping, options,
 // forward/backward. Numerical parity with timm is tests/oracles/timm_parity.py.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <ATen/ATen.h>
-
-#include "model_helpers.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/swin.hpp"
+#include "model_helpers.hpp"
 
 using namespace featreuse::models;
 using model_test::count;
@@ -115,8 +114,8 @@ TEST(Swin, RelativePositionIndexAndMaskAreSwins) {
   EXPECT_EQ(mask[0].abs().max().item<double>(), 0.0);
   const auto corner = (mask[63] == 0).sum().item<int64_t>();
   EXPECT_EQ(corner, 16 * 16 + 12 * 12 + 12 * 12 + 9 * 9);  // regions 4x4, 4x3, 3x4, 3x3 tokens
-  const auto edge = (mask[7] == 0).sum().item<int64_t>();   // row 0, last column
-  EXPECT_EQ(edge, 28 * 28 + 21 * 21);                       // regions 7x4, 7x3 tokens
+  const auto edge = (mask[7] == 0).sum().item<int64_t>();  // row 0, last column
+  EXPECT_EQ(edge, 28 * 28 + 21 * 21);                      // regions 7x4, 7x3 tokens
 }
 
 TEST(Swin, BlockMapFollowsReference) {
@@ -127,14 +126,23 @@ TEST(Swin, BlockMapFollowsReference) {
     ASSERT_EQ(b.modules.size(), 1u);
     got.push_back({b.index, b.modules[0]});
   }
-  const std::vector<std::pair<int, std::string>> expected = {
-      {-1, "patch_embed"},
-      {0, "layers.0.blocks.0"},  {1, "layers.0.blocks.1"},  {2, "layers.0.downsample"},
-      {2, "layers.1.blocks.0"},  {3, "layers.1.blocks.1"},  {4, "layers.1.downsample"},
-      {4, "layers.2.blocks.0"},  {5, "layers.2.blocks.1"},  {6, "layers.2.blocks.2"},
-      {7, "layers.2.blocks.3"},  {8, "layers.2.blocks.4"},  {9, "layers.2.blocks.5"},
-      {10, "layers.2.downsample"}, {10, "layers.3.blocks.0"}, {11, "layers.3.blocks.1"},
-      {12, "norm"}};
+  const std::vector<std::pair<int, std::string>> expected = {{-1, "patch_embed"},
+                                                             {0, "layers.0.blocks.0"},
+                                                             {1, "layers.0.blocks.1"},
+                                                             {2, "layers.0.downsample"},
+                                                             {2, "layers.1.blocks.0"},
+                                                             {3, "layers.1.blocks.1"},
+                                                             {4, "layers.1.downsample"},
+                                                             {4, "layers.2.blocks.0"},
+                                                             {5, "layers.2.blocks.1"},
+                                                             {6, "layers.2.blocks.2"},
+                                                             {7, "layers.2.blocks.3"},
+                                                             {8, "layers.2.blocks.4"},
+                                                             {9, "layers.2.blocks.5"},
+                                                             {10, "layers.2.downsample"},
+                                                             {10, "layers.3.blocks.0"},
+                                                             {11, "layers.3.blocks.1"},
+                                                             {12, "norm"}};
   EXPECT_EQ(got, expected);
   for (const auto& e : state_entries(*net)) {
     int hits = 0;
@@ -161,8 +169,8 @@ TEST(Swin, ProbedForwardAndAttentionMaps) {
   SwinTransformer& net = *shared;
   net.eval();
   auto x = at::randn({2, 3, 32, 32});
-  auto out = net.forward_probed(
-      x, {"patch_embed", "layers.0.blocks.1.attn", "layers.1.blocks.0.mlp", "head"});
+  auto out =
+      net.forward_probed(x, {"patch_embed", "layers.0.blocks.1.attn", "layers.1.blocks.0.mlp", "head"});
   EXPECT_EQ(out.probes.size(), 4u);
   EXPECT_EQ(out.probes.at("patch_embed").sizes(), (std::vector<int64_t>{2, 256, 16}));
   EXPECT_EQ(out.probes.at("layers.0.blocks.1.attn").sizes(), (std::vector<int64_t>{2, 256, 16}));
@@ -217,8 +225,7 @@ TEST(Swin, InitFollowsTheOfficialCode) {
   auto p = net->named_parameters();
   EXPECT_NEAR(p["layers.2.blocks.3.attn.qkv.weight"].std().item<double>(), 0.02, 0.0005);
   EXPECT_EQ(p["layers.2.blocks.3.attn.qkv.bias"].abs().max().item<double>(), 0.0);
-  EXPECT_NEAR(p["layers.2.blocks.3.attn.relative_position_bias_table"].std().item<double>(), 0.02,
-              0.002);
+  EXPECT_NEAR(p["layers.2.blocks.3.attn.relative_position_bias_table"].std().item<double>(), 0.02, 0.002);
   EXPECT_NEAR(p["layers.1.downsample.reduction.weight"].std().item<double>(), 0.02, 0.0005);
   EXPECT_EQ(p["layers.1.downsample.norm.weight"].min().item<double>(), 1.0);
   EXPECT_EQ(p["patch_embed.norm.bias"].abs().max().item<double>(), 0.0);
@@ -233,8 +240,7 @@ TEST(Swin, TimmLayoutKeysMapToTheOfficialLayout) {
   EXPECT_EQ(swin_key_from_timm("layers.3.downsample.norm.bias"), "layers.2.downsample.norm.bias");
   EXPECT_EQ(swin_key_from_timm("head.fc.weight"), "head.weight");
   EXPECT_EQ(swin_key_from_timm("layers.10.downsample.norm.bias"), "layers.9.downsample.norm.bias");
-  EXPECT_EQ(swin_key_from_timm("layers.1.blocks.0.attn.qkv.weight"),
-            "layers.1.blocks.0.attn.qkv.weight");
+  EXPECT_EQ(swin_key_from_timm("layers.1.blocks.0.attn.qkv.weight"), "layers.1.blocks.0.attn.qkv.weight");
   EXPECT_EQ(swin_key_from_timm("norm.weight"), "norm.weight");
 
   auto net = make("swin_tiny_patch4_window7_224");
@@ -249,7 +255,8 @@ TEST(Swin, TimmLayoutKeysMapToTheOfficialLayout) {
     std::string k = e.name;
     for (int s = 2; s >= 0; --s) {
       const std::string from = "layers." + std::to_string(s) + ".downsample.";
-      if (k.rfind(from, 0) == 0) k = "layers." + std::to_string(s + 1) + ".downsample." + k.substr(from.size());
+      if (k.rfind(from, 0) == 0)
+        k = "layers." + std::to_string(s + 1) + ".downsample." + k.substr(from.size());
     }
     if (k.rfind("head.", 0) == 0) k = "head.fc." + k.substr(5);
     timm.push_back(k);
@@ -279,8 +286,8 @@ TEST(Swin, OptionsAndSizesAreChecked) {
   EXPECT_THROW(make("swin", {{"num_heads", std::vector<int>{5, 6, 12, 24}}}), featreuse::Error);
   EXPECT_THROW(make("swin_tiny_patch4_window7_224", {}, 10, 3, 200), featreuse::Error);  // 50 -> 25 -> odd
   EXPECT_THROW(make("swin_tiny_patch4_window7_224", {}, 0), featreuse::Error);
-  const nlohmann::json small = {{"patch_size", 2}, {"embed_dim", 16}, {"depths", {2, 2}},
-                                {"num_heads", {2, 4}}, {"window_size", 4}};
+  const nlohmann::json small = {
+      {"patch_size", 2}, {"embed_dim", 16}, {"depths", {2, 2}}, {"num_heads", {2, 4}}, {"window_size", 4}};
   auto net = make("swin", small, 10, 1, 32);
   EXPECT_EQ(entries(*net).at("patch_embed.proj.weight").tensor.size(1), 1);
   EXPECT_EQ(net->forward(at::randn({2, 1, 32, 32})).sizes(), (std::vector<int64_t>{2, 10}));
@@ -308,13 +315,10 @@ TEST(Swin, GridsThatAreNotWindowMultiplesArePadded) {
 // "swin" arch); batch 2, swin_base batch 1 to keep the CPU test short.
 class SwinSmoke : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(SwinSmoke, ForwardBackwardAtNativeSize) {
-  model_test::expect_forward_backward(GetParam(), kConfigs);
-}
+TEST_P(SwinSmoke, ForwardBackwardAtNativeSize) { model_test::expect_forward_backward(GetParam(), kConfigs); }
 
 INSTANTIATE_TEST_SUITE_P(Registered, SwinSmoke,
-                         ::testing::Values("swin_tiny_patch4_window7_224",
-                                           "swin_small_patch4_window7_224",
+                         ::testing::Values("swin_tiny_patch4_window7_224", "swin_small_patch4_window7_224",
                                            "swin_base_patch4_window7_224", "swin_micro"));
 
 TEST(Swin, AdaptWeightsAcceptsBothLayouts) {
@@ -323,9 +327,8 @@ TEST(Swin, AdaptWeightsAcceptsBothLayouts) {
   // network's own buffers.
   TensorList official;
   for (const auto& e : state_entries(*net))
-    official.emplace_back(e.name, e.name.find("attn_mask") != std::string::npos
-                                      ? at::zeros({1, 2, 2})
-                                      : e.tensor.clone());
+    official.emplace_back(
+        e.name, e.name.find("attn_mask") != std::string::npos ? at::zeros({1, 2, 2}) : e.tensor.clone());
   net->adapt_weights(official);
   auto names = [](const TensorList& l) {
     std::map<std::string, at::Tensor> m;
@@ -343,9 +346,12 @@ TEST(Swin, AdaptWeightsAcceptsBothLayouts) {
   for (const auto& e : state_entries(*net)) {
     if (e.is_buffer) continue;
     std::string k = e.name;
-    if (k.rfind("layers.1.downsample.", 0) == 0) k.replace(7, 1, "2");
-    else if (k.rfind("layers.0.downsample.", 0) == 0) k.replace(7, 1, "1");
-    else if (k.rfind("layers.2.downsample.", 0) == 0) k.replace(7, 1, "3");
+    if (k.rfind("layers.1.downsample.", 0) == 0)
+      k.replace(7, 1, "2");
+    else if (k.rfind("layers.0.downsample.", 0) == 0)
+      k.replace(7, 1, "1");
+    else if (k.rfind("layers.2.downsample.", 0) == 0)
+      k.replace(7, 1, "3");
     if (k.rfind("head.", 0) == 0) k = "head.fc." + k.substr(5);
     timm.emplace_back(k, e.tensor);
   }

@@ -6,10 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include "featreuse/core/json.hpp"
 
 #include "../../fuzz/safetensors_target.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/json.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/weights.hpp"
 
@@ -58,9 +58,11 @@ void expect_matches_torch(const TensorList& got) {
     EXPECT_EQ(name, it.key());
     EXPECT_EQ(t.sizes().vec(), (*it)["shape"].get<std::vector<int64_t>>()) << name;
     const std::string dtype = (*it)["dtype"];
-    const std::map<std::string, c10::ScalarType> types = {
-        {"float32", c10::kFloat}, {"float16", c10::kHalf}, {"bfloat16", c10::kBFloat16},
-        {"int64", c10::kLong}, {"bool", c10::kBool}};
+    const std::map<std::string, c10::ScalarType> types = {{"float32", c10::kFloat},
+                                                          {"float16", c10::kHalf},
+                                                          {"bfloat16", c10::kBFloat16},
+                                                          {"int64", c10::kLong},
+                                                          {"bool", c10::kBool}};
     EXPECT_EQ(t.scalar_type(), types.at(dtype)) << name;
     const auto values = (*it)["values"];
     const auto flat = t.reshape(-1).to(c10::kDouble);
@@ -118,7 +120,8 @@ TEST(Weights, SafetensorsRoundTripKeepsDtypesShapesAndMetadata) {
                         {"f", torch::zeros({0, 7})},
                         {"g", torch::tensor(2.5)},
                         {"h", torch::randn({3, 4}).t()}};  // non-contiguous
-  const auto path = fs::temp_directory_path() / ("featreuse_st_" + std::to_string(::getpid()) + ".safetensors");
+  const auto path =
+      fs::temp_directory_path() / ("featreuse_st_" + std::to_string(::getpid()) + ".safetensors");
   write_safetensors(path.string(), tensors, {{"format", "pt"}, {"note", "x"}});
   const auto back = read_safetensors(path.string());
   fs::remove(path);
@@ -152,13 +155,23 @@ TEST(Weights, SafetensorsRejectsHostileFiles) {
       {st_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data), "shape and dtype need"},
       {st_file(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data), "non-negative"},
       {st_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "end before"},
-      {st_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904],"data_offsets":[0,8]}})", data), "shape and dtype need"},
-      {st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "overlaps"},
+      {st_file(
+           R"({"w":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904],"data_offsets":[0,8]}})",
+           data),
+       "shape and dtype need"},
+      {st_file(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+           data),
+       "overlaps"},
       {st_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "unused bytes"},
-      {st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data), "twice"},
+      {st_file(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+           data),
+       "twice"},
       {st_file(R"({"a":{"dtype":"F32","shape":[[[[2]]]],"data_offsets":[0,8]}})", data), "nests deeper"},
       {st_file(R"({"a":{"dtype":"F32","shape":[2]}})", data), "needs dtype, shape and data_offsets"},
-      {st_file(R"({"a":{"dtype":"BOOL","shape":[8],"data_offsets":[0,8]}})", std::string(8, '\x07')), "neither 0 nor 1"},
+      {st_file(R"({"a":{"dtype":"BOOL","shape":[8],"data_offsets":[0,8]}})", std::string(8, '\x07')),
+       "neither 0 nor 1"},
       {st_file(R"({"__metadata__":{"k":1}})", ""), "not a string"},
   };
   for (const auto& [bytes, expected] : cases) {
@@ -176,8 +189,8 @@ TEST(Weights, FuzzCorpusReplay) {
   size_t files = 0;
   for (const auto& entry : fs::directory_iterator(corpus)) {
     const std::string bytes = slurp(entry.path());
-    EXPECT_NO_THROW(featreuse::fuzz::safetensors_one_input(
-        reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
+    EXPECT_NO_THROW(
+        featreuse::fuzz::safetensors_one_input(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
         << entry.path();
     // Each prefix too: truncations are the commonest corruption.
     for (size_t n = 0; n < bytes.size(); ++n)
@@ -221,17 +234,18 @@ TEST(Weights, LoadIsStrictAndReportsEveryProblem) {
   // Every problem in one message; the network untouched.
   TensorList broken;
   for (auto& [k, t] : weights) {
-    if (k == "layer1.0.bn2.running_mean") continue;                           // missing
-    if (k == "layer2.0.conv2.weight") t = torch::zeros({8, 8, 1, 1});          // mismatched
+    if (k == "layer1.0.bn2.running_mean") continue;                    // missing
+    if (k == "layer2.0.conv2.weight") t = torch::zeros({8, 8, 1, 1});  // mismatched
     broken.emplace_back(k, t);
   }
-  broken.emplace_back("layer3.0.conv1.weight", torch::zeros({1}));             // unexpected
+  broken.emplace_back("layer3.0.conv1.weight", torch::zeros({1}));  // unexpected
   const auto snapshot = dst->named_parameters()["conv1.weight"].clone();
   const std::string msg = error_of([&] { load_weights(*dst, broken, {false, true, "ckpt.pth"}); });
   EXPECT_NE(msg.find("ckpt.pth"), std::string::npos) << msg;
   EXPECT_NE(msg.find("1 missing: layer1.0.bn2.running_mean"), std::string::npos) << msg;
   EXPECT_NE(msg.find("1 unexpected: layer3.0.conv1.weight"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("layer2.0.conv2.weight (file [8, 8, 1, 1], model [8, 8, 3, 3])"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layer2.0.conv2.weight (file [8, 8, 1, 1], model [8, 8, 3, 3])"), std::string::npos)
+      << msg;
   EXPECT_TRUE(dst->named_parameters()["conv1.weight"].equal(snapshot));
 }
 
@@ -239,7 +253,8 @@ TEST(Weights, OneChannelModelTakesChannelZeroAndPrefixIsStripped) {
   auto src = small_resnet(5, 3);
   auto dst = small_resnet(5, 1);
   TensorList weights;
-  for (auto& [k, t] : network_weights(*src, true)) weights.emplace_back("module." + k, t.is_floating_point() ? t.to(torch::kHalf) : t);
+  for (auto& [k, t] : network_weights(*src, true))
+    weights.emplace_back("module." + k, t.is_floating_point() ? t.to(torch::kHalf) : t);
   const auto report = load_weights(*dst, weights, {true});
   EXPECT_TRUE(report.first_conv_sliced);
   EXPECT_TRUE(report.stripped_module_prefix);
