@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh"
-bash "$root/scripts/build.sh"
+FEATREUSE_TARGET=featreuse bash "$root/scripts/build.sh"  # the executable only: the tests are test.sh's
 store=${STORE:-$root/demo.h5}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun -np 2 --oversubscribe --bind-to none "$root/build/src/app/featreuse" run "$root/jobs/demo.yaml" --store "$store"

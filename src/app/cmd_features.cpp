@@ -5,21 +5,22 @@
 //   featreuse features --model NAME --weights W --data DATASET --split test --probes P... --out F.h5
 // F.h5 holds /logits [N, classes] and /probes/<probe> [N, ...] (float32),
 // /probe_names, /labels for --data, and attributes model, arch, weights,
-// input, pool.
+// input, pool; each probe's dataset says how it was pooled (attribute pooled).
 #include <ATen/ATen.h>
-#include <boost/program_options.hpp>
 #include <torch/nn/module.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "featreuse/core/error.hpp"
 #include "featreuse/core/config.hpp"
+#include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/models/model_config.hpp"
+#include "featreuse/models/probe_pooling.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/h5.hpp"
 #include "model_args.hpp"
@@ -35,9 +36,9 @@ namespace {
 struct Images {
   int64_t n = 0, channels = 0;
   std::string description;
-  std::unique_ptr<data::Dataset> dataset;      // --data
+  std::unique_ptr<data::Dataset> dataset;  // --data
   std::unique_ptr<data::BatchStream> stream;
-  at::Tensor array;                            // --input
+  at::Tensor array;  // --input
   int64_t next_row = 0;
   // The next batch of at most `batch` images (and labels from a dataset); false at the end.
   bool next(int64_t batch, at::Tensor& images, at::Tensor& labels) {
@@ -76,9 +77,12 @@ Images from_dataset(const std::string& name, const std::string& split_name, cons
   json config = load_yaml_file(path).value;
   if (!config.contains("name")) config["name"] = name;
   data::Split split = data::Split::test;
-  if (split_name == "train") split = data::Split::train;
-  else if (split_name == "val") split = data::Split::val;
-  else if (split_name != "test") throw Error("--split must be train, val or test, not '" + split_name + "'");
+  if (split_name == "train")
+    split = data::Split::train;
+  else if (split_name == "val")
+    split = data::Split::val;
+  else if (split_name != "test")
+    throw Error("--split must be train, val or test, not '" + split_name + "'");
   Images out;
   out.dataset = data::open_dataset(config);
   data::StreamOptions options;
@@ -101,31 +105,36 @@ h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at
 }  // namespace
 
 int cmd_features(const Args& args) {
-  po::options_description opts("featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5");
+  po::options_description opts(
+      "featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5");
   std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none";
   std::vector<std::string> probes;
   int64_t batch_size = 16, num_classes = 0;
   int threads = 0;
-  opts.add_options()("help,h", "show this help")("model", po::value(&model), "model config or architecture name")(
+  opts.add_options()("help,h", "show this help")("model", po::value(&model),
+                                                 "model config or architecture name")(
       "weights", po::value(&weights_path), "weights (.safetensors from `weights import`, or .pth)")(
       "input", po::value(&input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
       "data", po::value(&data_name), "or a dataset: its config name (configs/datasets/) or .yaml file")(
       "split", po::value(&split), "with --data: train, val or test (default test)")(
       "probes", po::value(&probes)->multitoken(), "probe points (module paths), or 'all'; none: logits only")(
       "out", po::value(&out), "output .h5")(
-      "pool", po::value(&pool), "none (raw activations) or mean (global average over spatial/token axes)")(
+      "pool", po::value(&pool),
+      "none (raw activations), or the paper's k-NN embeddings: cls (class token), patches (mean of the patch "
+      "tokens) or concat (both); CNN maps and tokens without a class token give their mean for any of them")(
       "batch-size", po::value(&batch_size), "images per forward (default 16)")(
       "num-classes", po::value(&num_classes), "head size when the weights have no head")(
-      "threads", po::value(&threads), "torch threads (default: all cores)")(
-      "configs", po::value(&configs), "configs folder");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
+      "threads", po::value(&threads), "torch threads (default: all cores)")("configs", po::value(&configs),
+                                                                            "configs folder");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
   if (vm.count("help")) {
     std::cout << opts;
     return 0;
   }
   if (model.empty() || weights_path.empty() || input.empty() == data_name.empty() || out.empty())
     throw Error("features: --model, --weights, --out and one of --input / --data are required (see --help)");
-  if (pool != "none" && pool != "mean") throw Error("features: --pool must be none or mean, got '" + pool + "'");
+  const models::Pooling pooling = models::parse_pooling(pool);
   if (batch_size < 1) throw Error("features: --batch-size must be positive");
   set_torch_threads(threads);
 
@@ -142,8 +151,7 @@ int cmd_features(const Args& args) {
   load.keep_head = rows > 0;
   load.source = weights_path;
   models::load_weights(*net, weights, load);
-  if (rows <= 0)
-    spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
+  if (rows <= 0) spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
 
   if (probes.size() == 1 && probes[0] == "all") probes = net->probe_points();
   models::checked_probes(*net, probes);
@@ -160,18 +168,24 @@ int cmd_features(const Args& args) {
   for (int64_t first = 0; images.next(batch_size, batch, labels); first += batch.size(0)) {
     const int64_t count = batch.size(0);
     auto result = net->forward_probed(batch, probes);
-    auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t) {
-      if (pool == "mean" && t.dim() == 4) t = t.mean({2, 3});   // CNN maps: (B, C)
-      if (pool == "mean" && t.dim() == 3) t = t.mean({1});      // tokens: (B, D)
+    auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t, const std::string& pooled) {
       t = t.to(at::kFloat).contiguous();
-      if (!ds.valid()) ds = make_dataset(file, path, n, t);
+      if (!ds.valid()) {
+        ds = make_dataset(file, path, n, t);
+        if (!pooled.empty()) h5::set_attribute(ds, "pooled", pooled);
+      }
       h5::write_rows(ds, H5T_NATIVE_FLOAT, static_cast<hsize_t>(first), static_cast<hsize_t>(count),
                      t.data_ptr<float>());
     };
     classes = result.logits.size(1);
-    write(logits_ds, "logits", result.logits);
-    for (const auto& p : probes) write(probe_ds[p], "probes/" + p, result.probes.at(p));
-    if (labels.defined()) write(labels_ds, "labels", labels);
+    write(logits_ds, "logits", result.logits, "");
+    for (const auto& p : probes) {
+      const at::Tensor& raw = result.probes.at(p);
+      const int64_t prefix = net->probe_prefix_tokens(p);
+      write(probe_ds[p], "probes/" + p, models::pool_probe(raw, prefix, pooling),
+            models::pooled_as(raw.dim(), prefix, pooling));
+    }
+    if (labels.defined()) write(labels_ds, "labels", labels, "");
   }
   // Probe names in request order, as a fixed-length string dataset.
   size_t width = 1;
@@ -187,9 +201,8 @@ int cmd_features(const Args& args) {
   h5::set_attribute(file, "input", images.description);
   h5::set_attribute(file, "pool", pool);
   h5::flush(file);
-  std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n",
-              static_cast<long long>(n), static_cast<long long>(classes),
-              probes.size(), static_cast<long long>(n), out.c_str());
+  std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n", static_cast<long long>(n),
+              static_cast<long long>(classes), probes.size(), static_cast<long long>(n), out.c_str());
   return 0;
 }
 

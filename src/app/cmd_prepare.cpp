@@ -1,7 +1,7 @@
 // featreuse prepare DATASET --root DIR --out CACHE.h5 [layout options]: decode
 // a dataset's public files once into the prepared cache training reads. Runs
 // alone or under mpirun (ranks share the work; threads decode within a rank).
-// DATASET is a layout name (aptos2019, cbis_ddsm, isic2019, chexpert, pcam,
+// DATASET is a layout name (aptos2019, cbis_ddsm, cbis_ddsm_pathology, isic2019, chexpert, pcam,
 // folder, csv) or a dataset config file (configs/datasets/NAME.yaml) whose
 // reader, root, cache and layout keys are used; flags override them.
 #include <mpi.h>
@@ -18,6 +18,7 @@
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/data/layout.hpp"
 #include "featreuse/data/prepare.hpp"
 #include "featreuse/data/readers.hpp"
@@ -37,11 +38,14 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-std::string join(const std::vector<double>& v) {
-  std::ostringstream out;
-  out.precision(4);
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << std::fixed << v[i];
-  return out.str();
+// Per-channel statistics, 4 decimals each.
+std::string statistics_text(const std::vector<double>& v) {
+  return join(v, ", ", [](double x) {
+    std::ostringstream out;
+    out.precision(4);
+    out << std::fixed << x;
+    return out.str();
+  });
 }
 
 // Reads the options, resolving DATASET as a layout name or a config file.
@@ -64,8 +68,7 @@ data::PrepareOptions parse(const po::variables_map& vm, const std::string& datas
     p.layout = dataset;
   }
   if (!data::is_layout(p.layout)) {
-    std::string known;
-    for (const auto& n : data::layout_names()) known += (known.empty() ? "" : ", ") + n;
+    const std::string known = join(data::layout_names());
     throw Error("'" + p.layout + "' is neither a dataset layout (" + known + ") nor a dataset config file");
   }
   auto take = [&](const char* flag, auto& target) {
@@ -82,7 +85,6 @@ data::PrepareOptions parse(const po::variables_map& vm, const std::string& datas
   take("path-column", o.path_column);
   take("split-column", o.split_column);
   take("image-dir", o.image_dir);
-  take("ddsm-layout", o.ddsm_layout);
   take("ddsm-classes", o.ddsm_classes);
   take("threads", p.threads);
   if (vm.count("label-columns")) o.label_columns = split_commas(vm["label-columns"].as<std::string>());
@@ -98,7 +100,9 @@ data::PrepareOptions parse(const po::variables_map& vm, const std::string& datas
 int cmd_prepare(const Args& args) {
   po::options_description options(
       "featreuse prepare DATASET --root DIR --out CACHE.h5 [options]\n"
-      "  DATASET: aptos2019, cbis_ddsm, isic2019, chexpert, pcam, folder, csv, or a dataset config .yaml\n"
+      "  DATASET: aptos2019, cbis_ddsm, cbis_ddsm_pathology, isic2019, chexpert, pcam, folder, csv, or a "
+      "dataset\n"
+      "  config .yaml\n"
       "  (under mpirun the ranks share the work)");
   std::string dataset, level = "info";
   options.add_options()("help,h", "show this help")("dataset", po::value(&dataset),
@@ -118,13 +122,14 @@ int cmd_prepare(const Args& args) {
       "label-columns", po::value<std::string>(),
       "csv: label column, or several 0/1 columns, comma-separated")("split-column", po::value<std::string>(),
                                                                     "csv: column with train/val/test")(
-      "image-dir", po::value<std::string>(), "csv/cbis_ddsm: folder the image paths are relative to")(
-      "ddsm-layout", po::value<std::string>(), "cbis_ddsm: lists, cbis_csv or auto")(
-      "ddsm-classes", po::value<int>(), "cbis_ddsm lists: 2 (normal/abnormal) or 3")(
+      "image-dir", po::value<std::string>(),
+      "csv/cbis_ddsm_pathology: folder the image paths are relative to")(
+      "ddsm-classes", po::value<int>(), "cbis_ddsm: 2 (normal/abnormal) or 3")(
       "threads", po::value<int>(), "decoding threads per rank (default: cores / ranks on the node)")(
       "force", po::bool_switch()->default_value(false), "rebuild an existing cache")(
       "log-level", po::value(&level), "debug, info, warn");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "prepare");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "prepare");
   if (vm.count("help") || dataset.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;
@@ -140,7 +145,7 @@ int cmd_prepare(const Args& args) {
   data::PrepareReport report;
   try {
     report = data::prepare_cache(prepare, MPI_COMM_WORLD);
-  } catch (const data::CollectiveError& e) {
+  } catch (const CollectiveError& e) {
     if (rank == 0) std::fprintf(stderr, "featreuse prepare: error: %s\n", e.what());
     MPI_Finalize();
     return 1;
@@ -158,8 +163,8 @@ int cmd_prepare(const Args& args) {
     std::printf("splits       train %lld, val %lld, test %lld (%s)\n", (long long)report.split_sizes[0],
                 (long long)report.split_sizes[1], (long long)report.split_sizes[2],
                 report.split_method.c_str());
-    std::printf("train mean   [%s]\n", join(report.mean).c_str());
-    std::printf("train std    [%s]\n", join(report.std).c_str());
+    std::printf("train mean   [%s]\n", statistics_text(report.mean).c_str());
+    std::printf("train std    [%s]\n", statistics_text(report.std).c_str());
     if (!report.already_complete)
       std::printf("decoded      %lld images in %.1f s (%.1f img/s)\n", (long long)report.processed,
                   report.seconds, report.seconds > 0 ? double(report.processed) / report.seconds : 0.0);

@@ -13,7 +13,8 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
-#include "featreuse/store/store.hpp"
+#include "featreuse/core/text.hpp"
+#include "featreuse/store/reader.hpp"
 
 namespace featreuse::app {
 
@@ -41,8 +42,10 @@ struct Stats {
     double var = 0;
     for (double x : values) var += (x - m) * (x - m);
     char buf[64];
-    if (values.size() > 1) std::snprintf(buf, sizeof buf, "%.4f ± %.4f", m, std::sqrt(var / double(values.size() - 1)));
-    else std::snprintf(buf, sizeof buf, "%.4f", m);
+    if (values.size() > 1)
+      std::snprintf(buf, sizeof buf, "%.4f ± %.4f", m, std::sqrt(var / double(values.size() - 1)));
+    else
+      std::snprintf(buf, sizeof buf, "%.4f", m);
     return buf;
   }
   std::string missing() const {
@@ -91,10 +94,12 @@ int cmd_report(const Args& args) {
   po::options_description options("featreuse report STORE [options]");
   std::string path, metric, over = "seed";
   options.add_options()("help,h", "show this help")(
-      "metric", po::value(&metric), "a test metric (accuracy, roc_auc, ...); default: each cell's target metric")(
-      "over", po::value(&over)->default_value("seed"), "the axis to average over")(
-      "store", po::value(&path), "the HDF5 store");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
+      "metric", po::value(&metric),
+      "a test metric (accuracy, roc_auc, ...); default: each cell's target metric")(
+      "over", po::value(&over)->default_value("seed"), "the axis to average over")("store", po::value(&path),
+                                                                                   "the HDF5 store");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
   if (vm.count("help") || path.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;
@@ -105,11 +110,10 @@ int cmd_report(const Args& args) {
       throw Error("unknown metric '" + metric + "'");
   }
 
-  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
-  if (!store::is_store(file)) throw Error("'" + path + "' is not a featreuse store");
+  const store::StoreReader reader(path);
   std::vector<store::StoredCell> cells;
-  for (auto& c : store::read_cells(file))
-    if (c.kind == "cell") cells.push_back(std::move(c));
+  for (auto& c : reader.cells())
+    if (c.kind == grid::TaskKind::cell) cells.push_back(std::move(c));
 
   // The axes that vary among grid cells, except the one averaged over; the
   // others are printed once in the title.
@@ -132,8 +136,10 @@ int cmd_report(const Args& args) {
   std::string constant;
   for (const auto& a : axes) {
     if (a == over) continue;
-    if (seen[a].size() > 1) columns.push_back(a);
-    else constant += (constant.empty() ? "" : ", ") + a + "=" + *seen[a].begin();
+    if (seen[a].size() > 1)
+      columns.push_back(a);
+    else
+      constant += (constant.empty() ? "" : ", ") + a + "=" + *seen[a].begin();
   }
   auto key_of = [&](const store::StoredCell& c, const std::set<std::string>& skip) {
     std::vector<std::string> key;
@@ -157,10 +163,10 @@ int cmd_report(const Args& args) {
 
   std::map<std::vector<std::string>, Stats> groups;
   for (const auto& c : cells) add(groups[key_of(c, {})], c);
-  std::string names;
-  for (const auto& n : metric_names) names += (names.empty() ? "" : ", ") + n;
-  std::printf("%s: test %s, mean ± std over %s%s%s\n\n", path.c_str(), names.empty() ? "metric" : names.c_str(),
-              over.c_str(), constant.empty() ? "" : "; ", constant.c_str());
+  const std::string names = join(metric_names);
+  std::printf("%s: test %s, mean ± std over %s%s%s\n\n", path.c_str(),
+              names.empty() ? "metric" : names.c_str(), over.c_str(), constant.empty() ? "" : "; ",
+              constant.c_str());
   std::vector<std::vector<std::string>> rows;
   for (const auto& [key, s] : groups) {
     auto row = key;
@@ -172,8 +178,8 @@ int cmd_report(const Args& args) {
   print_table(header, rows);
 
   // Figure 1: per setting (every varying axis but init, source and the WT-ST depth).
-  const std::set<std::string> init_axes = {"init", "source", "wt_blocks", "wt_fraction", "init.wt_blocks",
-                                           "init.wt_fraction"};
+  const std::set<std::string> init_axes = {"init",        "source",         "wt_blocks",
+                                           "wt_fraction", "init.wt_blocks", "init.wt_fraction"};
   if (!seen.count("init") || !seen["init"].count("ri") || !seen["init"].count("wt")) return 0;
   std::map<std::vector<std::string>, std::map<std::string, Stats>> settings;
   for (const auto& c : cells) {
@@ -201,8 +207,9 @@ int cmd_report(const Args& args) {
                            fixed(share, 4), fixed(normalised, 2)});
     rows.push_back(row);
   }
-  std::printf("\ntransfer (Figure 1): gain WT/RI of the means; feature-reuse share (WT-ST)/WT, and min-max "
-              "normalised over the settings\n\n");
+  std::printf(
+      "\ntransfer (Figure 1): gain WT/RI of the means; feature-reuse share (WT-ST)/WT, and min-max "
+      "normalised over the settings\n\n");
   header = setting_columns;
   header.insert(header.end(), {"RI", "ST", "WT", "WT/RI", "(WT-ST)/WT", "normalised"});
   print_table(header, rows);

@@ -4,9 +4,9 @@
 // the coordinator until none can run. Rerunning the same command skips done
 // tasks and redoes the rest.
 #include <ATen/Parallel.h>
-#include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,10 +14,12 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/core/stop.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
@@ -31,39 +33,12 @@ namespace po = boost::program_options;
 
 namespace {
 
-// An error every rank raises together (decided on rank 0 and broadcast, or
-// computed identically everywhere): the ranks can exit cleanly with it.
-class AllRanksError : public Error {
- public:
-  using Error::Error;
-};
-
 struct RunOptions {
   std::string job, store;
   int ranks_per_task = 1;
   bool retry_failed = false;
   int threads = 0;
 };
-
-// Rank 0 computes `make`; everyone gets its text, or the same error.
-std::string from_rank0(int rank, const std::function<std::string()>& make) {
-  std::string text, error;
-  if (rank == 0) {
-    try {
-      text = make();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  for (std::string* s : {&error, &text}) {
-    int64_t size = int64_t(s->size());
-    MPI_Bcast(&size, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
-    s->resize(size);
-    MPI_Bcast(s->data(), int(size), MPI_CHAR, 0, MPI_COMM_WORLD);
-  }
-  if (!error.empty()) throw AllRanksError(error);
-  return text;
-}
 
 // A job that would give an existing cell another config is refused, naming
 // the cell and what changed.
@@ -82,8 +57,7 @@ std::string check_against_store(const grid::Plan& plan, const std::vector<store:
   }
   if (count == 0) return "";
   return "the job changes the config of " + std::to_string(count) + " cell" + (count == 1 ? "" : "s") +
-         " already in the store:" + problems +
-         (count > 5 ? "\n  ..." : "") +
+         " already in the store:" + problems + (count > 5 ? "\n  ..." : "") +
          "\nUse a new store, or make the change a grid axis so the old and new cells can live side by side.";
 }
 
@@ -95,12 +69,12 @@ int run(const RunOptions& opt) {
   try {
     topology = dist::make_topology(MPI_COMM_WORLD, opt.ranks_per_task);
   } catch (const Error& e) {
-    throw AllRanksError(e.what());
+    throw CollectiveError(e.what());
   }
   log::set_tag(topology.world_rank, topology.group);
   if (topology.group_size > 1)
-    throw AllRanksError("--ranks-per-task > 1 (data-parallel groups) is not available yet; use 1");
-  const int threads = opt.threads > 0 ? opt.threads : dist::threads_per_rank(topology);
+    throw CollectiveError("--ranks-per-task > 1 (data-parallel groups) is not available yet; use 1");
+  const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.local_size);
   at::set_num_threads(threads);
   stop::install_handlers();
   if (world_rank == 0)
@@ -110,7 +84,7 @@ int run(const RunOptions& opt) {
   // Rank 0 reads the job; everyone gets the same plan.
   std::string job_text;
   DatasetDescriptions datasets;
-  const grid::Plan plan = grid::plan_from_json(json::parse(from_rank0(world_rank, [&] {
+  const grid::Plan plan = grid::plan_from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
     std::ifstream in(opt.job);
     std::stringstream buffer;
     buffer << in.rdbuf();
@@ -122,21 +96,22 @@ int run(const RunOptions& opt) {
   try {
     opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
   } catch (const Error& e) {  // opening is collective: every rank sees the same file
-    throw AllRanksError(e.what());
+    throw CollectiveError(e.what());
   }
   store::Store& store = *opened;
-  from_rank0(world_rank, [&] {
-    const std::string problem = check_against_store(plan, store::read_cells(store.file()));
+  decided_by_rank0(MPI_COMM_WORLD, [&] {
+    const std::string problem = check_against_store(plan, store.cells());
     if (!problem.empty()) throw Error(problem);
     return std::string();
   });
-  const store::StudySchema schema = store::StudySchema::from_json(json::parse(from_rank0(world_rank, [&] {
-    Stopwatch clock;
-    auto s = make_schema(plan, job_text, datasets);
-    spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
-                 format_duration(clock.seconds()));
-    return s.to_json().dump();
-  })));
+  const store::StudySchema schema =
+      store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
+        Stopwatch clock;
+        auto s = make_schema(plan, job_text, datasets);
+        spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
+                     format_duration(clock.seconds()));
+        return s.to_json().dump();
+      })));
   store.prepare(schema);
 
   // Start states from the store's records (rank 0 owns the scheduler).
@@ -156,8 +131,8 @@ int run(const RunOptions& opt) {
     store.sync();
     const size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
     const size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed) + retried;
-    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run", plan.tasks.size(), done,
-                 failed, opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
+    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run", plan.tasks.size(),
+                 done, failed, opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
                  plan.tasks.size() - done - failed + retried);
     scheduler = std::make_unique<grid::Scheduler>(plan, states);
   }
@@ -174,16 +149,15 @@ int run(const RunOptions& opt) {
       outcome = runner.run(*task);
       previous = task;
     }
-    if (stop::requested()) spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());
+    if (stop::requested())
+      spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());
   }  // joins the coordinator once every group has stopped
   if (world_rank == 0) {
     for (size_t i : scheduler->blocked()) {
       const auto& t = plan.tasks[i];
       store::CellRecord r = store.read_record(t.id);
       r.status = grid::TaskState::failed;
-      std::string failed_deps;
-      for (const auto& d : t.deps) failed_deps += (failed_deps.empty() ? "" : ", ") + d;
-      r.message = "not run: a task it depends on (" + failed_deps + ") failed";
+      r.message = "not run: a task it depends on (" + join(t.deps) + ") failed";
       store.write_record(t.id, r);
     }
     store.sync();
@@ -193,11 +167,12 @@ int run(const RunOptions& opt) {
   if (world_rank == 0) {
     std::map<grid::TaskState, size_t> counts;
     for (const auto& t : plan.tasks) counts[store.read_record(t.id).status] += 1;
-    const std::string summary = "job " + plan.job_name + " finished in " + format_duration(clock.seconds()) + ": " +
-                                std::to_string(counts[grid::TaskState::done]) + " done, " +
-                                std::to_string(counts[grid::TaskState::failed]) + " failed, " +
-                                std::to_string(counts[grid::TaskState::pending] + counts[grid::TaskState::running]) +
-                                " pending, of " + std::to_string(plan.tasks.size()) + " tasks; store " + opt.store;
+    const std::string summary =
+        "job " + plan.job_name + " finished in " + format_duration(clock.seconds()) + ": " +
+        std::to_string(counts[grid::TaskState::done]) + " done, " +
+        std::to_string(counts[grid::TaskState::failed]) + " failed, " +
+        std::to_string(counts[grid::TaskState::pending] + counts[grid::TaskState::running]) +
+        " pending, of " + std::to_string(plan.tasks.size()) + " tasks; store " + opt.store;
     spdlog::info("{}", summary);
     std::printf("%s\n", summary.c_str());
   }
@@ -212,13 +187,17 @@ int cmd_run(const Args& args) {
   po::options_description options("featreuse run JOB --store S.h5 [options] (under mpirun -np N)");
   RunOptions opt;
   std::string level = "info";
-  options.add_options()("help,h", "show this help")("store", po::value(&opt.store), "the HDF5 store (created if missing)")(
-      "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1), "ranks per group (data-parallel width)")(
-      "retry-failed", po::bool_switch(&opt.retry_failed), "run failed tasks again")(
-      "threads", po::value(&opt.threads)->default_value(0), "compute threads per rank (0: cores / ranks per node)")(
+  options.add_options()("help,h", "show this help")("store", po::value(&opt.store),
+                                                    "the HDF5 store (created if missing)")(
+      "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1),
+      "ranks per group (data-parallel width)")("retry-failed", po::bool_switch(&opt.retry_failed),
+                                               "run failed tasks again")(
+      "threads", po::value(&opt.threads)->default_value(0),
+      "compute threads per rank (0: cores / ranks per node)")(
       "log-level", po::value(&level)->default_value("info"), "trace, debug, info, warn, error")(
       "job", po::value(&opt.job), "the job file");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "run");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "run");
   if (vm.count("help") || opt.job.empty() || opt.store.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;
@@ -230,7 +209,7 @@ int cmd_run(const Args& args) {
   int code = 1;
   try {
     code = run(opt);
-  } catch (const AllRanksError& e) {
+  } catch (const CollectiveError& e) {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (rank == 0) std::fprintf(stderr, "featreuse run: error: %s\n", e.what());

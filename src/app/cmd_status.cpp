@@ -13,7 +13,7 @@
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
-#include "featreuse/store/store.hpp"
+#include "featreuse/store/reader.hpp"
 
 namespace featreuse::app {
 
@@ -33,27 +33,28 @@ int cmd_status(const Args& args) {
   po::options_description options("featreuse status STORE [options]");
   std::string path;
   bool all = false;
-  options.add_options()("help,h", "show this help")("all", po::bool_switch(&all), "list every task, not just problems")(
-      "store", po::value(&path), "the HDF5 store");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "status");
+  options.add_options()("help,h", "show this help")(
+      "all", po::bool_switch(&all), "list every task, not just problems")("store", po::value(&path),
+                                                                          "the HDF5 store");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "status");
   if (vm.count("help") || path.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;
   }
 
-  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
-  if (!store::is_store(file)) throw Error("'" + path + "' is not a featreuse store");
-  const auto cells = store::read_cells(file);
+  const auto cells = store::StoreReader(path).cells();
 
   std::map<grid::TaskState, size_t> counts;
   double done_seconds = 0;
   for (const auto& c : cells) {
     counts[c.record.status] += 1;
-    if (c.record.status == grid::TaskState::done && !std::isnan(c.record.wall_s)) done_seconds += c.record.wall_s;
+    if (c.record.status == grid::TaskState::done && !std::isnan(c.record.wall_s))
+      done_seconds += c.record.wall_s;
   }
   std::printf("%s: %zu tasks: %zu done, %zu running, %zu failed, %zu pending\n", path.c_str(), cells.size(),
-              counts[grid::TaskState::done], counts[grid::TaskState::running], counts[grid::TaskState::failed],
-              counts[grid::TaskState::pending]);
+              counts[grid::TaskState::done], counts[grid::TaskState::running],
+              counts[grid::TaskState::failed], counts[grid::TaskState::pending]);
   std::printf("done tasks took %s of compute (sum of wall times)\n", format_duration(done_seconds).c_str());
 
   auto print_section = [&](grid::TaskState state, const char* title) {

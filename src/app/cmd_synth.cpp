@@ -17,7 +17,8 @@ namespace po = boost::program_options;
 int cmd_synth(const Args& args) {
   po::options_description options(
       "featreuse synth DATASET --out DIR [options]\n"
-      "  DATASET: aptos2019, cbis_ddsm, isic2019, chexpert, pcam, folder, csv");
+      "  DATASET: aptos2019, cbis_ddsm, cbis_ddsm_pathology (both CBIS-DDSM forms in one folder), isic2019,\n"
+      "  chexpert, pcam, folder, csv");
   data::SynthOptions o;
   std::string size;
   options.add_options()("help,h", "show this help")("dataset", po::value(&o.layout), "the layout to imitate")(
@@ -26,7 +27,8 @@ int cmd_synth(const Args& args) {
       "size", po::value(&size), "image size WxH (default: small; PCam is always 96x96)")(
       "seed", po::value(&o.seed), "random seed (default 1)")("png-compression", po::value(&o.png_compression),
                                                              "zlib level of the PNGs written (default 6)");
-  const po::variables_map vm = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "synth");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "synth");
   if (vm.count("help") || o.layout.empty() || o.out.empty()) {
     std::cout << options << "\n";
     return vm.count("help") ? 0 : 2;

@@ -31,11 +31,8 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
     catalog.init_schemes.push_back({s.name, s.needs_source, s.params, s.needs_st_state});
   catalog.check_model = [](const json& model, const std::string& where) {
     const std::string arch = model["arch"];
-    if (!models::registry().contains(arch)) {
-      std::string known;
-      for (const auto& n : models::registry().names()) known += (known.empty() ? "" : ", ") + n;
-      throw ConfigError(where, "arch", "unknown architecture '" + arch + "'; registered: " + known);
-    }
+    if (!models::registry().contains(arch))
+      throw ConfigError(where, "arch", models::registry().unknown(arch));
   };
   catalog.estimate_cost = [&datasets](const json& config) {
     // Importing weights and drawing an ST state take seconds, not epochs.
@@ -69,10 +66,12 @@ std::shared_ptr<models::Network> build_network(const json& config, const data::D
 }
 
 std::shared_ptr<models::Network> build_import_network(const json& config) {
-  return build_network(config["model"], kImportClasses, 3, config["model"].value("image_size", int64_t(224)), 0);
+  return build_network(config["model"], kImportClasses, 3, config["model"].value("image_size", int64_t(224)),
+                       0);
 }
 
-store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text, DatasetDescriptions& datasets) {
+store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
+                               DatasetDescriptions& datasets) {
   store::StudySchema schema;
   schema.job_name = plan.job_name;
   schema.job_text = job_text;
@@ -81,8 +80,8 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   at::NoGradGuard no_grad;
   auto layout_for = [&](const json& model, int64_t classes, int64_t channels, int64_t image_size,
                         const std::function<std::shared_ptr<models::Network>()>& build) {
-    const std::string key = model.dump() + "|" + std::to_string(classes) + "|" + std::to_string(channels) + "|" +
-                            std::to_string(image_size);
+    const std::string key = model.dump() + "|" + std::to_string(classes) + "|" + std::to_string(channels) +
+                            "|" + std::to_string(image_size);
     auto it = layout_of_model.find(key);
     if (it == layout_of_model.end()) {
       store::Layout layout = train::layout_of(*build());
@@ -102,7 +101,7 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
     cell.axes = task.axes;
     cell.config = grid::canonical(task.config);
     try {
-      if (task.kind == "import") {
+      if (task.kind == grid::TaskKind::import) {
         // Weights only: a checkpoint, no curves or predictions.
         cell.num_classes = kImportClasses;
         cell.layout = layout_for(task.config["model"], kImportClasses, 3,
@@ -112,7 +111,7 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
         by_id[task.id] = &schema.cells.back();
         continue;
       }
-      if (task.kind == "st") {
+      if (task.kind == grid::TaskKind::st) {
         // The ST draw has its source's layout.
         const store::CellSchema* source = by_id.at(task.config["source"]);
         if (!source->setup_error.empty()) throw Error("its source " + source->key + " could not be set up");

@@ -21,9 +21,9 @@ namespace featreuse::app {
 namespace {
 constexpr size_t kOpenDatasets = 2;
 
-models::TensorList stored_weights(hid_t file, const std::string& id) {
-  auto [layout, flat] = store::read_checkpoint(file, id, "best");
-  return train::to_tensors(layout, flat);
+models::TensorList stored_weights(const store::Store& store, const std::string& id) {
+  const store::Checkpoint best = store.checkpoint(id, store::CheckpointKind::best);
+  return train::to_tensors(best.layout, best.values);
 }
 
 // A task whose output is one set of weights (no curves, no predictions).
@@ -47,12 +47,13 @@ const data::Dataset& TaskRunner::dataset(const json& config) {
   if (open_.size() >= kOpenDatasets) open_.clear();
   Stopwatch clock;
   auto opened = data::open_dataset(config);
-  spdlog::info("opened dataset {} in {}", config.value("name", std::string("?")), format_duration(clock.seconds()));
+  spdlog::info("opened dataset {} in {}", config.value("name", std::string("?")),
+               format_duration(clock.seconds()));
   return *open_.emplace(key, std::move(opened)).first->second;
 }
 
 std::shared_ptr<models::Network> TaskRunner::source_network(const grid::Task& source) {
-  if (source.kind == "import") return build_import_network(source.config);
+  if (source.kind == grid::TaskKind::import) return build_import_network(source.config);
   return build_network(source.config, data::describe_dataset(source.config["dataset"]));
 }
 
@@ -73,7 +74,7 @@ train::TrainResult TaskRunner::draw_st(const grid::Task& task) {
   init::StOptions options;
   options.sample_embeddings = task.config["sample_embeddings"];
   const uint64_t seed = derive_seed(task.config["seed"].get<uint64_t>(), "st");
-  const models::TensorList st = init::sample_st(*net, stored_weights(store_.file(), source.id), seed, options);
+  const models::TensorList st = init::sample_st(*net, stored_weights(store_, source.id), seed, options);
   models::LoadOptions load;
   load.source = "ST draw of " + source.key;
   models::load_weights(*net, st, load);
@@ -87,28 +88,25 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
   models::TensorList source, st;
   init::ApplyInputs inputs;
   if (init.contains("source")) {
-    source = stored_weights(store_.file(), init["source"]);
+    source = stored_weights(store_, init["source"]);
     inputs.source = &source;
   }
   if (init.contains("st_state")) {
-    st = stored_weights(store_.file(), init["st_state"]);
+    st = stored_weights(store_, init["st_state"]);
     inputs.st_state = &st;
   }
   spdlog::info("task {} init: {}", task.id, init::apply(*net, init, inputs));
 
   train::TrainInputs in;
   in.label = task.id;
-  in.recipe = &task.config["recipe"];
+  in.recipe = train::parse_recipe(task.config["recipe"]);
   in.seed = task.config["seed"].get<uint64_t>();
   in.family = models::registry().info(task.config["model"]["arch"]).family;
-  in.init_scheme = init.value("scheme", std::string());
+  in.random_init = init::is_random_init(init);
   in.resume = resume;
-  in.dataset = &data;
-  in.net = net.get();
-  in.reducer = &reducer_;
   in.shard_rank = topology_.group_rank;
   in.shard_count = topology_.group_size;
-  return train::train_cell(in);
+  return train::train_cell(in, data, *net, reducer_);
 }
 
 dist::Outcome TaskRunner::run(size_t index) {
@@ -130,9 +128,9 @@ dist::Outcome TaskRunner::run(size_t index) {
   train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
   Stopwatch clock;
   try {
-    train::TrainResult result = task.kind == "import" ? import_weights(task)
-                                : task.kind == "st"   ? draw_st(task)
-                                                      : train(task, writer ? &resume : nullptr);
+    train::TrainResult result = task.kind == grid::TaskKind::import ? import_weights(task)
+                                : task.kind == grid::TaskKind::st   ? draw_st(task)
+                                                                    : train(task, writer ? &resume : nullptr);
     if (writer) {
       store_.write_outputs(task.id, result.outputs);
       store_.sync();  // data on disk before the record says done
@@ -148,12 +146,13 @@ dist::Outcome TaskRunner::run(size_t index) {
       store_.sync();
       resume.clear();  // the task is done: its saved training state is no longer needed
     }
-    if (task.kind == "source" || task.kind == "cell")
+    if (task.kind == grid::TaskKind::source || task.kind == grid::TaskKind::cell)
       spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
                    format_duration(clock.seconds()), result.record.target_metric, result.record.target,
                    result.record.best_val, result.record.best_iteration, result.record.images_per_s);
     else
-      spdlog::info("task {} done in {}: {}", task.id, format_duration(clock.seconds()), result.record.message);
+      spdlog::info("task {} done in {}: {}", task.id, format_duration(clock.seconds()),
+                   result.record.message);
     return dist::Outcome::done;
   } catch (const Interrupted&) {
     record.status = grid::TaskState::pending;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/data/layout.hpp"
 #include "featreuse/data/loader.hpp"
 #include "featreuse/data/readers.hpp"
@@ -28,7 +29,7 @@ const std::set<std::string>& known_keys() {
       "name",        "reader",        "description",  "root",          "cache",       "image_size",
       "resize",      "mean",          "std",          "target_metric", "augment",     "size",
       "channels",    "split_file",    "holdout",      "split_seed",    "dct_scaling", "csv",
-      "path_column", "label_columns", "split_column", "image_dir",     "ddsm_layout", "ddsm_classes"};
+      "path_column", "label_columns", "split_column", "image_dir",     "ddsm_classes"};
   return keys;
 }
 
@@ -65,7 +66,8 @@ AugmentOptions parse_augment(const nlohmann::json& a, const std::string& where) 
 std::string default_metric(const std::string& reader, const LayoutOptions& layout) {
   if (reader == "aptos2019") return "quadratic_kappa";
   if (reader == "isic2019") return "recall";
-  if (reader == "cbis_ddsm" || reader == "chexpert" || reader == "pcam") return "roc_auc";
+  if (reader == "cbis_ddsm" || reader == "cbis_ddsm_pathology" || reader == "chexpert" || reader == "pcam")
+    return "roc_auc";
   return reader == "csv" && layout.label_columns.size() > 1 ? "roc_auc" : "accuracy";
 }
 
@@ -76,8 +78,7 @@ CacheDatasetOptions parse(const nlohmann::json& c, const std::string& reader) {
   const std::string where = "dataset '" + o.name + "'";
   for (auto it = c.begin(); it != c.end(); ++it)
     if (!known_keys().count(it.key())) {
-      std::string known;
-      for (const auto& k : known_keys()) known += (known.empty() ? "" : ", ") + k;
+      const std::string known = join(known_keys());
       throw Error(where + ": unknown key '" + it.key() + "' (known: " + known + ")");
     }
   if (!c.contains("cache") || !c["cache"].is_string() || c["cache"].get<std::string>().empty())
@@ -126,7 +127,10 @@ void register_cache_readers() {
   register_cache_reader("aptos2019",
                         "APTOS2019 blindness detection (train.csv + train_images/*.png), prepared cache");
   register_cache_reader(
-      "cbis_ddsm", "CBIS-DDSM mammography (reference image lists or the description CSVs), prepared cache");
+      "cbis_ddsm",
+      "CBIS-DDSM normal vs abnormal, the paper's task (the reference's image lists), prepared cache");
+  register_cache_reader("cbis_ddsm_pathology",
+                        "CBIS-DDSM benign vs malignant (the public description CSVs), prepared cache");
   register_cache_reader("isic2019", "ISIC2019 skin lesions (ground-truth CSV + JPEGs), prepared cache");
   register_cache_reader("chexpert", "CheXpert chest X-rays (train.csv, 14 labels, U-Zeros), prepared cache");
   register_cache_reader("pcam", "PatchCamelyon (the official split HDF5 files), prepared cache");

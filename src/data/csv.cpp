@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 
 namespace featreuse::data {
 
@@ -19,8 +20,7 @@ std::string read_text_file(const std::string& path) {
 int CsvTable::column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return int(i);
-  std::string have;
-  for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
+  const std::string have = join(header);
   throw Error("'" + file + "' has no column '" + name + "' (columns: " + have + ")");
 }
 

@@ -6,35 +6,19 @@
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/registry.hpp"
+#include "featreuse/core/text.hpp"
 #include "layout_common.hpp"
 
 namespace featreuse::data {
 
 namespace {
 
-struct Entry {
-  const char* name;
-  detail::Builder build;
-};
-
-const Entry kLayouts[] = {
-    {"aptos2019", detail::build_aptos},   {"cbis_ddsm", detail::build_cbis_ddsm},
-    {"chexpert", detail::build_chexpert}, {"csv", detail::build_csv},
-    {"folder", detail::build_folder},     {"isic2019", detail::build_isic},
-    {"pcam", detail::build_pcam},
-};
-
 std::string shell_quote(const std::string& s) {
   if (!s.empty() && s.find_first_of(" \t\n'\"\\$`*?;&|<>()[]{}!#~") == std::string::npos) return s;
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
 }
 
 }  // namespace
@@ -52,7 +36,6 @@ nlohmann::json LayoutOptions::to_json() const {
           {"label_columns", label_columns},
           {"split_column", split_column},
           {"image_dir", image_dir},
-          {"ddsm_layout", ddsm_layout},
           {"ddsm_classes", ddsm_classes}};
 }
 
@@ -81,49 +64,49 @@ LayoutOptions LayoutOptions::from_json(const nlohmann::json& c, const std::strin
     get("label_columns", o.label_columns);
   get("split_column", o.split_column);
   get("image_dir", o.image_dir);
-  get("ddsm_layout", o.ddsm_layout);
   get("ddsm_classes", o.ddsm_classes);
   return o;
 }
 
 namespace {
 
-// Keys that matter per layout, with the layout's own defaults.
-struct Relevant {
-  const char* layout;
+// A layout: how to read it, the options that decide its cache's identity,
+// and its default holdout (-1: the layout's split has none).
+struct LayoutEntry {
+  detail::Builder build;
   std::vector<const char*> keys;
   double holdout;
 };
 
-const std::vector<Relevant>& relevant() {
-  static const std::vector<Relevant> table = {
-      {"aptos2019", {"size", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.3},
-      {"isic2019", {"size", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.2},
-      {"chexpert", {"size", "split_file", "dct_scaling"}, -1},
-      {"pcam", {"size", "split_file"}, -1},
-      {"cbis_ddsm",
-       {"size", "split_file", "dct_scaling", "ddsm_layout", "ddsm_classes", "holdout", "split_seed",
-        "image_dir"},
-       0.1},
-      {"folder", {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling"}, 0.2},
-      {"csv",
-       {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling", "csv", "path_column",
-        "label_columns", "split_column", "image_dir"},
-       0.2},
-  };
+const featreuse::Registry<LayoutEntry>& layouts() {
+  static const featreuse::Registry<LayoutEntry> table = [] {
+    const std::vector<const char*> holdout_split = {"size", "holdout", "split_seed", "split_file",
+                                                    "dct_scaling"};
+    featreuse::Registry<LayoutEntry> t("dataset layout");
+    t.add("aptos2019", {detail::build_aptos, holdout_split, 0.3});
+    t.add("isic2019", {detail::build_isic, holdout_split, 0.2});
+    t.add("chexpert", {detail::build_chexpert, {"size", "split_file", "dct_scaling"}, -1});
+    t.add("pcam", {detail::build_pcam, {"size", "split_file"}, -1});
+    t.add("cbis_ddsm", {detail::build_cbis_ddsm, {"size", "split_file", "dct_scaling", "ddsm_classes"}, -1});
+    t.add("cbis_ddsm_pathology", {detail::build_cbis_ddsm_pathology,
+                                  {"size", "split_file", "dct_scaling", "holdout", "split_seed", "image_dir"},
+                                  0.1});
+    t.add("folder", {detail::build_folder,
+                     {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling"},
+                     0.2});
+    t.add("csv", {detail::build_csv,
+                  {"size", "channels", "holdout", "split_seed", "split_file", "dct_scaling", "csv",
+                   "path_column", "label_columns", "split_column", "image_dir"},
+                  0.2});
+    return t;
+  }();
   return table;
-}
-
-const Relevant& relevant_for(const std::string& name) {
-  for (const auto& r : relevant())
-    if (name == r.layout) return r;
-  throw Error("unknown dataset layout '" + name + "'");
 }
 
 }  // namespace
 
 nlohmann::json layout_identity(const std::string& name, const LayoutOptions& options) {
-  const Relevant& r = relevant_for(name);
+  const LayoutEntry& r = layouts().get(name);
   LayoutOptions o = options;
   if (o.size == 0) o.size = name == "pcam" ? 96 : 256;
   if (o.channels == 0) o.channels = 3;
@@ -151,7 +134,7 @@ std::string prepare_flags(const std::string& name, const LayoutOptions& options)
     if (it.value().is_string())
       value = it.value().get<std::string>();
     else if (it.value().is_array())
-      value = join(it.value().get<std::vector<std::string>>());
+      value = join(it.value().get<std::vector<std::string>>(), ",");
     else
       value = it.value().dump();
     out << " --" << flag << " " << shell_quote(value);
@@ -169,39 +152,26 @@ std::mutex& hdf5_mutex() {
   return m;
 }
 
-std::vector<std::string> layout_names() {
-  std::vector<std::string> out;
-  for (const auto& e : kLayouts) out.push_back(e.name);
-  return out;
-}
+std::vector<std::string> layout_names() { return layouts().names(); }
 
-bool is_layout(const std::string& name) {
-  for (const auto& e : kLayouts)
-    if (name == e.name) return true;
-  return false;
-}
+bool is_layout(const std::string& name) { return layouts().contains(name); }
 
 Layout load_layout(const std::string& name, const LayoutOptions& options) {
-  for (const auto& e : kLayouts) {
-    if (name != e.name) continue;
-    if (options.root.empty()) throw Error("dataset layout '" + name + "': no root folder given");
-    if (!std::filesystem::is_directory(options.root))
-      throw Error("dataset layout '" + name + "': root '" + options.root + "' is not a folder");
-    if (options.size < 0 || options.size > 4096)
-      throw Error("dataset layout '" + name + "': size " + std::to_string(options.size) + " out of range");
-    Layout layout = e.build(options);
-    layout.name = name;
-    if (options.size > 0) layout.size = options.size;
-    layout.dct_scaling = options.dct_scaling;
-    for (const auto& split : layout.splits)
-      for (int64_t p : split)
-        if (p < 0 || p >= int64_t(layout.items.size()))
-          throw Error("dataset layout '" + name + "': split position out of range");
-    return layout;
-  }
-  std::string known;
-  for (const auto& n : layout_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("unknown dataset layout '" + name + "' (known: " + known + ")");
+  const LayoutEntry& entry = layouts().get(name);
+  if (options.root.empty()) throw Error("dataset layout '" + name + "': no root folder given");
+  if (!std::filesystem::is_directory(options.root))
+    throw Error("dataset layout '" + name + "': root '" + options.root + "' is not a folder");
+  if (options.size < 0 || options.size > 4096)
+    throw Error("dataset layout '" + name + "': size " + std::to_string(options.size) + " out of range");
+  Layout layout = entry.build(options);
+  layout.name = name;
+  if (options.size > 0) layout.size = options.size;
+  layout.dct_scaling = options.dct_scaling;
+  for (const auto& split : layout.splits)
+    for (int64_t p : split)
+      if (p < 0 || p >= int64_t(layout.items.size()))
+        throw Error("dataset layout '" + name + "': split position out of range");
+  return layout;
 }
 
 namespace detail {

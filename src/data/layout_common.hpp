@@ -39,6 +39,7 @@ using Builder = Layout (*)(const LayoutOptions&);
 Layout build_aptos(const LayoutOptions&);
 Layout build_isic(const LayoutOptions&);
 Layout build_cbis_ddsm(const LayoutOptions&);
+Layout build_cbis_ddsm_pathology(const LayoutOptions&);
 Layout build_chexpert(const LayoutOptions&);
 Layout build_pcam(const LayoutOptions&);
 Layout build_folder(const LayoutOptions&);

@@ -1,13 +1,16 @@
-// CBIS-DDSM in two forms:
-//  lists:    the reference's <root>/ddsm_raw_image_lists/{train,val,test}.txt
-//            (one path per line under <root>/ddsm_raw/); the label is the file
-//            name's prefix before '_': normal 0, benign 1, cancer 2 (-> 1 with
-//            2 classes: normal vs. abnormal).
-//  cbis_csv: the public description CSVs ({mass,calc}_case_description_
-//            {train,test}_set.csv) with the DICOMs converted to PNG/JPEG at the
-//            same relative path; one item per full mammogram, malignant if any
-//            of its abnormalities is; test = the official test sets, val = a
-//            seeded patient-wise share of the training patients.
+// CBIS-DDSM, as two datasets with their own names, because they are two tasks:
+//  cbis_ddsm:           the paper's task (normal vs abnormal) from the
+//                       reference's <root>/ddsm_raw_image_lists/{train,val,test}.txt
+//                       (one path per line under <root>/ddsm_raw/); the label is
+//                       the file name's prefix before '_': normal 0, benign 1,
+//                       cancer 2 (-> 1 with 2 classes). The lists are not public.
+//  cbis_ddsm_pathology: the public archive's task (benign vs malignant) from
+//                       the description CSVs ({mass,calc}_case_description_
+//                       {train,test}_set.csv) with the DICOMs converted to
+//                       PNG/JPEG at the same relative path; one item per full
+//                       mammogram, malignant if any of its abnormalities is;
+//                       test = the official test sets, val = a seeded
+//                       patient-wise share of the training patients.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -26,6 +29,14 @@ const char* kSplitFiles[3] = {"train.txt", "val.txt", "test.txt"};
 
 Layout from_lists(const LayoutOptions& options) {
   const fs::path root = options.root, lists = root / "ddsm_raw_image_lists";
+  if (!fs::is_directory(lists))
+    throw Error(
+        "cbis_ddsm: '" + lists.string() +
+        "' not found. The paper's task (normal vs abnormal) needs the reference's image lists "
+        "ddsm_raw_image_lists/{train,val,test}.txt, which the public CBIS-DDSM archive does not have. "
+        "For the public archive's task (benign vs malignant from its description CSVs) use the dataset "
+        "cbis_ddsm_pathology (configs/datasets/cbis_ddsm_pathology.yaml): another task, reported under "
+        "its own name");
   if (options.ddsm_classes != 2 && options.ddsm_classes != 3)
     throw Error("cbis_ddsm: ddsm_classes must be 2 or 3, not " + std::to_string(options.ddsm_classes));
   Layout layout = file_layout("cbis_ddsm", options, 1);
@@ -77,7 +88,7 @@ Layout from_description_csvs(const LayoutOptions& options) {
                             {"calc_case_description_train_set.csv", false},
                             {"mass_case_description_test_set.csv", true},
                             {"calc_case_description_test_set.csv", true}};
-  Layout layout = file_layout("cbis_ddsm", options, 1);
+  Layout layout = file_layout("cbis_ddsm_pathology", options, 1);
   layout.class_names = {"benign", "malignant"};
   std::map<std::string, size_t> by_image;  // image path -> item
   std::vector<std::string> patient;        // per item
@@ -127,9 +138,9 @@ Layout from_description_csvs(const LayoutOptions& options) {
     }
   }
   if (!found[0] || !found[1])
-    throw Error("cbis_ddsm: '" + root.string() +
-                "' has neither ddsm_raw_image_lists/ nor both a *_case_description_train_set.csv and a "
-                "*_case_description_test_set.csv");
+    throw Error("cbis_ddsm_pathology: '" + root.string() +
+                "' needs a *_case_description_train_set.csv and a *_case_description_test_set.csv "
+                "(mass and/or calc) from the public CBIS-DDSM archive");
   const double holdout = holdout_or(options, 0.1);
   auto fallback = [&] {
     // Validation patients: random.Random(seed) over the sorted training patient ids.
@@ -154,14 +165,8 @@ Layout from_description_csvs(const LayoutOptions& options) {
 
 }  // namespace
 
-Layout build_cbis_ddsm(const LayoutOptions& options) {
-  const std::string& kind = options.ddsm_layout;
-  if (kind == "lists") return from_lists(options);
-  if (kind == "cbis_csv") return from_description_csvs(options);
-  if (kind != "auto")
-    throw Error("cbis_ddsm: ddsm_layout must be auto, lists or cbis_csv, not '" + kind + "'");
-  if (fs::is_directory(fs::path(options.root) / "ddsm_raw_image_lists")) return from_lists(options);
-  return from_description_csvs(options);
-}
+Layout build_cbis_ddsm(const LayoutOptions& options) { return from_lists(options); }
+
+Layout build_cbis_ddsm_pathology(const LayoutOptions& options) { return from_description_csvs(options); }
 
 }  // namespace featreuse::data::detail

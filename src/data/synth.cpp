@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/data/image.hpp"
 #include "featreuse/data/layout.hpp"
 #include "featreuse/store/h5.hpp"
@@ -231,8 +232,9 @@ void synth_chexpert(const SynthOptions& o, SynthReport& report) {
   report.images = n;
 }
 
-// CBIS-DDSM, both forms in one folder: the reference's lists (normal /
-// benign / cancer PNGs, 16-bit like converted DICOMs) and the description CSVs.
+// CBIS-DDSM, both forms in one folder (for cbis_ddsm and cbis_ddsm_pathology):
+// the reference's lists (normal / benign / cancer PNGs, 16-bit like converted
+// DICOMs) and the description CSVs.
 void synth_cbis_ddsm(const SynthOptions& o, SynthReport& report) {
   const fs::path root = o.out;
   Rng rng(o.seed);
@@ -440,7 +442,7 @@ SynthReport write_synthetic(const SynthOptions& o) {
     synth_isic(o, report);
   else if (o.layout == "chexpert")
     synth_chexpert(o, report);
-  else if (o.layout == "cbis_ddsm")
+  else if (o.layout == "cbis_ddsm" || o.layout == "cbis_ddsm_pathology")
     synth_cbis_ddsm(o, report);
   else if (o.layout == "pcam")
     synth_pcam(o, report);
@@ -449,8 +451,7 @@ SynthReport write_synthetic(const SynthOptions& o) {
   else if (o.layout == "csv")
     synth_csv(o, report);
   else {
-    std::string known;
-    for (const auto& n : layout_names()) known += (known.empty() ? "" : ", ") + n;
+    const std::string known = join(layout_names());
     throw Error("synth: unknown dataset layout '" + o.layout + "' (known: " + known + ")");
   }
   return report;

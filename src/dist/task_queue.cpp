@@ -72,10 +72,11 @@ void TaskQueue::serve() {
         const double elapsed = clock.seconds();
         const double rate = elapsed > 0 ? done_cost / elapsed : 0;
         const double eta = rate > 0 ? (total_cost - done_cost) / rate : -1;
-        spdlog::info("job: {}/{} tasks finished ({} done, {} failed, {} running, {} skipped as done before) "
-                     "{:.2f} tasks/min ETA {}",
-                     done + failed - skipped, total - skipped, done - skipped, failed, scheduler_->running(),
-                     skipped, (done + failed - skipped) / std::max(elapsed / 60.0, 1e-9), format_duration(eta));
+        spdlog::info(
+            "job: {}/{} tasks finished ({} done, {} failed, {} running, {} skipped as done before) "
+            "{:.2f} tasks/min ETA {}",
+            done + failed - skipped, total - skipped, done - skipped, failed, scheduler_->running(), skipped,
+            (done + failed - skipped) / std::max(elapsed / 60.0, 1e-9), format_duration(eta));
       }
     }
     int64_t reply[2] = {kFinish, -1};
@@ -112,8 +113,8 @@ std::optional<int64_t> TaskQueue::ask_coordinator(int64_t previous, Outcome outc
 std::optional<size_t> TaskQueue::next(std::optional<size_t> previous, Outcome outcome, bool want_more) {
   int64_t task = -1;
   if (topology_.leader()) {
-    auto answer = ask_coordinator(previous ? int64_t(*previous) : -1, previous ? outcome : Outcome::none,
-                                  want_more);
+    auto answer =
+        ask_coordinator(previous ? int64_t(*previous) : -1, previous ? outcome : Outcome::none, want_more);
     task = answer ? *answer : -1;
   }
   if (topology_.group_size > 1) {
@@ -123,11 +124,6 @@ std::optional<size_t> TaskQueue::next(std::optional<size_t> previous, Outcome ou
   }
   if (task < 0) return std::nullopt;
   return size_t(task);
-}
-
-std::vector<size_t> TaskQueue::blocked() const {
-  if (!scheduler_) return {};
-  return scheduler_->blocked();
 }
 
 }  // namespace featreuse::dist

@@ -36,24 +36,16 @@ Topology make_topology(MPI_Comm world, int ranks_per_task) {
   int split = lo != hi;
   MPI_Allreduce(MPI_IN_PLACE, &split, 1, MPI_INT, MPI_MAX, world);
   if (split)
-    throw Error("a group of " + std::to_string(ranks_per_task) +
-                " ranks would span nodes: place ranks by node (e.g. --map-by node:PE=... or srun --ntasks-per-node "
-                "a multiple of --ranks-per-task)");
+    throw Error(
+        "a group of " + std::to_string(ranks_per_task) +
+        " ranks would span nodes: place ranks by node (e.g. --map-by node:PE=... or srun --ntasks-per-node "
+        "a multiple of --ranks-per-task)");
   return t;
 }
 
 void free_topology(Topology& t) {
   if (t.group_comm != MPI_COMM_NULL) MPI_Comm_free(&t.group_comm);
   if (t.local_comm != MPI_COMM_NULL) MPI_Comm_free(&t.local_comm);
-}
-
-int threads_per_rank(const Topology& t) {
-  if (const char* env = std::getenv("SLURM_CPUS_PER_TASK")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  const int cores = int(std::thread::hardware_concurrency());
-  return std::max(1, cores / std::max(1, t.local_size));
 }
 
 void wait_sleeping(MPI_Request& request, int poll_ms) {

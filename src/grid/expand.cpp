@@ -6,6 +6,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/grid/plan.hpp"
 
 namespace featreuse::grid {
@@ -27,8 +28,9 @@ class BlockCache {
     auto it = docs_.find(path);
     if (it != docs_.end()) return it->second;
     if (!std::filesystem::exists(path))
-      throw ConfigError(where, key, "unknown " + singular(kind) + " '" + name + "': no " + path +
-                                        " (known: " + known(kind) + ")");
+      throw ConfigError(
+          where, key,
+          "unknown " + singular(kind) + " '" + name + "': no " + path + " (known: " + known(kind) + ")");
     ConfigDoc doc = load_yaml_file(path);
     if (!doc.value.is_object()) throw ConfigError(path, "", "expected a mapping");
     return docs_.emplace(path, std::move(doc)).first->second;
@@ -40,8 +42,7 @@ class BlockCache {
     for (const auto& e : std::filesystem::directory_iterator(dir_ + "/" + kind, ec))
       if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
     std::sort(names.begin(), names.end());
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    const std::string out = join(names);
     return out.empty() ? "none" : out;
   }
 
@@ -100,8 +101,7 @@ struct Resolver {
   const InitScheme& scheme(const std::string& name, const std::string& where, const std::string& key) const {
     for (const auto& s : catalog.init_schemes)
       if (s.name == name) return s;
-    std::string known;
-    for (const auto& s : catalog.init_schemes) known += (known.empty() ? "" : ", ") + s.name;
+    const std::string known = join(catalog.init_schemes, ", ", [](const auto& item) { return item.name; });
     throw ConfigError(where, key, "unknown init '" + name + "'; known: " + known);
   }
 
@@ -126,7 +126,8 @@ struct Resolver {
     if (in_recipe) return {AxisRole::recipe, name};
     if (in_init) return {AxisRole::init_param, name};
     std::string keys;
-    for (auto it = recipe_base.begin(); it != recipe_base.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
+    for (auto it = recipe_base.begin(); it != recipe_base.end(); ++it)
+      keys += (keys.empty() ? "" : ", ") + it.key();
     throw ConfigError(where, "grid." + name,
                       "unknown axis; an axis is one of model, dataset, init, source, seed, a recipe key (" +
                           keys + "), an init parameter, or a dotted recipe./model./dataset./init. path");
@@ -140,7 +141,8 @@ struct Resolver {
       value = merge_typed(value, job.overrides["model"], job.doc.file, "overrides.model");
     if (!patch.empty()) value = merge_typed(value, patch, job.doc.file, "grid: model");
     if (!value.contains("arch") || !value["arch"].is_string())
-      throw ConfigError(doc.file, "arch", "a model config needs an 'arch' string (a registered architecture)");
+      throw ConfigError(doc.file, "arch",
+                        "a model config needs an 'arch' string (a registered architecture)");
     value["name"] = name;
     if (catalog.check_model) catalog.check_model(value, doc.file);
     return value;
@@ -205,7 +207,8 @@ void order_and_prioritise(Plan& plan) {
   std::vector<Task> ordered;
   std::function<void(size_t)> visit = [&](size_t i) {
     if (state[i] == 2) return;
-    if (state[i] == 1) throw Error("sources depend on each other in a cycle (at '" + plan.tasks[i].key + "')");
+    if (state[i] == 1)
+      throw Error("sources depend on each other in a cycle (at '" + plan.tasks[i].key + "')");
     state[i] = 1;
     for (const auto& d : plan.tasks[i].deps) visit(index.at(d));
     state[i] = 2;
@@ -249,245 +252,337 @@ size_t Plan::index_of(const std::string& id) const {
   throw Error("no task with id '" + id + "' in this plan");
 }
 
-Plan expand(const JobSpec& job, const Catalog& catalog) {
-  Resolver r(job, catalog);
-  Plan plan;
-  plan.job_name = job.name;
-  check_filter_axes(job, job.include, "include");
-  check_filter_axes(job, job.exclude, "exclude");
-  bool has_model = false, has_dataset = false;
-  for (const auto& [name, values] : job.axes) {
-    has_model = has_model || name == "model";
-    has_dataset = has_dataset || name == "dataset";
+namespace {
+
+// A job's expansion into a plan: the sources first (tasks the cells depend
+// on, with their ST draws), then the filtered grid product, then costs and
+// the scheduling order.
+class Expansion {
+ public:
+  Expansion(const JobSpec& job, const Catalog& catalog) : job_(job), catalog_(catalog), r_(job, catalog) {}
+
+  Plan run() {
+    check_axes();
+    plan_.job_name = job_.name;
+    for (const auto& s : kStandardAxes) plan_.axis_names.push_back(s);
+    for (const auto& [name, values] : job_.axes)
+      if (r_.roles[name].kind != AxisRole::standard) plan_.axis_names.push_back(name);
+    resolve_sources();
+    expand_grid();
+    estimate_costs();
+    order_and_prioritise(plan_);
+    return std::move(plan_);
   }
-  if (!has_model || !has_dataset)
-    throw ConfigError(job.doc.where("grid"), "grid", "needs at least the axes model and dataset");
 
-  for (const auto& s : kStandardAxes) plan.axis_names.push_back(s);
-  for (const auto& [name, values] : job.axes)
-    if (r.roles[name].kind != AxisRole::standard) plan.axis_names.push_back(name);
-
-  // Sources first: they are tasks of their own that cells depend on.
-  std::map<std::string, std::string> source_ids;      // name -> id
-  std::map<std::string, json> source_models;          // name -> resolved model config
-  const std::set<std::string> source_keys = {"model", "dataset", "seed", "init", "source", "recipe", "weights"};
-  std::set<std::string> st_ids;
-  // The ST draw of a source for one seed: one task, shared by every cell that uses it.
-  auto st_task = [&](const std::string& source, const json& seed, bool sample_embeddings) {
-    Task t;
-    t.kind = "st";
-    t.config = {{"kind", "st"}, {"source", source_ids.at(source)}, {"seed", seed},
-                {"sample_embeddings", sample_embeddings}};
-    t.id = task_id(t.config);
-    if (st_ids.insert(t.id).second) {
-      t.axes = {{"source", source}, {"seed", seed}};
-      t.key = "st source=" + source + " seed=" + seed.dump() + (sample_embeddings ? " embeddings" : "");
-      t.deps = {source_ids.at(source)};
-      plan.tasks.push_back(t);
+ private:
+  void check_axes() const {
+    check_filter_axes(job_, job_.include, "include");
+    check_filter_axes(job_, job_.exclude, "exclude");
+    bool has_model = false, has_dataset = false;
+    for (const auto& [name, values] : job_.axes) {
+      has_model = has_model || name == "model";
+      has_dataset = has_dataset || name == "dataset";
     }
-    return t.id;
-  };
+    if (!has_model || !has_dataset)
+      throw ConfigError(job_.doc.where("grid"), "grid", "needs at least the axes model and dataset");
+  }
+
+  // ---- sources ----
+
+  // Resolves every source in an order where a source's own source comes first.
+  void resolve_sources() {
+    std::vector<SourceSpec> pending = job_.sources;
+    for (size_t guard = 0; !pending.empty(); ++guard) {
+      if (guard > job_.sources.size() + 1)
+        throw ConfigError(job_.doc.where("sources"), "sources", "sources refer to each other in a cycle");
+      std::vector<SourceSpec> later;
+      for (const auto& s : pending) {
+        if (waits_for_its_source(s)) {
+          later.push_back(s);
+          continue;
+        }
+        add_source(s.fields.contains("weights") ? imported_source(s) : trained_source(s));
+      }
+      pending = std::move(later);
+    }
+  }
+
+  bool waits_for_its_source(const SourceSpec& s) const {
+    if (!s.fields.contains("source") || source_ids_.count(scalar_text(s.fields["source"]))) return false;
+    bool declared = false;
+    for (const auto& o : job_.sources) declared = declared || o.name == scalar_text(s.fields["source"]);
+    if (!declared)
+      throw ConfigError(job_.doc.where("sources." + s.name), "sources." + s.name + ".source",
+                        "no source named '" + scalar_text(s.fields["source"]) + "'");
+    return true;
+  }
+
+  void add_source(Task t) {
+    const std::string name = t.config["name"];
+    source_ids_[name] = t.id;
+    source_models_[name] = t.config["model"];
+    plan_.tasks.push_back(std::move(t));
+  }
+
+  // A source from a weight file (e.g. ImageNet): identified by its content.
+  Task imported_source(const SourceSpec& s) {
+    const std::string at = "sources." + s.name, where = job_.doc.where(at);
+    for (auto it = s.fields.begin(); it != s.fields.end(); ++it)
+      if (it.key() != "model" && it.key() != "weights")
+        throw ConfigError(where, at + "." + it.key(),
+                          "a source from a weight file takes only model and weights");
+    if (!s.fields.contains("model") || !s.fields["model"].is_string())
+      throw ConfigError(where, at + ".model", "a source needs a model name");
+    if (!s.fields["weights"].is_string())
+      throw ConfigError(where, at + ".weights", "expected the path of a .pth or .safetensors file");
+    std::filesystem::path file = s.fields["weights"].get<std::string>();
+    if (file.is_relative()) file = std::filesystem::absolute(job_.doc.file).parent_path() / file;
+    file = file.lexically_normal();
+    if (!std::filesystem::is_regular_file(file))
+      throw ConfigError(where, at + ".weights", "no such file '" + file.string() + "'");
+    Task t;
+    t.kind = TaskKind::import;
+    t.config = {{"kind", "import"},
+                {"name", s.name},
+                {"model", r_.model_config(s.fields["model"], json::object(), where, at + ".model")},
+                {"weights", {{"path", file.string()}, {"content", file_id(file.string())}}}};
+    t.axes = {{"model", s.fields["model"]}, {"source", s.name}};
+    t.key = "source=" + s.name;
+    t.id = task_id(t.config);
+    return t;
+  }
+
+  // A source trained in the job: like a cell, with its own recipe and init.
+  Task trained_source(const SourceSpec& s) {
+    static const std::set<std::string> source_keys = {"model",  "dataset", "seed",   "init",
+                                                      "source", "recipe",  "weights"};
+    const std::string at = "sources." + s.name, where = job_.doc.where(at);
+    json init_params = json::object();
+    for (auto it = s.fields.begin(); it != s.fields.end(); ++it)
+      if (!source_keys.count(it.key())) init_params[it.key()] = it.value();
+    for (const char* k : {"model", "dataset"})
+      if (!s.fields.contains(k) || !s.fields[k].is_string())
+        throw ConfigError(where, at + "." + k, "a source needs a " + std::string(k) + " name");
+    Task t;
+    t.kind = TaskKind::source;
+    json model = r_.model_config(s.fields["model"], json::object(), where, at + ".model");
+    json dataset = r_.dataset_config(s.fields["dataset"], json::object(), where, at + ".dataset");
+    json recipe = r_.recipe_base;
+    if (s.fields.contains("recipe"))
+      recipe = merge_typed(recipe, s.fields["recipe"], job_.doc.file, at + ".recipe");
+    const json seed = s.fields.value("seed", json(0));
+    if (!seed.is_number_integer()) throw ConfigError(where, at + ".seed", "expected an integer");
+    const std::string init_name = s.fields.contains("init") ? scalar_text(s.fields["init"]) : "ri";
+    const InitScheme& scheme = r_.scheme(init_name, where, at + ".init");
+    json init = scheme.params.is_object() ? scheme.params : json::object();
+    init = merge_typed(init, init_params, job_.doc.file, at);
+    init["scheme"] = init_name;
+    if (scheme.needs_source) {
+      if (!s.fields.contains("source"))
+        throw ConfigError(where, at + ".source", "init '" + init_name + "' needs a source");
+      attach_source(init, scheme, scalar_text(s.fields["source"]), seed, t.deps);
+    }
+    t.config = {{"kind", "source"}, {"name", s.name},   {"model", model}, {"dataset", dataset},
+                {"init", init},     {"recipe", recipe}, {"seed", seed}};
+    t.axes = {{"model", s.fields["model"]},
+              {"dataset", s.fields["dataset"]},
+              {"init", init_name},
+              {"source", s.name},
+              {"seed", seed}};
+    t.key = "source=" + s.name;
+    t.id = task_id(t.config);
+    return t;
+  }
+
   // A transferring init: its source, and the ST draw where the scheme uses one.
-  auto attach_source = [&](json& init, const InitScheme& scheme, const std::string& source, const json& seed,
-                           std::vector<std::string>& deps) {
-    init["source"] = source_ids.at(source);
-    deps.push_back(source_ids.at(source));
+  void attach_source(json& init, const InitScheme& scheme, const std::string& source, const json& seed,
+                     std::vector<std::string>& deps) {
+    init["source"] = source_ids_.at(source);
+    deps.push_back(source_ids_.at(source));
     if (scheme.needs_st) {
       init["st_state"] = st_task(source, seed, init.value("st_sample_embeddings", false));
       deps.push_back(init["st_state"]);
     }
-  };
-  std::vector<SourceSpec> pending = job.sources;
-  // Resolve in an order where a source's own source comes first.
-  for (size_t guard = 0; !pending.empty(); ++guard) {
-    if (guard > job.sources.size() + 1)
-      throw ConfigError(job.doc.where("sources"), "sources", "sources refer to each other in a cycle");
-    std::vector<SourceSpec> later;
-    for (const auto& s : pending) {
-      const std::string at = "sources." + s.name;
-      const std::string where = job.doc.where(at);
-      if (s.fields.contains("source") && !source_ids.count(scalar_text(s.fields["source"]))) {
-        bool declared = false;
-        for (const auto& o : job.sources) declared = declared || o.name == scalar_text(s.fields["source"]);
-        if (!declared)
-          throw ConfigError(where, at + ".source", "no source named '" + scalar_text(s.fields["source"]) + "'");
-        later.push_back(s);
-        continue;
-      }
-      if (s.fields.contains("weights")) {
-        // A source from a weight file (e.g. ImageNet): identified by its content.
-        for (auto it = s.fields.begin(); it != s.fields.end(); ++it)
-          if (it.key() != "model" && it.key() != "weights")
-            throw ConfigError(where, at + "." + it.key(), "a source from a weight file takes only model and weights");
-        if (!s.fields.contains("model") || !s.fields["model"].is_string())
-          throw ConfigError(where, at + ".model", "a source needs a model name");
-        if (!s.fields["weights"].is_string())
-          throw ConfigError(where, at + ".weights", "expected the path of a .pth or .safetensors file");
-        std::filesystem::path file = s.fields["weights"].get<std::string>();
-        if (file.is_relative()) file = std::filesystem::absolute(job.doc.file).parent_path() / file;
-        file = file.lexically_normal();
-        if (!std::filesystem::is_regular_file(file))
-          throw ConfigError(where, at + ".weights", "no such file '" + file.string() + "'");
-        Task t;
-        t.kind = "import";
-        json model = r.model_config(s.fields["model"], json::object(), where, at + ".model");
-        t.config = {{"kind", "import"}, {"name", s.name}, {"model", model},
-                    {"weights", {{"path", file.string()}, {"content", file_id(file.string())}}}};
-        t.axes = {{"model", s.fields["model"]}, {"source", s.name}};
-        t.key = "source=" + s.name;
-        t.id = task_id(t.config);
-        source_ids[s.name] = t.id;
-        source_models[s.name] = model;
-        plan.tasks.push_back(std::move(t));
-        continue;
-      }
-      json init_params = json::object();
-      for (auto it = s.fields.begin(); it != s.fields.end(); ++it) {
-        if (source_keys.count(it.key())) continue;
-        init_params[it.key()] = it.value();
-      }
-      for (const char* k : {"model", "dataset"})
-        if (!s.fields.contains(k) || !s.fields[k].is_string())
-          throw ConfigError(where, at + "." + k, "a source needs a " + std::string(k) + " name");
-      Task t;
-      t.kind = "source";
-      json model = r.model_config(s.fields["model"], json::object(), where, at + ".model");
-      json dataset = r.dataset_config(s.fields["dataset"], json::object(), where, at + ".dataset");
-      json recipe = r.recipe_base;
-      if (s.fields.contains("recipe")) recipe = merge_typed(recipe, s.fields["recipe"], job.doc.file, at + ".recipe");
-      const json seed = s.fields.value("seed", json(0));
-      if (!seed.is_number_integer()) throw ConfigError(where, at + ".seed", "expected an integer");
-      const std::string init_name = s.fields.contains("init") ? scalar_text(s.fields["init"]) : "ri";
-      const InitScheme& scheme = r.scheme(init_name, where, at + ".init");
-      json init = scheme.params.is_object() ? scheme.params : json::object();
-      init = merge_typed(init, init_params, job.doc.file, at);
-      init["scheme"] = init_name;
-      if (scheme.needs_source) {
-        if (!s.fields.contains("source"))
-          throw ConfigError(where, at + ".source", "init '" + init_name + "' needs a source");
-        attach_source(init, scheme, scalar_text(s.fields["source"]), seed, t.deps);
-      }
-      t.config = {{"kind", "source"}, {"name", s.name}, {"model", model}, {"dataset", dataset},
-                  {"init", init},     {"recipe", recipe}, {"seed", seed}};
-      t.axes = {{"model", s.fields["model"]}, {"dataset", s.fields["dataset"]}, {"init", init_name},
-                {"source", s.name}, {"seed", seed}};
-      t.key = "source=" + s.name;
-      t.id = task_id(t.config);
-      source_ids[s.name] = t.id;
-      source_models[s.name] = model;
-      plan.tasks.push_back(std::move(t));
-    }
-    pending = std::move(later);
   }
 
-  // The cartesian product of the axes, first axis varying slowest.
-  std::vector<size_t> counter(job.axes.size(), 0);
-  std::map<std::string, size_t> by_id;
-  for (const auto& t : plan.tasks) by_id[t.id] = 0;
-  bool more = true;
-  while (more) {
-    ++plan.grid_points;
-    json point = json::object();
-    for (size_t a = 0; a < job.axes.size(); ++a) point[job.axes[a].first] = job.axes[a].second[counter[a]];
-    for (size_t a = job.axes.size(); a-- > 0;) {
-      if (++counter[a] < job.axes[a].second.size()) break;
+  // The ST draw of a source for one seed: one task, shared by every cell that uses it.
+  std::string st_task(const std::string& source, const json& seed, bool sample_embeddings) {
+    Task t;
+    t.kind = TaskKind::st;
+    t.config = {{"kind", "st"},
+                {"source", source_ids_.at(source)},
+                {"seed", seed},
+                {"sample_embeddings", sample_embeddings}};
+    t.id = task_id(t.config);
+    if (st_ids_.insert(t.id).second) {
+      t.axes = {{"source", source}, {"seed", seed}};
+      t.key = "st source=" + source + " seed=" + seed.dump() + (sample_embeddings ? " embeddings" : "");
+      t.deps = {source_ids_.at(source)};
+      plan_.tasks.push_back(t);
+    }
+    return t.id;
+  }
+
+  // ---- the grid ----
+
+  // The cartesian product of the axes, first axis varying slowest; filtered,
+  // with points that resolve to the same cell counted once.
+  void expand_grid() {
+    std::set<std::string> ids;
+    for (const auto& t : plan_.tasks) ids.insert(t.id);
+    std::vector<size_t> counter(job_.axes.size(), 0);
+    bool more = true;
+    while (more) {
+      ++plan_.grid_points;
+      json point = json::object();
+      for (size_t a = 0; a < job_.axes.size(); ++a)
+        point[job_.axes[a].first] = job_.axes[a].second[counter[a]];
+      more = advance(counter);
+      if (!kept_by_filters(point)) {
+        ++plan_.filtered;
+        continue;
+      }
+      std::optional<Task> cell = cell_at(point);
+      if (!cell) continue;  // counted as a source mismatch
+      if (!ids.insert(cell->id).second) {
+        ++plan_.duplicates;
+        continue;
+      }
+      plan_.tasks.push_back(std::move(*cell));
+    }
+  }
+
+  // The next grid point (the last axis varies fastest); false after the last.
+  bool advance(std::vector<size_t>& counter) const {
+    if (job_.axes.empty()) return false;
+    for (size_t a = job_.axes.size(); a-- > 0;) {
+      if (++counter[a] < job_.axes[a].second.size()) return true;
       counter[a] = 0;
-      if (a == 0) more = false;
     }
-    if (job.axes.empty()) more = false;
+    return false;
+  }
 
-    bool keep = job.include.empty();
-    for (const auto& p : job.include) keep = keep || matches(p, point);
-    for (const auto& p : job.exclude) keep = keep && !matches(p, point);
-    if (!keep) {
-      ++plan.filtered;
-      continue;
-    }
+  bool kept_by_filters(const json& point) const {
+    bool keep = job_.include.empty();
+    for (const auto& p : job_.include) keep = keep || matches(p, point);
+    for (const auto& p : job_.exclude) keep = keep && !matches(p, point);
+    return keep;
+  }
 
-    json model_patch = json::object(), dataset_patch = json::object(), recipe_patch = json::object(),
-         init_patch = json::object();
+  // The patches a grid point's non-standard axes make to the model, dataset,
+  // recipe and init.
+  struct Patches {
+    json model = json::object(), dataset = json::object(), recipe = json::object(), init = json::object();
+  };
+  Patches patches_at(const json& point) {
+    Patches p;
     for (auto it = point.begin(); it != point.end(); ++it) {
-      const AxisRole& role = r.roles[it.key()];
-      if (role.kind == AxisRole::model) merge_into(model_patch, nested(role.path, it.value()));
-      if (role.kind == AxisRole::dataset) merge_into(dataset_patch, nested(role.path, it.value()));
-      if (role.kind == AxisRole::recipe) merge_into(recipe_patch, nested(role.path, it.value()));
-      if (role.kind == AxisRole::init_param) init_patch[role.path] = it.value();
+      const AxisRole& role = r_.roles[it.key()];
+      if (role.kind == AxisRole::model) merge_into(p.model, nested(role.path, it.value()));
+      if (role.kind == AxisRole::dataset) merge_into(p.dataset, nested(role.path, it.value()));
+      if (role.kind == AxisRole::recipe) merge_into(p.recipe, nested(role.path, it.value()));
+      if (role.kind == AxisRole::init_param) p.init[role.path] = it.value();
     }
-    const std::string where = job.doc.where("grid");
+    return p;
+  }
+
+  // The cell at a grid point; none when its source is another model's.
+  std::optional<Task> cell_at(const json& point) {
+    const Patches patch = patches_at(point);
+    const std::string where = job_.doc.where("grid");
     if (!point["model"].is_string()) throw ConfigError(where, "grid.model", "model values must be names");
-    if (!point["dataset"].is_string()) throw ConfigError(where, "grid.dataset", "dataset values must be names");
-    json model = r.model_config(point["model"], model_patch, job.doc.where("grid.model"), "grid.model");
-    json dataset = r.dataset_config(point["dataset"], dataset_patch, job.doc.where("grid.dataset"), "grid.dataset");
-    json recipe = recipe_patch.empty() ? r.recipe_base : merge_typed(r.recipe_base, recipe_patch, job.doc.file, "grid");
+    if (!point["dataset"].is_string())
+      throw ConfigError(where, "grid.dataset", "dataset values must be names");
+    json model = r_.model_config(point["model"], patch.model, job_.doc.where("grid.model"), "grid.model");
+    json dataset =
+        r_.dataset_config(point["dataset"], patch.dataset, job_.doc.where("grid.dataset"), "grid.dataset");
+    json recipe = patch.recipe.empty() ? r_.recipe_base
+                                       : merge_typed(r_.recipe_base, patch.recipe, job_.doc.file, "grid");
     const json seed = point.value("seed", json(0));
-    if (!seed.is_number_integer()) throw ConfigError(job.doc.where("grid.seed"), "grid.seed", "seeds must be integers");
+    if (!seed.is_number_integer())
+      throw ConfigError(job_.doc.where("grid.seed"), "grid.seed", "seeds must be integers");
     const std::string init_name = point.contains("init") ? scalar_text(point["init"]) : "ri";
-    const InitScheme& scheme = r.scheme(init_name, job.doc.where("grid.init"), "grid.init");
+    const InitScheme& scheme = r_.scheme(init_name, job_.doc.where("grid.init"), "grid.init");
 
     json axes = point;
     axes["init"] = init_name;
     axes["seed"] = seed;
     json init = scheme.params.is_object() ? scheme.params : json::object();
-    for (auto it = init_patch.begin(); it != init_patch.end(); ++it) {
-      if (init.contains(it.key())) init[it.key()] = it.value();
-      else for (const auto& [name, role] : r.roles)
-        if (role.kind == AxisRole::init_param && role.path == it.key()) axes[name] = nullptr;
+    for (auto it = patch.init.begin(); it != patch.init.end(); ++it) {
+      if (init.contains(it.key()))
+        init[it.key()] = it.value();
+      else  // a parameter this scheme does not take: the axis does not apply
+        for (const auto& [name, role] : r_.roles)
+          if (role.kind == AxisRole::init_param && role.path == it.key()) axes[name] = nullptr;
     }
     init["scheme"] = init_name;
     std::vector<std::string> deps;
+    axes["source"] = nullptr;
     if (scheme.needs_source) {
-      std::string src;
-      if (point.contains("source")) {
-        src = scalar_text(point["source"]);
-        if (!source_ids.count(src))
-          throw ConfigError(job.doc.where("grid.source"), "grid.source", "no source named '" + src + "' in sources:");
-        if (source_models[src] != model) {
-          ++plan.source_mismatch;
-          continue;
-        }
-      } else {
-        std::vector<std::string> candidates;
-        for (const auto& [name, m] : source_models)
-          if (m == model) candidates.push_back(name);
-        if (candidates.size() != 1)
-          throw ConfigError(job.doc.where("grid.init"), "grid.init",
-                            "init '" + init_name + "' for model '" + point["model"].get<std::string>() + "' needs " +
-                                (candidates.empty() ? "a source: declare one in sources: with this model"
-                                                    : "one source but several match: add a source axis"));
-        src = candidates[0];
+      const std::optional<std::string> source = source_for(point, model, init_name);
+      if (!source) {
+        ++plan_.source_mismatch;
+        return std::nullopt;
       }
-      attach_source(init, scheme, src, seed, deps);
-      axes["source"] = src;
-    } else {
-      axes["source"] = nullptr;
+      attach_source(init, scheme, *source, seed, deps);
+      axes["source"] = *source;
     }
-
     Task t;
-    t.kind = "cell";
-    t.config = {{"kind", "cell"}, {"model", model}, {"dataset", dataset}, {"init", init},
-                {"recipe", recipe}, {"seed", seed}};
+    t.kind = TaskKind::cell;
+    t.config = {{"kind", "cell"}, {"model", model},   {"dataset", dataset},
+                {"init", init},   {"recipe", recipe}, {"seed", seed}};
     t.id = task_id(t.config);
-    if (by_id.count(t.id)) {
-      ++plan.duplicates;
-      continue;
-    }
     t.axes = axes;
-    t.key = make_key(plan.axis_names, axes);
+    t.key = make_key(plan_.axis_names, axes);
     t.deps = deps;
-    by_id[t.id] = 0;
-    plan.tasks.push_back(std::move(t));
+    return t;
   }
 
-  for (auto& t : plan.tasks) {
-    if (!catalog.estimate_cost) continue;
-    try {
-      t.cost = catalog.estimate_cost(t.config);
-    } catch (const std::exception&) {
-      t.cost = 0;  // unknown (e.g. missing data): the task itself will say why
+  // The source a transferring cell takes: the point's source axis (none when
+  // that source is another model's), or the one source of its model.
+  std::optional<std::string> source_for(const json& point, const json& model, const std::string& init_name) {
+    if (point.contains("source")) {
+      const std::string src = scalar_text(point["source"]);
+      if (!source_ids_.count(src))
+        throw ConfigError(job_.doc.where("grid.source"), "grid.source",
+                          "no source named '" + src + "' in sources:");
+      if (source_models_[src] != model) return std::nullopt;
+      return src;
+    }
+    std::vector<std::string> candidates;
+    for (const auto& [name, m] : source_models_)
+      if (m == model) candidates.push_back(name);
+    if (candidates.size() != 1)
+      throw ConfigError(job_.doc.where("grid.init"), "grid.init",
+                        "init '" + init_name + "' for model '" + point["model"].get<std::string>() +
+                            "' needs " +
+                            (candidates.empty() ? "a source: declare one in sources: with this model"
+                                                : "one source but several match: add a source axis"));
+    return candidates[0];
+  }
+
+  void estimate_costs() {
+    if (!catalog_.estimate_cost) return;
+    for (auto& t : plan_.tasks) {
+      try {
+        t.cost = catalog_.estimate_cost(t.config);
+      } catch (const std::exception&) {
+        t.cost = 0;  // unknown (e.g. missing data): the task itself will say why
+      }
     }
   }
-  order_and_prioritise(plan);
-  return plan;
-}
+
+  const JobSpec& job_;
+  const Catalog& catalog_;
+  Resolver r_;
+  Plan plan_;
+  std::map<std::string, std::string> source_ids_;  // source name -> task id
+  std::map<std::string, json> source_models_;      // source name -> resolved model config
+  std::set<std::string> st_ids_;                   // ST draw tasks already planned
+};
+
+}  // namespace
+
+Plan expand(const JobSpec& job, const Catalog& catalog) { return Expansion(job, catalog).run(); }
 
 }  // namespace featreuse::grid

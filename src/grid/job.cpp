@@ -4,19 +4,14 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/paths.hpp"
+#include "featreuse/core/text.hpp"
 
 namespace featreuse::grid {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"name",    "configs", "recipe", "overrides",
+const std::vector<std::string> kTopLevelKeys = {"name",    "configs", "recipe",  "overrides",
                                                 "sources", "grid",    "include", "exclude"};
-
-std::string list_keys(const std::vector<std::string>& keys) {
-  std::string out;
-  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
-  return out;
-}
 
 std::vector<json> parse_filters(const ConfigDoc& doc, const char* key) {
   std::vector<json> out;
@@ -44,7 +39,7 @@ JobSpec parse_job(const ConfigDoc& doc, const std::string& configs_dir) {
   for (auto it = v.begin(); it != v.end(); ++it)
     if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), it.key()) == kTopLevelKeys.end())
       throw ConfigError(doc.where(it.key()), it.key(),
-                        "unknown top-level key; expected one of: " + list_keys(kTopLevelKeys));
+                        "unknown top-level key; expected one of: " + join(kTopLevelKeys));
 
   job.name = std::filesystem::path(doc.file).stem().string();
   if (v.contains("name")) {
@@ -54,7 +49,8 @@ JobSpec parse_job(const ConfigDoc& doc, const std::string& configs_dir) {
   job.recipe = "default";
   if (v.contains("recipe")) {
     if (!v["recipe"].is_string())
-      throw ConfigError(doc.where("recipe"), "recipe", "expected a recipe name (configs/recipes/<name>.yaml)");
+      throw ConfigError(doc.where("recipe"), "recipe",
+                        "expected a recipe name (configs/recipes/<name>.yaml)");
     job.recipe = v["recipe"];
   }
   if (v.contains("overrides")) {

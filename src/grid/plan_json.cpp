@@ -5,11 +5,20 @@ namespace featreuse::grid {
 json plan_to_json(const Plan& plan) {
   json tasks = json::array();
   for (const auto& t : plan.tasks)
-    tasks.push_back({{"id", t.id},         {"kind", t.kind}, {"key", t.key},   {"axes", t.axes},
-                     {"config", t.config}, {"deps", t.deps}, {"cost", t.cost}, {"priority", t.priority}});
-  return {{"job_name", plan.job_name},     {"axis_names", plan.axis_names},
-          {"grid_points", plan.grid_points}, {"filtered", plan.filtered},
-          {"source_mismatch", plan.source_mismatch}, {"duplicates", plan.duplicates},
+    tasks.push_back({{"id", t.id},
+                     {"kind", task_kind_name(t.kind)},
+                     {"key", t.key},
+                     {"axes", t.axes},
+                     {"config", t.config},
+                     {"deps", t.deps},
+                     {"cost", t.cost},
+                     {"priority", t.priority}});
+  return {{"job_name", plan.job_name},
+          {"axis_names", plan.axis_names},
+          {"grid_points", plan.grid_points},
+          {"filtered", plan.filtered},
+          {"source_mismatch", plan.source_mismatch},
+          {"duplicates", plan.duplicates},
           {"tasks", tasks}};
 }
 
@@ -24,7 +33,7 @@ Plan plan_from_json(const json& j) {
   for (const auto& t : j["tasks"]) {
     Task task;
     task.id = t["id"];
-    task.kind = t["kind"];
+    task.kind = parse_task_kind(t["kind"]);
     task.key = t["key"];
     task.axes = t["axes"];
     task.config = t["config"];

@@ -3,8 +3,8 @@
 
 #include <torch/nn/modules/conv.h>
 
-
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/registry.hpp"
 #include "featreuse/models/weights.hpp"
 
 namespace featreuse::init {
@@ -13,10 +13,14 @@ using nlohmann::json;
 
 namespace {
 
-const SchemeInfo* find_scheme(const std::string& name) {
-  for (const auto& s : schemes())
-    if (s.name == name) return &s;
-  return nullptr;
+// schemes() by name.
+const featreuse::Registry<const SchemeInfo*>& scheme_registry() {
+  static const featreuse::Registry<const SchemeInfo*> table = [] {
+    featreuse::Registry<const SchemeInfo*> t("initialisation scheme");
+    for (const auto& s : schemes()) t.add(s.name, &s);
+    return t;
+  }();
+  return table;
 }
 
 std::string scheme_of(const json& init) {
@@ -40,7 +44,8 @@ const std::vector<SchemeInfo>& schemes() {
       {"ri", "random initialisation: the architecture's library default, seeded by the cell seed", false,
        json::object()},
       {"st",
-       "stats transfer: every Conv2d/Linear weight and bias drawn i.i.d. from N(mean, std) of the source's tensor, "
+       "stats transfer: every Conv2d/Linear weight and bias drawn i.i.d. from N(mean, std) of the source's "
+       "tensor, "
        "norm layers reset, embeddings copied (or sampled: st_sample_embeddings), a fresh head",
        true,
        {{"st_sample_embeddings", false}},
@@ -58,12 +63,8 @@ const std::vector<SchemeInfo>& schemes() {
 
 void check_init(const json& init) {
   const std::string scheme = scheme_of(init);
-  const SchemeInfo* info = find_scheme(scheme);
-  if (!info) {
-    std::string known;
-    for (const auto& s : schemes()) known += (known.empty() ? "" : ", ") + s.name;
-    throw Error("init: unknown scheme '" + scheme + "'; known: " + known);
-  }
+  if (!scheme_registry().contains(scheme)) throw Error("init: " + scheme_registry().unknown(scheme));
+  const SchemeInfo* info = scheme_registry().get(scheme);
   for (auto it = init.begin(); it != init.end(); ++it) {
     // "source" and "st_state" name the tasks whose outputs the init reads.
     const bool reference = it.key() == "source" || (it.key() == "st_state" && info->needs_st_state);
@@ -74,12 +75,15 @@ void check_init(const json& init) {
   }
   const std::string where = "init " + scheme + ": ";
   if (init.contains("st_sample_embeddings") && !init["st_sample_embeddings"].is_boolean())
-    throw Error(where + "st_sample_embeddings must be true or false, got " + init["st_sample_embeddings"].dump());
+    throw Error(where + "st_sample_embeddings must be true or false, got " +
+                init["st_sample_embeddings"].dump());
   if (scheme != "wtst") return;
   const bool blocks = given(init, "wt_blocks"), fraction = given(init, "wt_fraction");
   if (blocks == fraction)
-    throw Error(where + "give exactly one of wt_blocks (a block-map depth, -2 = ST) and wt_fraction (0 = ST .. 1 = "
-                        "WT); got " + std::string(blocks ? "both" : "neither"));
+    throw Error(where +
+                "give exactly one of wt_blocks (a block-map depth, -2 = ST) and wt_fraction (0 = ST .. 1 = "
+                "WT); got " +
+                std::string(blocks ? "both" : "neither"));
   if (blocks && (!init["wt_blocks"].is_number_integer() || init["wt_blocks"].get<int64_t>() < -2))
     throw Error(where + "wt_blocks must be an integer >= -2, got " + init["wt_blocks"].dump());
   if (fraction) {
@@ -88,6 +92,8 @@ void check_init(const json& init) {
       throw Error(where + "wt_fraction must be a number in [0, 1], got " + f.dump());
   }
 }
+
+bool is_random_init(const json& init) { return init.value("scheme", std::string()) == "ri"; }
 
 bool needs_st_state(const json& init) {
   const std::string scheme = scheme_of(init);
@@ -98,7 +104,8 @@ StOptions st_options(const json& init) {
   StOptions options;
   if (given(init, "st_sample_embeddings")) {
     if (!init["st_sample_embeddings"].is_boolean())
-      throw Error("init: st_sample_embeddings must be true or false, got " + init["st_sample_embeddings"].dump());
+      throw Error("init: st_sample_embeddings must be true or false, got " +
+                  init["st_sample_embeddings"].dump());
     options.sample_embeddings = init["st_sample_embeddings"].get<bool>();
   }
   return options;
@@ -114,8 +121,8 @@ std::optional<int> transfer_depth(models::Network& net, const json& init) {
   const int64_t t = init["wt_blocks"].get<int64_t>();
   const int full = full_wt_depth(net);
   if (t > full)
-    throw Error("init wtst: wt_blocks " + std::to_string(t) + " is beyond this model's block map: -2 (ST) .. " +
-                std::to_string(full) + " (full WT)");
+    throw Error("init wtst: wt_blocks " + std::to_string(t) +
+                " is beyond this model's block map: -2 (ST) .. " + std::to_string(full) + " (full WT)");
   return static_cast<int>(t);
 }
 
@@ -151,16 +158,19 @@ std::string apply(models::Network& net, const json& init, const ApplyInputs& inp
   const models::TensorList* st = inputs.st_state;
   if (!st) {
     if (!inputs.st_seed)
-      throw Error("init " + scheme + " needs an ST state (the stored draw of " + what + ") or a seed to draw one");
+      throw Error("init " + scheme + " needs an ST state (the stored draw of " + what +
+                  ") or a seed to draw one");
     drawn = sample_st(net, *inputs.source, *inputs.st_seed, options);
     st = &drawn;
   }
   apply_wtst(net, *inputs.source, *st, t, what);
   size_t counts[4] = {0, 0, 0, 0};
   for (const auto& p : wtst_plan(net, t)) ++counts[static_cast<int>(p.origin)];
-  std::string out = scheme == "st" ? "ST" : "WT-ST depth " + std::to_string(t) + " of " +
-                                               std::to_string(full_wt_depth(net));
-  if (scheme == "wtst" && given(init, "wt_fraction")) out += " (wt_fraction " + init["wt_fraction"].dump() + ")";
+  std::string out = scheme == "st"
+                        ? "ST"
+                        : "WT-ST depth " + std::to_string(t) + " of " + std::to_string(full_wt_depth(net));
+  if (scheme == "wtst" && given(init, "wt_fraction"))
+    out += " (wt_fraction " + init["wt_fraction"].dump() + ")";
   out += " from " + what + (st == &drawn ? " (ST drawn here)" : " (stored ST draw)") + ": " +
          std::to_string(counts[0]) + " tensors WT, " + std::to_string(counts[1]) + " ST, " +
          std::to_string(counts[2]) + " reset; head kept random";

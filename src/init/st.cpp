@@ -13,16 +13,11 @@
 #include <set>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 
 namespace featreuse::init {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 std::string shape_str(at::IntArrayRef s) {
   std::string out = "[";
@@ -52,16 +47,15 @@ TensorKind module_kind(torch::nn::Module& m) {
 
 // i.i.d. N(mean, std^2) of `t`'s own (per-tensor, unbiased) statistics.
 at::Tensor sample_like(const std::string& name, const at::Tensor& t, at::Generator& gen) {
-  if (!t.is_floating_point())
-    throw Error("ST: cannot sample '" + name + "': not a floating-point tensor");
+  if (!t.is_floating_point()) throw Error("ST: cannot sample '" + name + "': not a floating-point tensor");
   if (t.numel() == 0) return t.clone();
   const at::Tensor f = t.to(at::kFloat);
   const double mean = f.mean().item<double>();
   // One element: no unbiased std (torch: NaN); draw with std 0, i.e. keep the value.
   const double std = t.numel() > 1 ? f.std().item<double>() : 0.0;
   if (!std::isfinite(mean) || !std::isfinite(std))
-    throw Error("ST: source tensor '" + name + "' has a non-finite mean or std (mean " + std::to_string(mean) +
-                ", std " + std::to_string(std) + ")");
+    throw Error("ST: source tensor '" + name + "' has a non-finite mean or std (mean " +
+                std::to_string(mean) + ", std " + std::to_string(std) + ")");
   return at::normal(mean, std, t.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(t.scalar_type());
 }
 
@@ -69,20 +63,28 @@ at::Tensor sample_like(const std::string& name, const at::Tensor& t, at::Generat
 
 const char* to_string(TensorKind kind) {
   switch (kind) {
-    case TensorKind::conv_linear: return "conv_linear";
-    case TensorKind::batch_norm: return "batch_norm";
-    case TensorKind::layer_norm: return "layer_norm";
-    case TensorKind::embedding: return "embedding";
-    case TensorKind::other: return "other";
+    case TensorKind::conv_linear:
+      return "conv_linear";
+    case TensorKind::batch_norm:
+      return "batch_norm";
+    case TensorKind::layer_norm:
+      return "layer_norm";
+    case TensorKind::embedding:
+      return "embedding";
+    case TensorKind::other:
+      return "other";
   }
   return "?";
 }
 
 const char* to_string(StRole role) {
   switch (role) {
-    case StRole::sampled: return "sampled";
-    case StRole::reset: return "reset";
-    case StRole::copied: return "copied";
+    case StRole::sampled:
+      return "sampled";
+    case StRole::reset:
+      return "reset";
+    case StRole::copied:
+      return "copied";
   }
   return "?";
 }
@@ -109,11 +111,15 @@ std::vector<KindEntry> tensor_kinds(models::Network& net) {
 
 StRole st_role(TensorKind kind, const StOptions& options) {
   switch (kind) {
-    case TensorKind::conv_linear: return StRole::sampled;
-    case TensorKind::layer_norm: return StRole::reset;
-    case TensorKind::embedding: return options.sample_embeddings ? StRole::sampled : StRole::copied;
+    case TensorKind::conv_linear:
+      return StRole::sampled;
+    case TensorKind::layer_norm:
+      return StRole::reset;
+    case TensorKind::embedding:
+      return options.sample_embeddings ? StRole::sampled : StRole::copied;
     case TensorKind::batch_norm:  // reset per ST block by WT-ST, copied here (reference §2.1 step 3)
-    case TensorKind::other: return StRole::copied;
+    case TensorKind::other:
+      return StRole::copied;
   }
   return StRole::copied;
 }
@@ -163,8 +169,10 @@ models::TensorList canonical_weights(models::Network& net, const models::TensorL
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || !repeated.empty()) {
     std::string msg = what + ": weights do not fit the model";
     if (!missing.empty()) msg += "; " + std::to_string(missing.size()) + " missing: " + join(missing);
-    if (!unexpected.empty()) msg += "; " + std::to_string(unexpected.size()) + " unexpected: " + join(unexpected);
-    if (!mismatched.empty()) msg += "; " + std::to_string(mismatched.size()) + " mismatched: " + join(mismatched);
+    if (!unexpected.empty())
+      msg += "; " + std::to_string(unexpected.size()) + " unexpected: " + join(unexpected);
+    if (!mismatched.empty())
+      msg += "; " + std::to_string(mismatched.size()) + " mismatched: " + join(mismatched);
     if (!repeated.empty()) msg += "; repeated: " + join(repeated);
     throw Error(msg);
   }

@@ -61,8 +61,7 @@ class ViTBlockImpl : public nn::Module {
     mlp = register_module("mlp", Mlp(dim, hidden));
   }
 
-  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch,
-                     at::Tensor* attn_map) {
+  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch, at::Tensor* attn_map) {
     auto h = attn->forward(norm1->forward(x), attn_map);
     if (attn_branch) *attn_branch = h;
     x = x + drop_path(h, drop_path_p_, is_training());
@@ -81,8 +80,7 @@ class ViTBlockImpl : public nn::Module {
 
 }  // namespace detail
 
-DeiTConfig read_deit_config(const std::string& arch, DeiTConfig preset,
-                            const nlohmann::json& options) {
+DeiTConfig read_deit_config(const std::string& arch, DeiTConfig preset, const nlohmann::json& options) {
   OptionReader r(arch, options);
   DeiTConfig c = preset;
   c.img_size = r.get_int("img_size", preset.img_size);
@@ -98,8 +96,7 @@ DeiTConfig read_deit_config(const std::string& arch, DeiTConfig preset,
   if (c.patch_size < 1) throw Error(who + "'patch_size' must be positive");
   if (c.img_size < c.patch_size || c.img_size % c.patch_size != 0)
     throw Error(who + "'img_size' (" + std::to_string(c.img_size) +
-                ") must be a positive multiple of patch_size (" + std::to_string(c.patch_size) +
-                ")");
+                ") must be a positive multiple of patch_size (" + std::to_string(c.patch_size) + ")");
   if (c.depth < 1) throw Error(who + "'depth' must be at least 1");
   if (c.num_heads < 1 || c.embed_dim < 1 || c.embed_dim % c.num_heads != 0)
     throw Error(who + "'embed_dim' (" + std::to_string(c.embed_dim) +
@@ -152,6 +149,11 @@ std::vector<std::string> DeiT::probe_points() const {
   return out;
 }
 
+int64_t DeiT::probe_prefix_tokens(const std::string& probe) const {
+  // The blocks see [cls, patches]; patch_embed runs before the class token is prepended.
+  return probe.rfind("blocks.", 0) == 0 ? 1 : 0;
+}
+
 std::vector<InitBlock> DeiT::block_map() const {
   std::vector<InitBlock> out{{-1, {"patch_embed", "cls_token", "pos_embed"}}};
   for (int64_t i = 0; i < cfg_.depth; ++i)
@@ -167,24 +169,22 @@ at::Tensor DeiT::pos_embed_for(int64_t gh, int64_t gw) const {
   auto prefix = pos_embed.narrow(1, 0, 1);
   auto grid = pos_embed.narrow(1, 1, n * n).reshape({1, n, n, C}).permute({0, 3, 1, 2});
   // timm's resample_abs_pos_embed: F.interpolate(size, bicubic, antialias=True).
-  grid = at::_upsample_bicubic2d_aa(grid.to(at::kFloat), {gh, gw}, /*align_corners=*/false,
-                                    c10::nullopt, c10::nullopt)
+  grid = at::_upsample_bicubic2d_aa(grid.to(at::kFloat), {gh, gw}, /*align_corners=*/false, c10::nullopt,
+                                    c10::nullopt)
              .to(pos_embed.scalar_type());
   grid = grid.permute({0, 2, 3, 1}).reshape({1, gh * gw, C});
   return at::cat({prefix, grid}, 1);
 }
 
 at::Tensor DeiT::run(const at::Tensor& input, const std::set<std::string>& want,
-                     std::map<std::string, at::Tensor>* probes,
-                     std::vector<BlockAttention>* maps) {
+                     std::map<std::string, at::Tensor>* probes, std::vector<BlockAttention>* maps) {
   const int64_t p = cfg_.patch_size;
   if (input.dim() != 4 || input.size(1) != in_channels_)
     throw Error("DeiT: expected input (B, " + std::to_string(in_channels_) + ", H, W), got " +
                 std::to_string(input.dim()) + "-d " + c10::str(input.sizes()));
   if (input.size(2) % p != 0 || input.size(3) % p != 0 || input.size(2) < p || input.size(3) < p)
-    throw Error("DeiT: input " + std::to_string(input.size(2)) + "x" +
-                std::to_string(input.size(3)) + " is not a multiple of the patch size " +
-                std::to_string(p));
+    throw Error("DeiT: input " + std::to_string(input.size(2)) + "x" + std::to_string(input.size(3)) +
+                " is not a multiple of the patch size " + std::to_string(p));
   auto keep = [&](const std::string& name, const at::Tensor& t) {
     if (probes && want.count(name)) (*probes)[name] = t;
   };
@@ -241,8 +241,8 @@ void DeiT::adapt_weights(TensorList& weights) const {
     if (std::regex_match(w.first, m, block) && std::stoll(m[1].str()) >= cfg_.depth) continue;
     kept.push_back(std::move(w));
   }
-  spdlog::info("DeiT with {} blocks: dropped blocks {}..{} of the weights (truncated DeiT)",
-               cfg_.depth, cfg_.depth, deepest);
+  spdlog::info("DeiT with {} blocks: dropped blocks {}..{} of the weights (truncated DeiT)", cfg_.depth,
+               cfg_.depth, deepest);
   weights = std::move(kept);
 }
 
@@ -251,20 +251,19 @@ void register_deit_models(Registry& registry) {
     const char* name;
     int64_t dim, heads;
   };
-  for (const Preset& p : {Preset{"deit_tiny_patch16_224", 192, 3},
-                          Preset{"deit_small_patch16_224", 384, 6},
+  for (const Preset& p : {Preset{"deit_tiny_patch16_224", 192, 3}, Preset{"deit_small_patch16_224", 384, 6},
                           Preset{"deit_base_patch16_224", 768, 12}}) {
     DeiTConfig preset;
     preset.embed_dim = p.dim;
     preset.num_heads = p.heads;
-    registry.add({p.name, "deit",
+    registry.add({p.name, Family::deit,
                   std::string("timm ") + p.name + " (option depth < 12: the truncated DeiT)", 224},
                  [preset](const ModelSpec& spec) -> std::shared_ptr<Network> {
                    return std::make_shared<DeiT>(read_deit_config(spec.arch, preset, spec.options),
                                                  spec.num_classes, spec.in_channels);
                  });
   }
-  registry.add({"deit", "deit",
+  registry.add({"deit", Family::deit,
                 "configurable DeiT/ViT (options: img_size, patch_size, embed_dim, depth, "
                 "num_heads, mlp_ratio, qkv_bias, drop_path_rate); defaults are deit_small's "
                 "with img_size = the input size",

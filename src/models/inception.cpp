@@ -45,8 +45,7 @@ struct Mixed : nn::Module {
   virtual at::Tensor forward(const at::Tensor& x) = 0;
 
  protected:
-  Conv add(const std::string& name, int64_t in, int64_t out, Pair k, Pair s = {1, 1},
-           Pair p = {0, 0}) {
+  Conv add(const std::string& name, int64_t in, int64_t out, Pair k, Pair s = {1, 1}, Pair p = {0, 0}) {
     return register_module(name, std::make_shared<BasicConv2d>(in, out, k, s, p));
   }
 };
@@ -161,8 +160,7 @@ void trunc_normal(at::Tensor t, double std, double a, double b) {
 
 class Inception3 : public Network {
  public:
-  Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout,
-             const std::string& init)
+  Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout, const std::string& init)
       : dropout_(dropout) {
     auto c = [width](int64_t n) {
       return std::max<int64_t>(1, static_cast<int64_t>(std::lround(n * width)));
@@ -205,8 +203,7 @@ class Inception3 : public Network {
 
   at::Tensor forward(const at::Tensor& input) override { return run(input, {}, nullptr); }
 
-  ProbedOutput forward_probed(const at::Tensor& input,
-                              const std::vector<std::string>& probes) override {
+  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override {
     ProbedOutput out;
     out.logits = run(input, checked_probes(*this, probes), &out.probes);
     return out;
@@ -256,8 +253,7 @@ class Inception3 : public Network {
   at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
                  std::map<std::string, at::Tensor>* probes) {
     if (input.dim() != 4 || input.size(2) < 75 || input.size(3) < 75)
-      throw Error("inception_v3 needs input of at least 75x75 pixels, got shape " +
-                  c10::str(input.sizes()));
+      throw Error("inception_v3 needs input of at least 75x75 pixels, got shape " + c10::str(input.sizes()));
     at::Tensor x = input;
     for (const auto& s : stages_) {
       x = s.fn(x);
@@ -282,7 +278,7 @@ class Inception3 : public Network {
 }  // namespace
 
 void register_inception_models(Registry& registry) {
-  registry.add({"inception_v3", "inception",
+  registry.add({"inception_v3", Family::inception,
                 "torchvision inception_v3 without aux head, transform_input off (options: width, "
                 "dropout, init paper|torchvision)",
                 224},
@@ -290,19 +286,17 @@ void register_inception_models(Registry& registry) {
                  OptionReader r(spec.arch, spec.options);
                  const double width = r.get_double("width", 1.0);
                  const double dropout = r.get_double("dropout", 0.5);
-                 const auto init =
-                     r.get_string("init", "paper", {"paper", "torchvision"});
+                 const auto init = r.get_string("init", "paper", {"paper", "torchvision"});
                  r.finish();
                  const std::string who = "model '" + spec.arch + "': ";
-                 if (!(width > 0.0 && width <= 4.0))
-                   throw Error(who + "option 'width' must be in (0, 4]");
+                 if (!(width > 0.0 && width <= 4.0)) throw Error(who + "option 'width' must be in (0, 4]");
                  if (!(dropout >= 0.0 && dropout < 1.0))
                    throw Error(who + "option 'dropout' must be in [0, 1)");
                  if (spec.num_classes < 1) throw Error(who + "num_classes must be positive");
                  if (spec.in_channels != 1 && spec.in_channels != 3)
                    throw Error(who + "in_channels must be 1 or 3");
-                 return std::make_shared<Inception3>(spec.num_classes, spec.in_channels, width,
-                                                     dropout, init);
+                 return std::make_shared<Inception3>(spec.num_classes, spec.in_channels, width, dropout,
+                                                     init);
                });
 }
 

@@ -5,6 +5,7 @@
 
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 #include "featreuse/models/registry.hpp"
 
 namespace featreuse::models {
@@ -27,12 +28,8 @@ ModelConfig load_model_config(const std::string& path) {
   if (!v.contains("arch") || !v["arch"].is_string())
     throw ConfigError(doc.where("arch"), "arch", "must be a registered model name (a string)");
   out.spec.arch = v["arch"].get<std::string>();
-  if (!registry().contains(out.spec.arch)) {
-    std::string known;
-    for (const auto& n : registry().names()) known += (known.empty() ? "" : ", ") + n;
-    throw ConfigError(doc.where("arch"), "arch",
-                      "unknown architecture '" + out.spec.arch + "' (known: " + known + ")");
-  }
+  if (!registry().contains(out.spec.arch))
+    throw ConfigError(doc.where("arch"), "arch", registry().unknown(out.spec.arch));
   if (v.contains("options") && !v["options"].is_null()) {
     if (!v["options"].is_object())
       throw ConfigError(doc.where("options"), "options",
@@ -79,17 +76,13 @@ ModelConfig resolve_model(const std::string& name, const std::string& configs_di
     out.spec.image_size = registry().info(name).default_image_size;
     return out;
   }
-  std::string configs;
-  for (const auto& n : model_config_names(configs_dir)) configs += (configs.empty() ? "" : ", ") + n;
-  std::string archs;
-  for (const auto& n : registry().names()) archs += (archs.empty() ? "" : ", ") + n;
-  throw Error("unknown model '" + name + "': not a .yaml file, not a config in " + configs_dir +
-              "/models (" + (configs.empty() ? "none" : configs) +
-              ") and not a registered architecture (" + archs + ")");
+  const std::string configs = join(model_config_names(configs_dir));
+  const std::string archs = join(registry().names());
+  throw Error("unknown model '" + name + "': not a .yaml file, not a config in " + configs_dir + "/models (" +
+              (configs.empty() ? "none" : configs) + ") and not a registered architecture (" + archs + ")");
 }
 
-std::shared_ptr<Network> build_model(const ModelConfig& config, int64_t num_classes,
-                                     int64_t in_channels) {
+std::shared_ptr<Network> build_model(const ModelConfig& config, int64_t num_classes, int64_t in_channels) {
   ModelSpec spec = config.spec;
   spec.num_classes = num_classes;
   spec.in_channels = in_channels;

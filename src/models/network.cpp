@@ -1,11 +1,11 @@
 #include "featreuse/models/network.hpp"
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 
 namespace featreuse::models {
 
-ProbedOutput Network::forward_probed(const torch::Tensor& input,
-                                     const std::vector<std::string>& probes) {
+ProbedOutput Network::forward_probed(const torch::Tensor& input, const std::vector<std::string>& probes) {
   checked_probes(*this, probes);
   if (!probes.empty()) throw Error("this model has no probed forward");
   return {forward(input), {}};
@@ -23,10 +23,8 @@ std::set<std::string> checked_probes(const Network& net, const std::vector<std::
   for (const auto& p : probes)
     if (!valid.count(p)) unknown += (unknown.empty() ? "'" : ", '") + p + "'";
   if (!unknown.empty()) {
-    std::string list;
-    for (const auto& p : points) list += (list.empty() ? "" : ", ") + p;
-    throw Error("unknown probe point " + unknown + "; this model has: " +
-                (list.empty() ? "none" : list));
+    const std::string list = join(points);
+    throw Error("unknown probe point " + unknown + "; this model has: " + (list.empty() ? "none" : list));
   }
   return std::set<std::string>(probes.begin(), probes.end());
 }

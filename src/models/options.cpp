@@ -2,6 +2,7 @@
 
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/text.hpp"
 
 namespace featreuse::models {
 
@@ -89,9 +90,9 @@ void OptionReader::finish() const {
   for (auto it = options_.begin(); it != options_.end(); ++it)
     if (!read_.count(it.key())) unknown += (unknown.empty() ? "'" : ", '") + it.key() + "'";
   if (unknown.empty()) return;
-  for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;
-  throw Error("model '" + arch_ + "': unknown option " + unknown + " (known: " +
-              (known.empty() ? "none" : known) + ")");
+  known = join(read_);
+  throw Error("model '" + arch_ + "': unknown option " + unknown +
+              " (known: " + (known.empty() ? "none" : known) + ")");
 }
 
 }  // namespace featreuse::models

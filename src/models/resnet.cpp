@@ -94,11 +94,10 @@ struct ResNetConfig {
 
 class ResNet : public Network {
  public:
-  ResNet(const ResNetConfig& cfg, int64_t num_classes, int64_t in_channels)
-      : small_stem_(cfg.small_stem) {
+  ResNet(const ResNetConfig& cfg, int64_t num_classes, int64_t in_channels) : small_stem_(cfg.small_stem) {
     const int64_t stem = cfg.widths.front();
-    conv1 = register_module("conv1", cfg.small_stem ? conv(in_channels, stem, 3, 1, 1)
-                                                    : conv(in_channels, stem, 7, 2, 3));
+    conv1 = register_module(
+        "conv1", cfg.small_stem ? conv(in_channels, stem, 3, 1, 1) : conv(in_channels, stem, 7, 2, 3));
     bn1 = register_module("bn1", nn::BatchNorm2d(stem));
     int64_t in = stem;
     const int64_t expansion = cfg.bottleneck ? Bottleneck::expansion : BasicBlock::expansion;
@@ -125,8 +124,7 @@ class ResNet : public Network {
 
   at::Tensor forward(const at::Tensor& input) override { return run(input, {}, nullptr); }
 
-  ProbedOutput forward_probed(const at::Tensor& input,
-                              const std::vector<std::string>& probes) override {
+  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override {
     ProbedOutput out;
     out.logits = run(input, checked_probes(*this, probes), &out.probes);
     return out;
@@ -187,25 +185,21 @@ class ResNet : public Network {
   std::vector<std::string> block_names_;
 };
 
-ResNetConfig read_config(const std::string& arch, const ResNetConfig& preset,
-                         const nlohmann::json& options) {
+ResNetConfig read_config(const std::string& arch, const ResNetConfig& preset, const nlohmann::json& options) {
   OptionReader r(arch, options);
   ResNetConfig cfg = preset;
-  cfg.bottleneck =
-      r.get_string("block", preset.bottleneck ? "bottleneck" : "basic", {"basic", "bottleneck"}) ==
-      "bottleneck";
+  cfg.bottleneck = r.get_string("block", preset.bottleneck ? "bottleneck" : "basic",
+                                {"basic", "bottleneck"}) == "bottleneck";
   cfg.layers = r.get_int_list("layers", preset.layers);
   cfg.widths = r.get_int_list("widths", preset.widths);
   cfg.small_stem =
-      r.get_string("stem", preset.small_stem ? "small" : "imagenet", {"imagenet", "small"}) ==
-      "small";
+      r.get_string("stem", preset.small_stem ? "small" : "imagenet", {"imagenet", "small"}) == "small";
   r.finish();
   const std::string who = "model '" + arch + "': ";
   if (cfg.layers.empty()) throw Error(who + "option 'layers' must not be empty");
   if (cfg.layers.size() != cfg.widths.size())
     throw Error(who + "options 'layers' and 'widths' must have the same length (" +
-                std::to_string(cfg.layers.size()) + " vs " + std::to_string(cfg.widths.size()) +
-                ")");
+                std::to_string(cfg.layers.size()) + " vs " + std::to_string(cfg.widths.size()) + ")");
   for (auto v : cfg.layers)
     if (v < 1) throw Error(who + "option 'layers' needs at least one block per stage");
   for (auto v : cfg.widths)
@@ -214,8 +208,7 @@ ResNetConfig read_config(const std::string& arch, const ResNetConfig& preset,
 }
 
 void check_spec(const ModelSpec& spec) {
-  if (spec.num_classes < 1)
-    throw Error("model '" + spec.arch + "': num_classes must be positive");
+  if (spec.num_classes < 1) throw Error("model '" + spec.arch + "': num_classes must be positive");
   if (spec.in_channels != 1 && spec.in_channels != 3)
     throw Error("model '" + spec.arch + "': in_channels must be 1 or 3, got " +
                 std::to_string(spec.in_channels));
@@ -238,21 +231,21 @@ void register_resnet_models(Registry& registry) {
     ResNetConfig preset;
     preset.bottleneck = p.bottleneck;
     preset.layers = p.layers;
-    registry.add({p.name, "resnet", std::string("torchvision ") + p.name, 224},
+    registry.add({p.name, Family::resnet, std::string("torchvision ") + p.name, 224},
                  [preset](const ModelSpec& spec) -> std::shared_ptr<Network> {
                    check_spec(spec);
                    return std::make_shared<ResNet>(read_config(spec.arch, preset, spec.options),
                                                    spec.num_classes, spec.in_channels);
                  });
   }
-  registry.add({"resnet", "resnet",
+  registry.add({"resnet", Family::resnet,
                 "configurable ResNet (options: block basic|bottleneck, layers, widths, "
                 "stem imagenet|small); defaults are resnet50's",
                 224},
                [](const ModelSpec& spec) -> std::shared_ptr<Network> {
                  check_spec(spec);
-                 return std::make_shared<ResNet>(read_config(spec.arch, {}, spec.options),
-                                                 spec.num_classes, spec.in_channels);
+                 return std::make_shared<ResNet>(read_config(spec.arch, {}, spec.options), spec.num_classes,
+                                                 spec.in_channels);
                });
 }
 

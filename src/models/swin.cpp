@@ -42,7 +42,7 @@ at::Tensor window_reverse(const at::Tensor& windows, int64_t ws, int64_t H, int6
 at::Tensor relative_position_index(int64_t ws) {
   auto r = at::arange(ws, at::kLong);
   auto grids = at::meshgrid({r, r}, "ij");
-  auto coords = at::stack({grids[0], grids[1]}).flatten(1);                 // 2, N
+  auto coords = at::stack({grids[0], grids[1]}).flatten(1);                                // 2, N
   auto rel = (coords.unsqueeze(2) - coords.unsqueeze(1)).permute({1, 2, 0}).contiguous();  // N,N,2
   auto dy = rel.select(2, 0) + (ws - 1);
   auto dx = rel.select(2, 1) + (ws - 1);
@@ -114,8 +114,8 @@ class WindowAttentionImpl : public nn::Module {
 
 class SwinBlockImpl : public nn::Module {
  public:
-  SwinBlockImpl(int64_t dim, int64_t res, int64_t heads, int64_t window, int64_t shift,
-                int64_t hidden, bool qkv_bias, double drop_path_p)
+  SwinBlockImpl(int64_t dim, int64_t res, int64_t heads, int64_t window, int64_t shift, int64_t hidden,
+                bool qkv_bias, double drop_path_p)
       : res_(res), ws_(window), shift_(shift), drop_path_p_(drop_path_p) {
     // A stage no larger than the window runs one unshifted window (official
     // Swin and timm agree on this).
@@ -131,8 +131,7 @@ class SwinBlockImpl : public nn::Module {
   }
 
   // x: (B, L, C) on the res x res grid.
-  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch,
-                     at::Tensor* attn_map) {
+  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch, at::Tensor* attn_map) {
     const int64_t B = x.size(0), C = x.size(2), H = res_, W = res_;
     auto h = norm1->forward(x).view({B, H, W, C});
     if (shift_ > 0) h = at::roll(h, {-shift_, -shift_}, {1, 2});
@@ -192,8 +191,7 @@ class PatchMergingImpl : public nn::Module {
 
 }  // namespace detail
 
-SwinConfig read_swin_config(const std::string& arch, SwinConfig preset,
-                            const nlohmann::json& options) {
+SwinConfig read_swin_config(const std::string& arch, SwinConfig preset, const nlohmann::json& options) {
   OptionReader r(arch, options);
   SwinConfig c = preset;
   c.patch_size = r.get_int("patch_size", preset.patch_size);
@@ -211,15 +209,14 @@ SwinConfig read_swin_config(const std::string& arch, SwinConfig preset,
   if (c.window_size < 1) throw Error(who + "'window_size' must be positive");
   if (c.depths.empty()) throw Error(who + "'depths' must not be empty");
   if (c.depths.size() != c.num_heads.size())
-    throw Error(who + "'num_heads' must have one entry per stage (" +
-                std::to_string(c.depths.size()) + "), got " + std::to_string(c.num_heads.size()));
+    throw Error(who + "'num_heads' must have one entry per stage (" + std::to_string(c.depths.size()) +
+                "), got " + std::to_string(c.num_heads.size()));
   for (size_t s = 0; s < c.depths.size(); ++s) {
     if (c.depths[s] < 1) throw Error(who + "'depths' needs at least one block per stage");
     const int64_t dim = c.embed_dim << s;
     if (c.num_heads[s] < 1 || dim % c.num_heads[s] != 0)
-      throw Error(who + "'num_heads' [" + std::to_string(s) + "] = " +
-                  std::to_string(c.num_heads[s]) + " must divide the stage width " +
-                  std::to_string(dim));
+      throw Error(who + "'num_heads' [" + std::to_string(s) + "] = " + std::to_string(c.num_heads[s]) +
+                  " must divide the stage width " + std::to_string(dim));
   }
   if (!(c.mlp_ratio > 0.0)) throw Error(who + "'mlp_ratio' must be positive");
   if (!(c.drop_path_rate >= 0.0 && c.drop_path_rate < 1.0))
@@ -243,10 +240,9 @@ SwinTransformer::SwinTransformer(const SwinConfig& cfg, int64_t num_classes, int
 
   auto patch_embed = register_module("patch_embed", std::make_shared<nn::Module>());
   proj = patch_embed->register_module(
-      "proj", nn::Conv2d(nn::Conv2dOptions(in_channels, cfg.embed_dim, cfg.patch_size)
-                             .stride(cfg.patch_size)));
-  embed_norm = patch_embed->register_module(
-      "norm", nn::LayerNorm(nn::LayerNormOptions({cfg.embed_dim})));
+      "proj",
+      nn::Conv2d(nn::Conv2dOptions(in_channels, cfg.embed_dim, cfg.patch_size).stride(cfg.patch_size)));
+  embed_norm = patch_embed->register_module("norm", nn::LayerNorm(nn::LayerNormOptions({cfg.embed_dim})));
 
   int64_t total = 0;
   for (auto d : cfg.depths) total += d;
@@ -258,9 +254,9 @@ SwinTransformer::SwinTransformer(const SwinConfig& cfg, int64_t num_classes, int
     nn::ModuleList blocks;
     const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * cfg.mlp_ratio);
     for (int64_t b = 0; b < cfg.depths[s]; ++b, ++j) {
-      auto block = std::make_shared<detail::SwinBlockImpl>(
-          dim, res, cfg.num_heads[s], cfg.window_size, b % 2 == 0 ? 0 : cfg.window_size / 2,
-          hidden, cfg.qkv_bias, rates[j].item<double>());
+      auto block = std::make_shared<detail::SwinBlockImpl>(dim, res, cfg.num_heads[s], cfg.window_size,
+                                                           b % 2 == 0 ? 0 : cfg.window_size / 2, hidden,
+                                                           cfg.qkv_bias, rates[j].item<double>());
       blocks->push_back(block);
       blocks_.push_back({"layers." + std::to_string(s) + ".blocks." + std::to_string(b), block, s});
     }
@@ -333,8 +329,7 @@ at::Tensor SwinTransformer::run(const at::Tensor& input, const std::set<std::str
     x = b.block->forward(x, ka ? &a : nullptr, km ? &m : nullptr, maps ? &amap : nullptr);
     if (ka) (*probes)[b.name + ".attn"] = a;
     if (km) (*probes)[b.name + ".mlp"] = m;
-    if (maps)
-      maps->push_back({b.name, amap, res, res, token_px, b.block->window(), b.block->shift(), 0});
+    if (maps) maps->push_back({b.name, amap, res, res, token_px, b.block->window(), b.block->shift(), 0});
   }
   x = norm->forward(x).mean(1);
   x = head->forward(x);
@@ -342,9 +337,7 @@ at::Tensor SwinTransformer::run(const at::Tensor& input, const std::set<std::str
   return x;
 }
 
-at::Tensor SwinTransformer::forward(const at::Tensor& input) {
-  return run(input, {}, nullptr, nullptr);
-}
+at::Tensor SwinTransformer::forward(const at::Tensor& input) { return run(input, {}, nullptr, nullptr); }
 
 ProbedOutput SwinTransformer::forward_probed(const at::Tensor& input,
                                              const std::vector<std::string>& probes) {
@@ -418,24 +411,24 @@ void register_swin_models(Registry& registry) {
     preset.depths = p.depths;
     preset.num_heads = p.heads;
     preset.drop_path_rate = p.drop_path;
-    registry.add({p.name, "swin",
+    registry.add({p.name, Family::swin,
                   std::string("official Swin ") + p.name + " (drop-path " +
                       std::to_string(p.drop_path).substr(0, 3) + ")",
                   224},
                  [preset](const ModelSpec& spec) -> std::shared_ptr<Network> {
-                   return std::make_shared<SwinTransformer>(
-                       read_swin_config(spec.arch, preset, spec.options), spec.num_classes,
-                       spec.in_channels, spec.image_size);
+                   return std::make_shared<SwinTransformer>(read_swin_config(spec.arch, preset, spec.options),
+                                                            spec.num_classes, spec.in_channels,
+                                                            spec.image_size);
                  });
   }
-  registry.add({"swin", "swin",
+  registry.add({"swin", Family::swin,
                 "configurable Swin (options: patch_size, embed_dim, depths, num_heads, "
                 "window_size, mlp_ratio, qkv_bias, drop_path_rate); defaults are swin_tiny's",
                 224},
                [](const ModelSpec& spec) -> std::shared_ptr<Network> {
-                 return std::make_shared<SwinTransformer>(
-                     read_swin_config(spec.arch, {}, spec.options), spec.num_classes,
-                     spec.in_channels, spec.image_size);
+                 return std::make_shared<SwinTransformer>(read_swin_config(spec.arch, {}, spec.options),
+                                                          spec.num_classes, spec.in_channels,
+                                                          spec.image_size);
                });
 }
 

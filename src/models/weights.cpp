@@ -1,4 +1,6 @@
 // Weight files -> Network: format dispatch and the strict, all-errors-at-once load.
+#include "featreuse/models/weights.hpp"
+
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
@@ -6,7 +8,7 @@
 #include <set>
 
 #include "featreuse/core/error.hpp"
-#include "featreuse/models/weights.hpp"
+#include "featreuse/core/text.hpp"
 #include "weight_io.hpp"
 #include "zip_archive.hpp"
 
@@ -18,12 +20,6 @@ std::string shape_str(at::IntArrayRef s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
 }
 
 }  // namespace
@@ -105,8 +101,7 @@ LoadReport load_weights(Network& net, const TensorList& weights, const LoadOptio
 
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || !problems_dup.empty()) {
     std::string msg = options.source + ": weights do not fit the model";
-    if (!missing.empty())
-      msg += "; " + std::to_string(missing.size()) + " missing: " + join(missing);
+    if (!missing.empty()) msg += "; " + std::to_string(missing.size()) + " missing: " + join(missing);
     if (!unexpected.empty())
       msg += "; " + std::to_string(unexpected.size()) + " unexpected: " + join(unexpected);
     if (!mismatched.empty())

@@ -49,7 +49,7 @@ herr_t close_any(hid_t id) {
 Handle file_access_list() {
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(file access)"));
   // Default (oldest) file format on purpose: a crashed writer leaves no
-  // "file is open" flags behind (DESIGN.md "The store").
+  // "file is open" flags behind, so h5py opens a store after kill -9.
   return fapl;
 }
 

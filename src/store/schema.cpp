@@ -39,7 +39,7 @@ json StudySchema::to_json() const {
   }
   for (const auto& c : cells)
     j["cells"].push_back({{"id", c.id},
-                          {"kind", c.kind},
+                          {"kind", grid::task_kind_name(c.kind)},
                           {"key", c.key},
                           {"axes", c.axes},
                           {"config", c.config},
@@ -67,7 +67,7 @@ StudySchema StudySchema::from_json(const json& j) {
   for (const auto& c : j["cells"]) {
     CellSchema cell;
     cell.id = c["id"];
-    cell.kind = c["kind"];
+    cell.kind = grid::parse_task_kind(c["kind"]);
     cell.key = c["key"];
     cell.axes = c["axes"];
     cell.config = c["config"];

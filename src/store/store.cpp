@@ -5,31 +5,22 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
 
+#include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/paths.hpp"
+#include "store_files.hpp"
 
 namespace featreuse::store {
 
 namespace {
 
-constexpr const char* kFormat = "featreuse-store";
-constexpr int64_t kSchemaVersion = 1;
-
-std::string cell_path(const std::string& id) { return "/cells/" + id; }
-
 int mpi_rank(MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   return rank;
-}
-
-std::string bcast_string(std::string text, int root, MPI_Comm comm) {
-  int64_t size = int64_t(text.size());
-  MPI_Bcast(&size, 1, MPI_INT64_T, root, comm);
-  text.resize(size);
-  MPI_Bcast(text.data(), int(size), MPI_CHAR, root, comm);
-  return text;
 }
 
 void write_rows_dataset(hid_t file, const std::string& path, const Rows& rows) {
@@ -62,85 +53,17 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-bool is_store(hid_t file) {
-  return h5::has_attribute(file, "format") && h5::get_string_attribute(file, "format") == kFormat;
-}
-
-CellRecord read_record(hid_t file, const std::string& id) {
-  Rows rows(record_type(), 1);
-  h5::Handle type = rows.type().h5_type();
-  h5::Handle dataset = h5::open_dataset(file, cell_path(id) + "/record");
-  h5::read_all(dataset, type, rows.data());
-  return get_record(rows, 0);
-}
-
-std::pair<Layout, std::vector<float>> read_checkpoint(hid_t file, const std::string& id, const std::string& which) {
-  const std::string path = cell_path(id) + "/checkpoints/" + which;
-  if (!h5::exists(file, path)) throw Error("store: cell " + id + " has no " + which + " checkpoint");
-  h5::Handle dataset = h5::open_dataset(file, path);
-  Layout layout;
-  const std::string layout_path = h5::get_string_attribute(dataset, "layout");
-  layout.id = layout_path.substr(layout_path.rfind('/') + 1);
-  h5::Handle table = h5::open_dataset(file, layout_path);
-  Rows rows(layout_type(), h5::dims(table)[0]);
-  h5::read_all(table, layout_type().h5_type(), rows.data());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    LayoutEntry e;
-    e.name = rows.get_string(i, "name");
-    e.offset = rows.get_int(i, "offset");
-    e.numel = rows.get_int(i, "numel");
-    const std::string shape = rows.get_string(i, "shape");
-    for (size_t pos = 0; pos < shape.size();) {
-      size_t end = shape.find(',', pos);
-      if (end == std::string::npos) end = shape.size();
-      e.shape.push_back(std::stoll(shape.substr(pos, end - pos)));
-      pos = end + 1;
-    }
-    e.buffer = rows.get_string(i, "kind") == "buffer";
-    e.dtype = rows.get_string(i, "dtype");
-    layout.entries.push_back(std::move(e));
-  }
-  std::vector<float> flat(h5::dims(dataset)[0]);
-  h5::read_all(dataset, H5T_NATIVE_FLOAT, flat.data());
-  if (int64_t(flat.size()) != layout.total())
-    throw Error("store: " + path + " has " + std::to_string(flat.size()) + " values, its layout " +
-                std::to_string(layout.total()));
-  return {std::move(layout), std::move(flat)};
-}
-
-std::vector<StoredCell> read_cells(hid_t file) {
-  std::vector<StoredCell> out;
-  if (!h5::exists(file, "/cells")) return out;
-  h5::Handle cells = h5::open_group(file, "/cells");
-  for (const auto& id : h5::list_group(cells)) {
-    StoredCell c;
-    c.id = id;
-    const std::string base = cell_path(id);
-    c.key = h5::read_string(file, base + "/key");
-    c.kind = h5::read_string(file, base + "/kind");
-    c.axes = json::parse(h5::read_string(file, base + "/axes"));
-    c.config = h5::read_string(file, base + "/config");
-    c.record = read_record(file, id);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
 Store::Store(const std::string& path, MPI_Comm comm) : path_(path), comm_(comm), rank_(mpi_rank(comm)) {
   // Everyone must agree on whether the file exists before the collective call.
   int exists = rank_ == 0 ? int(std::filesystem::exists(path)) : 0;
   MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
   if (exists) {
     file_ = h5::open_parallel(path, comm, h5::Access::read_write);
-    if (!is_store(file_)) throw Error("'" + path + "' is an HDF5 file but not a featreuse store");
-    const int64_t version = h5::get_int_attribute(file_, "schema_version");
-    if (version != kSchemaVersion)
-      throw Error("store '" + path + "' has schema version " + std::to_string(version) +
-                  "; this featreuse reads " + std::to_string(kSchemaVersion));
+    detail::check_store(file_, path);
   } else {
     file_ = h5::create_parallel(path, comm);
-    h5::set_attribute(file_, "format", std::string(kFormat));
-    h5::set_attribute(file_, "schema_version", kSchemaVersion);
+    h5::set_attribute(file_, "format", std::string(detail::kFormat));
+    h5::set_attribute(file_, "schema_version", detail::kSchemaVersion);
     h5::set_attribute(file_, "created_by", std::string("featreuse ") + version());
     h5::create_group(file_, "/cells");
     h5::create_group(file_, "/layouts");
@@ -209,7 +132,7 @@ void Store::prepare(const StudySchema& schema) {
 
 void Store::create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
   const bool writer = rank_ == 0;
-  const std::string base = cell_path(cell.id);
+  const std::string base = detail::cell_path(cell.id);
   const bool is_new = !h5::exists(file_, base);
   bool done = false;
   if (is_new) {
@@ -218,9 +141,9 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
       const char* name;
       const std::string& value;
     };
-    const std::string axes = cell.axes.dump();
+    const std::string axes = cell.axes.dump(), kind = grid::task_kind_name(cell.kind);
     for (const Text& t :
-         {Text{"config", cell.config}, Text{"key", cell.key}, Text{"kind", cell.kind}, Text{"axes", axes}}) {
+         {Text{"config", cell.config}, Text{"key", cell.key}, Text{"kind", kind}, Text{"axes", axes}}) {
       h5::Handle type = h5::string_type(t.value.size());
       h5::Handle d = h5::create_dataset(file_, base + "/" + t.name, type, {});
       if (writer) h5::write_all(d, type, t.value.data());
@@ -229,10 +152,10 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
     h5::Handle type = rows.type().h5_type();
     h5::create_dataset(file_, base + "/record", type, {});
   } else {
-    done = store::read_record(file_, cell.id).status == TaskState::done;
+    done = detail::read_record(file_, cell.id).status == TaskState::done;
   }
   if (writer && (is_new || (!done && !cell.setup_error.empty()))) {
-    CellRecord record = is_new ? CellRecord{} : store::read_record(file_, cell.id);
+    CellRecord record = is_new ? CellRecord{} : detail::read_record(file_, cell.id);
     if (!cell.setup_error.empty()) {
       record.status = TaskState::failed;
       record.message = "setup: " + cell.setup_error;
@@ -269,119 +192,149 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
     ensure_dataset(file_, base + "/test/labels", H5T_STD_I64LE, {n}, !done);
 }
 
+namespace {
+
+// Sources first, then cells by their coordinates.
+void sort_for_results(std::vector<StoredCell>& cells) {
+  std::stable_sort(cells.begin(), cells.end(), [](const StoredCell& a, const StoredCell& b) {
+    return std::make_pair(a.kind != grid::TaskKind::source, a.key) <
+           std::make_pair(b.kind != grid::TaskKind::source, b.key);
+  });
+}
+
+// An axis column's type from the values the cells hold: integers stay
+// integers unless a cell lacks the value (then floats, NaN for missing);
+// mixed numbers are floats; anything else is text.
+struct AxisColumn {
+  std::string name;
+  std::optional<Column::Type> type;  // none: every value is null
+  bool has_missing = false;
+  size_t width = 1;  // longest value as text
+
+  void see(const json& v) {
+    if (v.is_null()) {
+      has_missing = true;
+      return;
+    }
+    const Column::Type want = v.is_number_integer() ? Column::Type::i64
+                              : v.is_number()       ? Column::Type::f64
+                                                    : Column::Type::str;
+    if (!type || *type == want)
+      type = want;
+    else
+      type = *type != Column::Type::str && want != Column::Type::str ? Column::Type::f64 : Column::Type::str;
+    width = std::max(width, (v.is_string() ? v.get<std::string>() : v.dump()).size());
+  }
+  void add_to(RowType& row_type) const {
+    if (type == Column::Type::i64 && !has_missing)
+      row_type.add(Column::Type::i64, name);
+    else if (type == Column::Type::i64 || type == Column::Type::f64)
+      row_type.add(Column::Type::f64, name);
+    else
+      row_type.add(Column::Type::str, name, width);
+  }
+};
+
+// The results table's columns: id, kind, key, the axes in first-seen order, the record.
+RowType results_type(const std::vector<StoredCell>& cells) {
+  std::vector<AxisColumn> axes;
+  std::map<std::string, size_t> index;
+  size_t key_width = 1;
+  for (const auto& c : cells) {
+    key_width = std::max(key_width, c.key.size());
+    for (auto it = c.axes.begin(); it != c.axes.end(); ++it) {
+      auto [pos, fresh] = index.emplace(it.key(), axes.size());
+      if (fresh) axes.push_back({it.key()});
+      axes[pos->second].see(it.value());
+    }
+  }
+  for (auto& axis : axes)
+    for (const auto& c : cells) axis.has_missing = axis.has_missing || !c.axes.contains(axis.name);
+  RowType type;
+  type.add(Column::Type::str, "id", 16)
+      .add(Column::Type::str, "kind", 8)
+      .add(Column::Type::str, "key", key_width);
+  for (const auto& axis : axes) axis.add_to(type);
+  for (const auto& c : record_type().columns()) type.add(c.type, c.name, c.size);
+  return type;
+}
+
+// One cell's axis values into row `i` (missing numbers are NaN, missing text empty).
+void put_axes(Rows& rows, size_t i, const StoredCell& cell) {
+  for (const auto& col : rows.type().columns()) {
+    if (record_type().has(col.name) || col.name == "id" || col.name == "kind" || col.name == "key") continue;
+    const json v = cell.axes.value(col.name, json());
+    if (col.type == Column::Type::str)
+      rows.set(i, col.name, v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump());
+    else if (col.type == Column::Type::i64)
+      rows.set(i, col.name, v.get<int64_t>());
+    else
+      rows.set(i, col.name, v.is_null() ? kNaN : v.get<double>());
+  }
+}
+
+}  // namespace
+
 void Store::rebuild_results() {
   // The writer reads every cell and decides the table's columns and rows;
   // the others learn the column spec and row order by broadcast.
   json spec;
   std::vector<StoredCell> cells;
   if (rank_ == 0) {
-    cells = read_cells(file_);
-    // Sources first, then cells by their coordinates.
-    std::stable_sort(cells.begin(), cells.end(), [](const StoredCell& a, const StoredCell& b) {
-      return std::make_pair(a.kind != "source", a.key) < std::make_pair(b.kind != "source", b.key);
-    });
-    std::vector<std::string> axis_names;
-    std::map<std::string, std::string> kinds;  // axis -> "i64" | "f64" | "str"
-    std::map<std::string, size_t> widths;
-    size_t key_width = 1;
-    for (const auto& c : cells) {
-      key_width = std::max(key_width, c.key.size());
-      for (auto it = c.axes.begin(); it != c.axes.end(); ++it) {
-        if (!kinds.count(it.key())) {
-          axis_names.push_back(it.key());
-          kinds[it.key()] = "";
-        }
-        const json& v = it.value();
-        std::string& k = kinds[it.key()];
-        if (v.is_null()) continue;
-        const std::string want = v.is_number_integer() ? "i64" : v.is_number() ? "f64" : "str";
-        k = k.empty() || k == want ? want : (k != "str" && want != "str") ? "f64" : "str";
-        const std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-        widths[it.key()] = std::max(widths[it.key()], text.size());
-      }
-    }
-    RowType type;
-    type.add(Column::Type::str, "id", 16)
-        .add(Column::Type::str, "kind", 8)
-        .add(Column::Type::str, "key", key_width);
-    for (const auto& name : axis_names) {
-      const std::string& k = kinds[name];
-      // Integer columns with missing values become floats (NaN for missing).
-      bool has_null = false;
-      for (const auto& c : cells) has_null = has_null || !c.axes.contains(name) || c.axes[name].is_null();
-      if (k == "i64" && !has_null)
-        type.add(Column::Type::i64, name);
-      else if (k == "i64" || k == "f64")
-        type.add(Column::Type::f64, name);
-      else
-        type.add(Column::Type::str, name, std::max<size_t>(1, widths[name]));
-    }
-    for (const auto& c : record_type().columns()) type.add(c.type, c.name, c.size);
+    cells = detail::read_cells(file_);
+    sort_for_results(cells);
     json ids = json::array();
     for (const auto& c : cells) ids.push_back(c.id);
-    spec = {{"columns", type.to_json()}, {"ids", ids}};
+    spec = {{"columns", results_type(cells).to_json()}, {"ids", ids}};
   }
-  spec = json::parse(bcast_string(rank_ == 0 ? spec.dump() : std::string(), 0, comm_));
+  spec = json::parse(broadcast_string(rank_ == 0 ? spec.dump() : std::string(), 0, comm_));
   const RowType type = RowType::from_json(spec["columns"]);
   const auto ids = spec["ids"].get<std::vector<std::string>>();
   results_row_.clear();
   for (size_t i = 0; i < ids.size(); ++i) results_row_[ids[i]] = i;
   results_type_ = type;
+  create_results_table(type, ids.size());
+  if (rank_ != 0) return;
+  Rows rows(type, cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const auto& c = cells[i];
+    rows.set(i, "id", c.id);
+    rows.set(i, "kind", std::string(grid::task_kind_name(c.kind)));
+    rows.set(i, "key", c.key);
+    put_axes(rows, i, c);
+    Rows record(record_type(), 1);
+    put_record(record, 0, c.record);
+    rows.copy_from(record, 0, i, record_type());
+  }
+  write_rows_dataset(file_, "/results", rows);
+}
 
+void Store::create_results_table(const RowType& type, size_t rows) {
   // Reuse the table when its type and size already match (a plain rerun).
   h5::Handle h5type = type.h5_type();
   bool reuse = false;
   if (h5::exists(file_, "/results")) {
     h5::Handle existing = h5::open_dataset(file_, "/results");
     h5::Handle existing_type(h5::check(H5Dget_type(existing), "H5Dget_type"));
-    reuse = H5Tequal(existing_type, h5type) > 0 && h5::dims(existing) == std::vector<hsize_t>{ids.size()};
+    reuse = H5Tequal(existing_type, h5type) > 0 && h5::dims(existing) == std::vector<hsize_t>{rows};
     existing.reset();
     if (!reuse) h5::unlink(file_, "/results");
   }
-  if (!reuse) h5::create_dataset(file_, "/results", h5type, {hsize_t(ids.size())});
-
-  if (rank_ != 0) return;
-  Rows rows(type, cells.size());
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const auto& c = cells[i];
-    rows.set(i, "id", c.id);
-    rows.set(i, "kind", c.kind);
-    rows.set(i, "key", c.key);
-    for (const auto& col : type.columns()) {
-      if (!c.axes.contains(col.name) || record_type().has(col.name) || col.name == "id" ||
-          col.name == "kind" || col.name == "key")
-        continue;
-      const json& v = c.axes[col.name];
-      if (col.type == Column::Type::str)
-        rows.set(i, col.name, v.is_null() ? std::string() : v.is_string() ? v.get<std::string>() : v.dump());
-      else if (col.type == Column::Type::i64)
-        rows.set(i, col.name, v.get<int64_t>());
-      else
-        rows.set(i, col.name, v.is_null() ? kNaN : v.get<double>());
-    }
-    for (const auto& col : type.columns())
-      if (!c.axes.contains(col.name) && col.type == Column::Type::f64 && !record_type().has(col.name))
-        rows.set(i, col.name, kNaN);
-    Rows record(record_type(), 1);
-    put_record(record, 0, c.record);
-    for (const auto& col : record_type().columns()) {
-      if (col.type == Column::Type::str)
-        rows.set(i, col.name, record.get_string(0, col.name));
-      else if (col.type == Column::Type::f64)
-        rows.set(i, col.name, record.get_double(0, col.name));
-      else
-        rows.set(i, col.name, record.get_int(0, col.name));
-    }
-  }
-  write_rows_dataset(file_, "/results", rows);
+  if (!reuse) h5::create_dataset(file_, "/results", h5type, {hsize_t(rows)});
 }
 
-CellRecord Store::read_record(const std::string& id) const { return store::read_record(file_, id); }
+CellRecord Store::read_record(const std::string& id) const { return detail::read_record(file_, id); }
+
+std::vector<StoredCell> Store::cells() const { return detail::read_cells(file_); }
+
+Checkpoint Store::checkpoint(const std::string& id, CheckpointKind which) const {
+  return detail::read_checkpoint(file_, id, which);
+}
 
 void Store::write_record(const std::string& id, const CellRecord& record) {
   Rows rows(record_type(), 1);
   put_record(rows, 0, record);
-  write_rows_dataset(file_, cell_path(id) + "/record", rows);
+  write_rows_dataset(file_, detail::cell_path(id) + "/record", rows);
   // Mirror into the results row (same columns, by name).
   auto row = results_row_.find(id);
   if (row == results_row_.end()) return;
@@ -390,19 +343,12 @@ void Store::write_record(const std::string& id, const CellRecord& record) {
   Rows mirror(type, 1);
   h5::Handle h5type = type.h5_type();
   h5::read_rows(dataset, h5type, row->second, 1, mirror.data());
-  for (const auto& col : record_type().columns()) {
-    if (col.type == Column::Type::str)
-      mirror.set(0, col.name, rows.get_string(0, col.name));
-    else if (col.type == Column::Type::f64)
-      mirror.set(0, col.name, rows.get_double(0, col.name));
-    else
-      mirror.set(0, col.name, rows.get_int(0, col.name));
-  }
+  mirror.copy_from(rows, 0, 0, record_type());
   h5::write_rows(dataset, h5type, row->second, 1, mirror.data());
 }
 
 void Store::write_outputs(const std::string& id, const CellOutputs& out) {
-  const std::string base = cell_path(id);
+  const std::string base = detail::cell_path(id);
   auto write_flat = [&](const std::string& path, hid_t type, const void* data, size_t count) {
     h5::Handle d = h5::open_dataset(file_, path);
     hsize_t want = 1;

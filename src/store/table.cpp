@@ -183,4 +183,21 @@ std::string Rows::get_string(size_t row, const std::string& column) const {
   return std::string(p, strnlen(p, c.size));
 }
 
+void Rows::copy_from(const Rows& from, size_t from_row, size_t row, const RowType& columns) {
+  for (const auto& col : columns.columns()) {
+    switch (col.type) {
+      case Column::Type::str:
+        set(row, col.name, from.get_string(from_row, col.name));
+        break;
+      case Column::Type::f64:
+        set(row, col.name, from.get_double(from_row, col.name));
+        break;
+      case Column::Type::i32:
+      case Column::Type::i64:
+        set(row, col.name, from.get_int(from_row, col.name));
+        break;
+    }
+  }
+}
+
 }  // namespace featreuse::store

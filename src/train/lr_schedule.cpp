@@ -27,7 +27,7 @@ double LrSchedule::warm_lr(int64_t steps_done) const {
 
 void LrSchedule::after_step() {
   ++steps_;
-  if (recipe_.warmup == "additive") {
+  if (recipe_.warmup == Warmup::additive) {
     if (recipe_.warmup_iters > 0 && steps_ <= recipe_.warmup_iters)
       current_ += (base_lr_ - recipe_.warmup_start_lr) / double(recipe_.warmup_iters);
     return;
@@ -35,7 +35,9 @@ void LrSchedule::after_step() {
   current_ = warm_lr(steps_);
 }
 
-void LrSchedule::step_plateau(double val_target) {
+void LrSchedule::step_plateau(double val_metric) {
+  // Rounded as the reference feeds it, so a gain in the 4th decimal is none.
+  const double val_target = recipe_.rounded(val_metric);
   if (recipe_.plateau && !std::isnan(val_target)) {
     if (val_target > best_ * (1.0 + recipe_.plateau_threshold) || std::isinf(best_)) {
       best_ = val_target;
@@ -48,7 +50,7 @@ void LrSchedule::step_plateau(double val_target) {
       const double new_lr = old_lr * recipe_.plateau_factor;
       if (old_lr - new_lr > kReduceEps) {
         ++reductions_;
-        if (recipe_.warmup == "additive") {
+        if (recipe_.warmup == Warmup::additive) {
           current_ = new_lr;
         } else {
           scale_ *= recipe_.plateau_factor;
@@ -60,14 +62,28 @@ void LrSchedule::step_plateau(double val_target) {
   }
 }
 
+bool LrSchedule::in_warmup() const { return steps_ < recipe_.warmup_iters; }
+
+double LrSchedule::post_warmup_lr() const {
+  if (recipe_.warmup != Warmup::additive) return base_lr_ * scale_;
+  // The increments still to come (one per step up to warmup_iters) land on the current rate.
+  const int64_t left = std::max<int64_t>(0, recipe_.warmup_iters - steps_);
+  const double increment =
+      recipe_.warmup_iters > 0 ? (base_lr_ - recipe_.warmup_start_lr) / double(recipe_.warmup_iters) : 0.0;
+  return current_ + double(left) * increment;
+}
+
 bool LrSchedule::below_min_lr() const {
+  // The warm-up ramp starts far below min_lr, so the rule waits for its end.
   // A relative tolerance: 1e-4 * 0.1^2 must count as reaching 1e-6, not as falling below it.
-  return recipe_.min_lr > 0 && current_ < recipe_.min_lr * (1 - 1e-9);
+  return recipe_.min_lr > 0 && !in_warmup() && post_warmup_lr() < recipe_.min_lr * (1 - 1e-9);
 }
 
 nlohmann::json LrSchedule::state() const {
-  return {{"scale", scale_}, {"current", current_}, {"steps", steps_},
-          {"bad_epochs", bad_epochs_}, {"reductions", reductions_}, {"best", std::isinf(best_) ? nlohmann::json() : nlohmann::json(best_)}};
+  return {
+      {"scale", scale_},           {"current", current_},
+      {"steps", steps_},           {"bad_epochs", bad_epochs_},
+      {"reductions", reductions_}, {"best", std::isinf(best_) ? nlohmann::json() : nlohmann::json(best_)}};
 }
 
 void LrSchedule::restore(const nlohmann::json& s) {

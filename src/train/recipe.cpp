@@ -22,27 +22,40 @@ void require(bool ok, const char* key, const std::string& what) {
   if (!ok) throw Error("recipe: key '" + std::string(key) + "' " + what);
 }
 
-bool one_of(const std::string& value, std::initializer_list<const char*> choices) {
-  for (const char* c : choices)
-    if (value == c) return true;
-  return false;
+// One of `choices` by its name in the recipe file.
+template <typename Enum>
+Enum choice(const nlohmann::json& j, const char* key,
+            std::initializer_list<std::pair<const char*, Enum>> choices) {
+  const std::string value = get<std::string>(j, key);
+  for (const auto& [name, option] : choices)
+    if (value == name) return option;
+  std::string names;
+  size_t i = 0;
+  for (const auto& c : choices)
+    names += std::string(i++ == 0 ? "" : i == choices.size() ? " or " : ", ") + c.first;
+  throw Error("recipe: key '" + std::string(key) + "' must be " + names + ", not '" + value + "'");
 }
 }  // namespace
 
-std::string Recipe::optimizer_for(const std::string& family) const {
-  if (optimizer != "auto") return optimizer;
-  return family == "deit" || family == "swin" ? "adamw" : "adam";
+Optimizer Recipe::optimizer_for(models::Family family) const {
+  if (optimizer != Optimizer::automatic) return optimizer;
+  return models::is_vision_transformer(family) ? Optimizer::adamw : Optimizer::adam;
 }
 
-double Recipe::lr_for(const std::string& init_scheme) const {
-  return init_scheme == "ri" && lr_ri > 0 ? lr_ri : lr;
+double Recipe::lr_for(bool random_init) const { return random_init && lr_ri > 0 ? lr_ri : lr; }
+
+double Recipe::rounded(double metric) const {
+  const double scale = std::pow(10.0, double(select_decimals));
+  return std::round(metric * scale) / scale;
 }
 
 Recipe parse_recipe(const nlohmann::json& j) {
   Recipe r;
-  r.optimizer = get<std::string>(j, "optimizer");
-  require(one_of(r.optimizer, {"adam", "adamw", "sgd", "auto"}), "optimizer",
-          "must be adam, adamw, sgd or auto, not '" + r.optimizer + "'");
+  r.optimizer = choice<Optimizer>(j, "optimizer",
+                                  {{"adam", Optimizer::adam},
+                                   {"adamw", Optimizer::adamw},
+                                   {"sgd", Optimizer::sgd},
+                                   {"auto", Optimizer::automatic}});
   r.lr = get<double>(j, "lr");
   require(r.lr > 0, "lr", "must be positive");
   if (!j.value("lr_ri", nlohmann::json()).is_null()) {
@@ -71,8 +84,7 @@ Recipe parse_recipe(const nlohmann::json& j) {
   require(r.grad_clip >= 0, "grad_clip", "must be 0 (off) or positive");
   r.warmup_iters = get<int64_t>(j, "warmup_iters");
   require(r.warmup_iters >= 0, "warmup_iters", "must not be negative");
-  r.warmup = get<std::string>(j, "warmup");
-  require(one_of(r.warmup, {"linear", "additive"}), "warmup", "must be linear or additive, not '" + r.warmup + "'");
+  r.warmup = choice<Warmup>(j, "warmup", {{"linear", Warmup::linear}, {"additive", Warmup::additive}});
   r.warmup_start_lr = get<double>(j, "warmup_start_lr");
   require(r.warmup_start_lr >= 0, "warmup_start_lr", "must not be negative");
   r.plateau = get<bool>(j, "plateau");
@@ -82,15 +94,13 @@ Recipe parse_recipe(const nlohmann::json& j) {
   require(r.plateau_patience >= 0, "plateau_patience", "must not be negative");
   r.plateau_threshold = get<double>(j, "plateau_threshold");
   require(r.plateau_threshold >= 0, "plateau_threshold", "must not be negative");
-  r.plateau_step = get<std::string>(j, "plateau_step");
-  require(one_of(r.plateau_step, {"epoch", "reference"}), "plateau_step",
-          "must be epoch or reference, not '" + r.plateau_step + "'");
+  r.plateau_step = choice<PlateauStep>(
+      j, "plateau_step", {{"epoch", PlateauStep::epoch}, {"reference", PlateauStep::reference}});
   r.min_lr = get<double>(j, "min_lr");
   require(r.min_lr >= 0, "min_lr", "must not be negative");
   r.select_decimals = get<int64_t>(j, "select_decimals");
   require(r.select_decimals >= 0 && r.select_decimals <= 15, "select_decimals", "must be in 0..15");
-  r.precision = get<std::string>(j, "precision");
-  require(one_of(r.precision, {"fp32", "bf16"}), "precision", "must be fp32 or bf16, not '" + r.precision + "'");
+  r.precision = choice<Precision>(j, "precision", {{"fp32", Precision::fp32}, {"bf16", Precision::bf16}});
   r.checkpoint_every_s = get<double>(j, "checkpoint_every_s");
   require(r.checkpoint_every_s >= 0, "checkpoint_every_s", "must not be negative");
   return r;
@@ -101,13 +111,14 @@ Schedule make_schedule(const Recipe& r, int64_t split_size) {
   if (r.train_size > split_size)
     throw Error("recipe: train_size " + std::to_string(r.train_size) + " exceeds the training split (" +
                 std::to_string(split_size) + " images)");
-  s.train_images = r.train_size > 0      ? r.train_size
-                   : r.train_fraction > 0 ? std::max<int64_t>(1, int64_t(std::llround(r.train_fraction * double(split_size))))
-                                          : split_size;
+  s.train_images = r.train_size > 0 ? r.train_size
+                   : r.train_fraction > 0
+                       ? std::max<int64_t>(1, int64_t(std::llround(r.train_fraction * double(split_size))))
+                       : split_size;
   s.steps_per_epoch = s.train_images / r.batch_size;
   if (s.steps_per_epoch == 0)
-    throw Error("the training set (" + std::to_string(s.train_images) + " images) is smaller than one batch (" +
-                std::to_string(r.batch_size) + ")");
+    throw Error("the training set (" + std::to_string(s.train_images) +
+                " images) is smaller than one batch (" + std::to_string(r.batch_size) + ")");
   s.total_steps = s.steps_per_epoch * r.epochs;
   s.val_interval = std::max<int64_t>(1, int64_t(std::floor(r.val_every * double(s.steps_per_epoch))));
   s.train_points = (s.total_steps + r.log_every - 1) / r.log_every + 1;

@@ -1,17 +1,13 @@
 #include "featreuse/train/trainer.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 #include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adam.h>
-#include <torch/optim/adamw.h>
-#include <torch/optim/sgd.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 
+#include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <cstdio>
+#include <limits>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
@@ -19,327 +15,314 @@
 #include "featreuse/core/stop.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/lr_schedule.hpp"
-#include "featreuse/train/metrics.hpp"
+#include "generator_state.hpp"
+#include "optimizer.hpp"
 
 namespace featreuse::train {
 
 namespace {
 
-bool multi_label(const data::Dataset& d) { return d.info().labels == data::LabelKind::multi; }
-
-at::Tensor loss_of(const at::Tensor& logits, const at::Tensor& labels, bool multi) {
-  return multi ? at::binary_cross_entropy_with_logits(logits, labels.to(at::kFloat))
-               : at::cross_entropy_loss(logits, labels);
+// The training subset: the same images for every epoch, drawn by the cell
+// seed (empty: the whole split).
+std::vector<int64_t> training_subset(const data::Dataset& dataset, const Schedule& schedule, uint64_t seed) {
+  const int64_t split = dataset.size(data::Split::train);
+  if (schedule.train_images >= split) return {};
+  auto order = shuffled_range(split, derive_seed(seed, "train_subset"));
+  std::vector<int64_t> subset(order.begin(), order.begin() + schedule.train_images);
+  std::sort(subset.begin(), subset.end());
+  return subset;
 }
 
-// The reference's optimiser groups: weight decay only on parameters with more
-// than one dimension that are not biases.
-std::vector<torch::optim::OptimizerParamGroup> parameter_groups(models::Network& net) {
-  std::vector<at::Tensor> decay, no_decay;
-  for (const auto& p : net.named_parameters(true)) {
-    if (!p.value().requires_grad()) continue;
-    const std::string& name = p.key();
-    const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-    (p.value().dim() > 1 && !is_bias ? decay : no_decay).push_back(p.value());
-  }
-  return {torch::optim::OptimizerParamGroup(decay), torch::optim::OptimizerParamGroup(no_decay)};
-}
+// One cell's training run, step by step; `run` is the whole of it.
+class CellTrainer {
+ public:
+  CellTrainer(const TrainInputs& in, const data::Dataset& dataset, models::Network& net,
+              dist::GradientReducer& reducer);
+  TrainResult run();
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind, const Recipe& r, double lr,
-                                                        models::Network& net) {
-  auto groups = parameter_groups(net);
-  if (kind == "adam") {
-    auto opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(lr).weight_decay(r.weight_decay));
-    static_cast<torch::optim::AdamOptions&>(opt->param_groups()[1].options()).weight_decay(0);
-    return opt;
-  }
-  if (kind == "adamw") {
-    auto opt = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr).weight_decay(r.weight_decay));
-    static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[1].options()).weight_decay(0);
-    return opt;
-  }
-  auto opt = std::make_unique<torch::optim::SGD>(
-      groups, torch::optim::SGDOptions(lr).momentum(r.momentum).weight_decay(r.weight_decay));
-  static_cast<torch::optim::SGDOptions&>(opt->param_groups()[1].options()).weight_decay(0);
-  return opt;
-}
+ private:
+  void start_or_resume();
+  data::StreamOptions epoch_stream() const;
+  void train_epoch();
+  void stop_if_requested();
+  void step(const data::Batch& batch);
+  double forward_backward(const data::Batch& batch);
+  void average_gradients();
+  void advance_schedule();
+  void record_loss(double loss, double used_lr);
+  void after_epoch();
+  double plateau_input(double before_any) const;
+  void validate();
+  void save_state();
+  TrainResult finish();
 
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
-}
+  const TrainInputs& in_;
+  const Recipe& recipe_;
+  const data::Dataset& dataset_;
+  models::Network& net_;
+  dist::GradientReducer& reducer_;
+  const bool multi_label_;
+  const std::string target_metric_;
+  const Schedule schedule_;
+  const std::vector<int64_t> subset_;
+  const double base_lr_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  LrSchedule lr_schedule_;
+  std::vector<at::Tensor> params_;
+  TrainState st_;
+  ProgressLog progress_;
+  Stopwatch clock_, since_save_;
+  double seconds_before_ = 0;  // training and evaluation time of earlier runs of this task
+  int64_t first_step_ = 0;     // the step this run started at
+  bool stopped_early_ = false;
+};
 
-double rounded(double x, int64_t decimals) {
-  const double scale = std::pow(10.0, double(decimals));
-  return std::round(x * scale) / scale;
-}
-
-std::string optimizer_bytes(torch::optim::Optimizer& opt) {
-  torch::serialize::OutputArchive archive;
-  opt.save(archive);
-  std::ostringstream out;
-  archive.save_to(out);
-  return out.str();
-}
-
-void load_optimizer(torch::optim::Optimizer& opt, const std::string& bytes) {
-  torch::serialize::InputArchive archive;
-  std::istringstream in(bytes);
-  archive.load_from(in);
-  opt.load(archive);
-}
-
-std::string generator_bytes() {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::Tensor state = gen.get_state();
-  return std::string(reinterpret_cast<const char*>(state.data_ptr<uint8_t>()), size_t(state.numel()));
-}
-
-void set_generator(const std::string& bytes) {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::Tensor state = at::empty({int64_t(bytes.size())}, at::kByte);
-  std::memcpy(state.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-  gen.set_state(state);
-}
-
-}  // namespace
-
-std::map<std::string, double> Evaluation::metrics() const {
-  MetricInput input;
-  input.n = n;
-  input.num_classes = num_classes;
-  input.logits = logits.data();
-  if (targets.empty()) input.labels = labels.data();
-  else input.targets = targets.data();
-  return classification_metrics(input);
-}
-
-Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size) {
-  at::NoGradGuard no_grad;
-  net.eval();
-  Evaluation out;
-  out.num_classes = dataset.info().num_classes;
-  const bool multi = multi_label(dataset);
-  data::StreamOptions options;
-  options.batch_size = batch_size;
-  auto stream = dataset.stream(split, options);
-  data::Batch batch;
-  double loss_sum = 0;
-  while (stream->next(batch)) {
-    at::Tensor logits = net.forward(batch.images).to(at::kFloat).contiguous();
-    loss_sum += loss_of(logits, batch.labels, multi).item<double>() * double(batch.labels.size(0));
-    const float* p = logits.data_ptr<float>();
-    out.logits.insert(out.logits.end(), p, p + logits.numel());
-    if (multi) {
-      at::Tensor t = batch.labels.to(at::kFloat).contiguous();
-      out.targets.insert(out.targets.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-    } else {
-      at::Tensor l = batch.labels.to(at::kLong).contiguous();
-      out.labels.insert(out.labels.end(), l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel());
-    }
-    out.n += batch.labels.size(0);
-  }
-  out.loss = out.n > 0 ? loss_sum / double(out.n) : std::nan("");
-  net.train();
-  return out;
-}
-
-TrainResult train_cell(const TrainInputs& in) {
-  if (!in.recipe || !in.dataset || !in.net || !in.reducer) throw Error("train_cell: incomplete inputs");
-  const Recipe recipe = parse_recipe(*in.recipe);
-  const data::Dataset& dataset = *in.dataset;
-  models::Network& net = *in.net;
-  const bool multi = multi_label(dataset);
-  const std::string target_metric = dataset.info().target_metric;
-  const Schedule schedule = make_schedule(recipe, dataset.size(data::Split::train));
-  if (dataset.size(data::Split::val) == 0) throw Error("dataset '" + dataset.info().name + "' has no validation images");
-  if (recipe.precision == "bf16")
+CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, models::Network& net,
+                         dist::GradientReducer& reducer)
+    : in_(in),
+      recipe_(in.recipe),
+      dataset_(dataset),
+      net_(net),
+      reducer_(reducer),
+      multi_label_(is_multi_label(dataset)),
+      target_metric_(dataset.info().target_metric),
+      schedule_(make_schedule(in.recipe, dataset.size(data::Split::train))),
+      subset_(training_subset(dataset, schedule_, in.seed)),
+      base_lr_(in.recipe.lr_for(in.random_init)),
+      optimizer_(make_optimizer(in.recipe.optimizer_for(in.family), in.recipe, base_lr_, net)),
+      lr_schedule_(in.recipe, base_lr_),
+      progress_("train " + in.label, schedule_.total_steps, "img", in.progress_interval_s) {
+  if (dataset.size(data::Split::val) == 0)
+    throw Error("dataset '" + dataset.info().name + "' has no validation images");
+  if (recipe_.precision == Precision::bf16)
     spdlog::warn("{}: precision bf16 is autocast on GPUs only; training in fp32 on this CPU", in.label);
-
-  // The training subset: the same images for every epoch, drawn by the cell seed.
-  std::vector<int64_t> subset;
-  if (schedule.train_images < dataset.size(data::Split::train)) {
-    auto order = shuffled_range(dataset.size(data::Split::train), derive_seed(in.seed, "train_subset"));
-    subset.assign(order.begin(), order.begin() + schedule.train_images);
-    std::sort(subset.begin(), subset.end());
-  }
-
-  net.train();
-  const double base_lr = recipe.lr_for(in.init_scheme);
-  auto optimizer = make_optimizer(recipe.optimizer_for(in.family), recipe, base_lr, net);
-  LrSchedule lr_schedule(recipe, base_lr);
-  std::vector<at::Tensor> params;
-  for (const auto& p : net.parameters()) params.push_back(p);
+  net_.train();
+  for (const auto& p : net_.parameters()) params_.push_back(p);
   // Training randomness (dropout, drop path) from its own stream of the cell seed.
   at::manual_seed(derive_seed(in.seed, "train"));
+  start_or_resume();
+}
 
-  TrainState st;
-  st.initial = flatten(net);
-  st.best = st.initial;
-  st.best_val = -std::numeric_limits<double>::infinity();
-  if (in.resume) {
-    if (auto saved = in.resume->load()) {
-      st = std::move(*saved);
-      unflatten_into(net, st.model);
-      load_optimizer(*optimizer, st.optimizer);
-      set_generator(st.generator);
-      lr_schedule.restore(st.schedule);
-      spdlog::info("train {}: resuming at step {} (epoch {}, step {} of it)", in.label, st.step, st.epoch + 1,
-                   st.steps_in_epoch);
+void CellTrainer::start_or_resume() {
+  // As the reference: the best validation starts at 0 with the initial
+  // weights, so only a target above 0 (after rounding) replaces them.
+  st_.initial = flatten(net_);
+  st_.best = st_.initial;
+  st_.best_val = 0;
+  st_.best_iteration = 0;
+  if (in_.resume) {
+    if (auto saved = in_.resume->load()) {
+      st_ = std::move(*saved);
+      unflatten_into(net_, st_.model);
+      load_optimizer(*optimizer_, st_.optimizer);
+      set_generator(st_.generator);
+      lr_schedule_.restore(st_.schedule);
+      spdlog::info("train {}: resuming at step {} (epoch {}, step {} of it)", in_.label, st_.step,
+                   st_.epoch + 1, st_.steps_in_epoch);
     }
   }
-  set_lr(*optimizer, lr_schedule.lr());
+  set_lr(*optimizer_, lr_schedule_.lr());
+  seconds_before_ = st_.train_seconds + st_.eval_seconds;
+  first_step_ = st_.step;
+  clock_.restart();
+  since_save_.restart();
+}
 
-  auto save_state = [&] {
-    if (!in.resume) return;
-    Stopwatch clock;
-    st.model = flatten(net);
-    st.optimizer = optimizer_bytes(*optimizer);
-    st.generator = generator_bytes();
-    st.schedule = lr_schedule.state();
-    in.resume->save(st);
-    spdlog::info("train {}: saved the training state at step {} in {}", in.label, st.step,
-                 format_duration(clock.seconds()));
-  };
-
-  ProgressLog progress("train " + in.label, schedule.total_steps, "img", in.progress_interval_s);
-  Stopwatch clock, since_save;
-  const double seconds_before = st.train_seconds + st.eval_seconds;
-  const int64_t first_step = st.step;
-  // The latest validation is the curve's last point, which a resume restores.
-  auto latest_target = [&](double before_any) {
-    return st.val_curve.empty() ? before_any : st.val_curve.back().target;
-  };
-  const bool plateau_at_reference_step = recipe.plateau_step == "reference";
-
-  auto validate = [&] {
-    Stopwatch eval_clock;
-    Evaluation val = evaluate(net, dataset, data::Split::val, recipe.eval_batch_size);
-    auto metrics = val.metrics();
-    auto it = metrics.find(target_metric);
-    if (it == metrics.end()) throw Error("dataset target metric '" + target_metric + "' is not a known metric");
-    const double target = it->second;
-    const double epoch = double(st.step) / double(schedule.steps_per_epoch);
-    st.val_curve.push_back({st.step, epoch, val.loss, target, metrics});
-    // Strict improvement on the rounded value, as the reference selects models.
-    if (!std::isnan(target) &&
-        (st.best_iteration < 0 ||
-         rounded(target, recipe.select_decimals) > rounded(st.best_val, recipe.select_decimals))) {
-      st.best_val = target;
-      st.best_iteration = st.step;
-      st.best = flatten(net);
-    }
-    st.eval_seconds += eval_clock.seconds();
-    spdlog::info("val {} epoch {:.2f} step {}: loss {:.4f} {} {:.4f} (best {:.4f} at step {}) lr {:.2e}", in.label,
-                 epoch, st.step, val.loss, target_metric, target, st.best_val, st.best_iteration, lr_schedule.lr());
-    if (recipe.checkpoint_every_s > 0 && since_save.seconds() >= recipe.checkpoint_every_s) {
-      save_state();
-      since_save.restart();
-    }
-  };
-
-  bool stopped_early = false;
-  for (; st.epoch < recipe.epochs && !stopped_early; ++st.epoch, st.steps_in_epoch = 0) {
-    data::StreamOptions options;
-    options.batch_size = recipe.batch_size;
-    options.shuffle = true;
-    options.seed = in.seed;
-    options.epoch = st.epoch;
-    options.drop_last = true;
-    options.augment = true;
-    options.shard_rank = in.shard_rank;
-    options.shard_count = in.shard_count;
-    options.subset = subset;
-    options.first_batch = st.steps_in_epoch;
-    auto stream = dataset.stream(data::Split::train, options);
-    data::Batch batch;
-    while (st.steps_in_epoch < schedule.steps_per_epoch && stream->next(batch)) {
-      if (in.should_stop ? in.should_stop() : stop::requested()) {
-        st.train_seconds = clock.seconds() + seconds_before - st.eval_seconds;
-        save_state();
-        throw Interrupted();
-      }
-      optimizer->zero_grad();
-      at::Tensor logits = net.forward(batch.images);
-      at::Tensor loss = loss_of(logits, batch.labels, multi);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        throw Error("training diverged: loss is " + std::to_string(loss_value) + " at step " +
-                    std::to_string(st.step + 1) + " (epoch " + std::to_string(st.epoch + 1) + ")");
-      loss.backward();
-      if (in.reducer->size() > 1) {
-        for (auto& p : params)
-          if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-        std::vector<at::Tensor> grads;
-        for (auto& p : params) grads.push_back(p.grad());
-        in.reducer->average(grads);
-      }
-      if (recipe.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, recipe.grad_clip);
-      optimizer->step();
-      const double used_lr = lr_schedule.lr();
-      lr_schedule.after_step();
-      ++st.step;
-      // The reference code steps its scheduler with global iteration it
-      // (1-based) when (it + 1) % steps_per_epoch == 0, i.e. after the
-      // second-to-last step of each epoch, with a target that starts at 0.
-      if (plateau_at_reference_step && (st.step + 1) % schedule.steps_per_epoch == 0)
-        lr_schedule.step_plateau(latest_target(0.0));
-      set_lr(*optimizer, lr_schedule.lr());
-      ++st.steps_in_epoch;
-      st.window_loss += loss_value;
-      ++st.window_steps;
-      if (st.step % recipe.log_every == 0 || st.step == schedule.total_steps) {
-        st.train_curve.push_back({st.step, double(st.step) / double(schedule.steps_per_epoch),
-                                  st.window_loss / double(st.window_steps), used_lr});
-        st.window_loss = 0;
-        st.window_steps = 0;
-      }
-      char extra[96];
-      std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)st.epoch + 1,
-                    (long long)recipe.epochs, loss_value, used_lr);
-      progress.update(st.step, extra, (st.step - first_step) * recipe.batch_size * in.shard_count);
-      if (st.step % schedule.val_interval == 0 && st.step != schedule.total_steps) validate();
-    }
-    if (st.steps_in_epoch < schedule.steps_per_epoch)
-      throw Error("the training stream ended after " + std::to_string(st.steps_in_epoch) + " of " +
-                  std::to_string(schedule.steps_per_epoch) + " batches");
-    if (!plateau_at_reference_step) lr_schedule.step_plateau(latest_target(std::nan("")));
-    if (lr_schedule.below_min_lr()) {
-      spdlog::info("train {}: learning rate {:.2e} fell below min_lr {:.2e} after epoch {}: training ends",
-                   in.label, lr_schedule.lr(), recipe.min_lr, st.epoch + 1);
-      stopped_early = true;
-    }
-    set_lr(*optimizer, lr_schedule.lr());
+TrainResult CellTrainer::run() {
+  for (; st_.epoch < recipe_.epochs && !stopped_early_; ++st_.epoch, st_.steps_in_epoch = 0) {
+    train_epoch();
+    after_epoch();
   }
-  if (st.val_curve.empty() || st.val_curve.back().iteration != st.step) validate();
-  st.train_seconds = clock.seconds() + seconds_before - st.eval_seconds;
+  if (st_.val_curve.empty() || st_.val_curve.back().iteration != st_.step) validate();
+  st_.train_seconds = clock_.seconds() + seconds_before_ - st_.eval_seconds;
+  return finish();
+}
 
+data::StreamOptions CellTrainer::epoch_stream() const {
+  data::StreamOptions options;
+  options.batch_size = recipe_.batch_size;
+  options.shuffle = true;
+  options.seed = in_.seed;
+  options.epoch = st_.epoch;
+  options.drop_last = true;
+  options.augment = true;
+  options.shard_rank = in_.shard_rank;
+  options.shard_count = in_.shard_count;
+  options.subset = subset_;
+  options.first_batch = st_.steps_in_epoch;
+  return options;
+}
+
+// The epoch's remaining steps, validating at the schedule's interval (the
+// last step's validation comes after training).
+void CellTrainer::train_epoch() {
+  auto stream = dataset_.stream(data::Split::train, epoch_stream());
+  data::Batch batch;
+  while (st_.steps_in_epoch < schedule_.steps_per_epoch && stream->next(batch)) {
+    stop_if_requested();
+    step(batch);
+    if (st_.step % schedule_.val_interval == 0 && st_.step != schedule_.total_steps) validate();
+  }
+  if (st_.steps_in_epoch < schedule_.steps_per_epoch)
+    throw Error("the training stream ended after " + std::to_string(st_.steps_in_epoch) + " of " +
+                std::to_string(schedule_.steps_per_epoch) + " batches");
+}
+
+void CellTrainer::stop_if_requested() {
+  if (!(in_.should_stop ? in_.should_stop() : stop::requested())) return;
+  st_.train_seconds = clock_.seconds() + seconds_before_ - st_.eval_seconds;
+  save_state();
+  throw Interrupted();
+}
+
+void CellTrainer::step(const data::Batch& batch) {
+  optimizer_->zero_grad();
+  const double loss = forward_backward(batch);
+  average_gradients();
+  if (recipe_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, recipe_.grad_clip);
+  optimizer_->step();
+  const double used_lr = lr_schedule_.lr();
+  advance_schedule();
+  ++st_.steps_in_epoch;
+  record_loss(loss, used_lr);
+}
+
+double CellTrainer::forward_backward(const data::Batch& batch) {
+  at::Tensor loss = loss_of(net_.forward(batch.images), batch.labels, multi_label_);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value))
+    throw Error("training diverged: loss is " + std::to_string(value) + " at step " +
+                std::to_string(st_.step + 1) + " (epoch " + std::to_string(st_.epoch + 1) + ")");
+  loss.backward();
+  return value;
+}
+
+void CellTrainer::average_gradients() {
+  if (reducer_.size() <= 1) return;
+  std::vector<at::Tensor> grads;
+  for (auto& p : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  reducer_.average(grads);
+}
+
+void CellTrainer::advance_schedule() {
+  lr_schedule_.after_step();
+  ++st_.step;
+  // The reference code steps its scheduler with global iteration it
+  // (1-based) when (it + 1) % steps_per_epoch == 0, i.e. after the
+  // second-to-last step of each epoch, with a target that starts at 0.
+  if (recipe_.plateau_step == PlateauStep::reference && (st_.step + 1) % schedule_.steps_per_epoch == 0)
+    lr_schedule_.step_plateau(plateau_input(0.0));
+  set_lr(*optimizer_, lr_schedule_.lr());
+}
+
+// The training-loss curve (a point per log_every steps) and the progress line.
+void CellTrainer::record_loss(double loss, double used_lr) {
+  st_.window_loss += loss;
+  ++st_.window_steps;
+  if (st_.step % recipe_.log_every == 0 || st_.step == schedule_.total_steps) {
+    st_.train_curve.push_back({st_.step, double(st_.step) / double(schedule_.steps_per_epoch),
+                               st_.window_loss / double(st_.window_steps), used_lr});
+    st_.window_loss = 0;
+    st_.window_steps = 0;
+  }
+  char extra[96];
+  std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)st_.epoch + 1,
+                (long long)recipe_.epochs, loss, used_lr);
+  progress_.update(st_.step, extra, (st_.step - first_step_) * recipe_.batch_size * in_.shard_count);
+}
+
+// The plateau at the epoch's end (unless it steps where the reference does)
+// and the min_lr rule.
+void CellTrainer::after_epoch() {
+  if (recipe_.plateau_step == PlateauStep::epoch) lr_schedule_.step_plateau(plateau_input(std::nan("")));
+  if (lr_schedule_.below_min_lr()) {
+    spdlog::info("train {}: learning rate {:.2e} fell below min_lr {:.2e} after epoch {}: training ends",
+                 in_.label, lr_schedule_.lr(), recipe_.min_lr, st_.epoch + 1);
+    stopped_early_ = true;
+  }
+  set_lr(*optimizer_, lr_schedule_.lr());
+}
+
+// The plateau's input: the latest validation, the curve's last point, which a
+// resume restores.
+double CellTrainer::plateau_input(double before_any) const {
+  return st_.val_curve.empty() ? before_any : st_.val_curve.back().target;
+}
+
+void CellTrainer::validate() {
+  Stopwatch eval_clock;
+  Evaluation val = evaluate(net_, dataset_, data::Split::val, recipe_.eval_batch_size);
+  auto metrics = val.metrics();
+  auto it = metrics.find(target_metric_);
+  if (it == metrics.end())
+    throw Error("dataset target metric '" + target_metric_ + "' is not a known metric");
+  const double target = it->second;
+  const double epoch = double(st_.step) / double(schedule_.steps_per_epoch);
+  st_.val_curve.push_back({st_.step, epoch, val.loss, target, metrics});
+  // Strict improvement on the rounded value, as the reference selects models.
+  if (!std::isnan(target) && recipe_.rounded(target) > recipe_.rounded(st_.best_val)) {
+    st_.best_val = target;
+    st_.best_iteration = st_.step;
+    st_.best = flatten(net_);
+  }
+  st_.eval_seconds += eval_clock.seconds();
+  spdlog::info("val {} epoch {:.2f} step {}: loss {:.4f} {} {:.4f} (best {:.4f} at step {}) lr {:.2e}",
+               in_.label, epoch, st_.step, val.loss, target_metric_, target, st_.best_val, st_.best_iteration,
+               lr_schedule_.lr());
+  if (recipe_.checkpoint_every_s > 0 && since_save_.seconds() >= recipe_.checkpoint_every_s) {
+    save_state();
+    since_save_.restart();
+  }
+}
+
+void CellTrainer::save_state() {
+  if (!in_.resume) return;
+  Stopwatch clock;
+  st_.model = flatten(net_);
+  st_.optimizer = optimizer_bytes(*optimizer_);
+  st_.generator = generator_bytes();
+  st_.schedule = lr_schedule_.state();
+  in_.resume->save(st_);
+  spdlog::info("train {}: saved the training state at step {} in {}", in_.label, st_.step,
+               format_duration(clock.seconds()));
+}
+
+// The record and outputs, with the test split evaluated by the best-validation model.
+TrainResult CellTrainer::finish() {
   TrainResult result;
-  result.record.target_metric = target_metric;
-  result.record.iterations = st.step;
-  result.record.best_val = st.best_val;
-  result.record.best_iteration = st.best_iteration;
-  result.record.images_per_s =
-      double(st.step * recipe.batch_size * in.shard_count) / std::max(st.train_seconds, 1e-9);
-  if (stopped_early)
-    result.record.message = "stopped after epoch " + std::to_string(st.epoch) + ": lr below min_lr";
+  store::CellRecord& record = result.record;
+  record.target_metric = target_metric_;
+  record.iterations = st_.step;
+  record.best_val = st_.best_val;
+  record.best_iteration = st_.best_iteration;
+  record.images_per_s =
+      double(st_.step * recipe_.batch_size * in_.shard_count) / std::max(st_.train_seconds, 1e-9);
+  if (stopped_early_)
+    record.message = "stopped after epoch " + std::to_string(st_.epoch) + ": lr below min_lr";
 
-  // Test with the best-validation model.
-  unflatten_into(net, st.best);
-  Evaluation test = evaluate(net, dataset, data::Split::test, recipe.eval_batch_size);
-  result.record.metrics = test.metrics();
-  result.record.test_loss = test.loss;
-  result.record.target =
-      result.record.metrics.count(target_metric) ? result.record.metrics[target_metric] : std::nan("");
-  result.outputs.initial = std::move(st.initial);
-  result.outputs.best = std::move(st.best);
-  result.outputs.train = std::move(st.train_curve);
-  result.outputs.val = std::move(st.val_curve);
+  unflatten_into(net_, st_.best);
+  Evaluation test = evaluate(net_, dataset_, data::Split::test, recipe_.eval_batch_size);
+  record.metrics = test.metrics();
+  record.test_loss = test.loss;
+  record.target = record.metrics.count(target_metric_) ? record.metrics[target_metric_] : std::nan("");
+  result.outputs.initial = std::move(st_.initial);
+  result.outputs.best = std::move(st_.best);
+  result.outputs.train = std::move(st_.train_curve);
+  result.outputs.val = std::move(st_.val_curve);
   result.outputs.test_logits = std::move(test.logits);
   result.outputs.test_labels = std::move(test.labels);
   result.outputs.test_targets = std::move(test.targets);
   return result;
+}
+
+}  // namespace
+
+TrainResult train_cell(const TrainInputs& inputs, const data::Dataset& dataset, models::Network& net,
+                       dist::GradientReducer& reducer) {
+  return CellTrainer(inputs, dataset, net, reducer).run();
 }
 
 }  // namespace featreuse::train

@@ -118,7 +118,8 @@ def schema(path):
                 fail(f"{cid}: empty curves")
             if not np.all(np.diff(train["iteration"]) > 0):
                 fail(f"{cid}: train curve iterations not increasing")
-            if rec["best_iteration"] not in set(val["iteration"].tolist()):
+            # 0: no validation rose above 0, so the initial weights were kept (as the reference).
+            if rec["best_iteration"] not in set(val["iteration"].tolist()) | {0}:
                 fail(f"{cid}: best iteration {rec['best_iteration']} is not a validation point")
             if config["kind"] == "cell" and config["init"]["scheme"] == "wt":
                 source = config["init"]["source"]

@@ -22,7 +22,7 @@ json.dump(config["dataset"], open(sys.argv[2] + "/dataset.yaml", "w"))  # JSON i
 open(sys.argv[2] + "/cell_id", "w").write(cid)
 PYEOF
 "$FEATREUSE" features --model tiny --configs "$SOURCE_DIR/tests/data/configs" --weights "$WORK/cell.pth" \
-  --data "$WORK/dataset.yaml" --split test --probes all --pool mean --out "$WORK/f.h5" --batch-size 100 ||
+  --data "$WORK/dataset.yaml" --split test --probes all --pool patches --out "$WORK/f.h5" --batch-size 100 ||
   fail "features failed"
 "$PY" - "$WORK/s.h5" "$WORK/f.h5" "$(cat "$WORK/cell_id")" << 'PYEOF'
 import sys, h5py, numpy as np

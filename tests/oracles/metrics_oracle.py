@@ -4,7 +4,7 @@
 Usage: metrics_oracle.py OUT.json
 
 Writes deterministic random and edge-case inputs together with the values the
-paper's utils/metrics.py computes for them (reference-implementation.md §6),
+paper's utils/metrics.py computes for them (docs/reference-code.md §6),
 using scikit-learn (Debian python3-sklearn) directly. Probabilities are taken
 in float64 from the float32 logits, as the C++ side does. NaN is written as
 null. Needs only numpy and sklearn; exits non-zero if they are missing.

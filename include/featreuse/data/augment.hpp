@@ -1,6 +1,6 @@
 #pragma once
 // Training augmentations and evaluation preprocessing as tensor ops on the
-// training device (reference-implementation.md section 4). The functional ops
+// training device (docs/reference-code.md §4). The functional ops
 // match torchvision.transforms.functional on float tensors in [0, 1]; the
 // random parameters follow torchvision's sampling but come from our own seeded
 // generator, per sample, so a batch does not depend on thread scheduling.

@@ -6,10 +6,10 @@
 #include <array>
 #include <functional>
 #include <mutex>
-#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/data/image.hpp"
 
@@ -32,8 +32,7 @@ struct LayoutOptions {
   std::string split_column;                         // optional column with train/val/test
   std::string image_dir;                            // folder the paths are relative to, under root
   // cbis_ddsm
-  std::string ddsm_layout = "auto";  // lists (the reference's list files), cbis_csv, or auto
-  int ddsm_classes = 2;              // lists: 2 (normal vs benign+cancer) or 3
+  int ddsm_classes = 2;  // 2 (normal vs benign+cancer) or 3
 
   // The keys above as JSON (all of them), and back from a dataset config
   // (missing keys keep their defaults; `where` names the config in errors).

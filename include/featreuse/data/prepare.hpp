@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "featreuse/core/error.hpp"
+#include "featreuse/core/collective.hpp"
 #include "featreuse/data/layout.hpp"
 
 namespace featreuse::data {
@@ -30,13 +30,6 @@ struct PrepareReport {
   std::vector<double> mean, std;
   std::string split_method;
   double seconds = 0;
-};
-
-// An error every rank of the communicator raised together (the message is the
-// first failing rank's): callers may finalize MPI normally instead of aborting.
-class CollectiveError : public Error {
- public:
-  using Error::Error;
 };
 
 // Collective over `comm`; every rank returns the same report or throws

@@ -18,8 +18,8 @@ enum class Outcome : int64_t { none = 0, done = 1, failed = 2, interrupted = 3 }
 class TaskQueue {
  public:
   // Collective over the world. `scheduler` is used on world rank 0 only
-  // (others may pass nullptr); `total_cost` and the plan's costs feed the
-  // job-level progress line.
+  // (others may pass nullptr); the plan's task costs feed the job-level
+  // progress line.
   TaskQueue(const Topology& topology, grid::Scheduler* scheduler, const grid::Plan* plan);
   ~TaskQueue();
 
@@ -28,10 +28,6 @@ class TaskQueue {
   // next task index, or nullopt when the group should stop: no task can run
   // any more, or `want_more` was false (a stop was requested).
   std::optional<size_t> next(std::optional<size_t> previous, Outcome outcome, bool want_more = true);
-
-  // World rank 0, after every group has stopped: tasks never run because a
-  // dependency failed.
-  std::vector<size_t> blocked() const;
 
  private:
   void serve();

@@ -21,10 +21,6 @@ struct Topology {
 Topology make_topology(MPI_Comm world, int ranks_per_task);
 void free_topology(Topology& topology);
 
-// Compute threads for this rank: SLURM_CPUS_PER_TASK when set, else this
-// node's cores shared evenly by its ranks (at least 1).
-int threads_per_rank(const Topology& topology);
-
 // Waits for a non-blocking MPI request while sleeping between polls, so idle
 // ranks do not spin a core that a training rank on the same node needs.
 void wait_sleeping(MPI_Request& request, int poll_ms = 5);

@@ -12,9 +12,9 @@ namespace featreuse::grid {
 // An initialisation scheme the init module offers (the app fills these in).
 struct InitScheme {
   std::string name;
-  bool needs_source = false;        // takes weights from a source task
-  json params = json::object();     // parameter defaults, e.g. {"wt_blocks": null}
-  bool needs_st = false;            // uses the ST draw of (source, cell seed): an "st" task
+  bool needs_source = false;     // takes weights from a source task
+  json params = json::object();  // parameter defaults, e.g. {"wt_blocks": null}
+  bool needs_st = false;         // uses the ST draw of (source, cell seed): an "st" task
 };
 
 // What grid needs to know about the layers above it, injected by the app.
@@ -26,27 +26,33 @@ struct Catalog {
   std::function<double(const json& config)> estimate_cost;
 };
 
+// What a task does: pretrain a source, import a source from a weight file,
+// draw the ST state of a source for one seed, or train a grid cell.
+enum class TaskKind { source, import, st, cell };
+// The kind's name as configs and the store spell it: "source", "import", "st", "cell".
+const char* task_kind_name(TaskKind kind);
+// Throws featreuse::Error naming an unknown kind.
+TaskKind parse_task_kind(const std::string& name);
+
 struct Task {
-  std::string id;                   // stable_id of the identity view of `config`
-  // "source" (pretraining), "import" (a source from a weight file), "st" (the
-  // ST draw of a source for one seed) or "cell" (a grid cell)
-  std::string kind;
-  std::string key;                  // coordinates, e.g. "model=m dataset=d init=wt seed=0"
-  json axes = json::object();       // axis -> value (null where the axis does not apply)
-  json config;                      // fully resolved config, as stored
-  std::vector<std::string> deps;    // ids of tasks that must be done first
-  double cost = 0;                  // estimate, relative units
-  double priority = 0;              // cost of the longest path from this task to the end
+  std::string id;  // stable_id of the identity view of `config`
+  TaskKind kind = TaskKind::cell;
+  std::string key;                // coordinates, e.g. "model=m dataset=d init=wt seed=0"
+  json axes = json::object();     // axis -> value (null where the axis does not apply)
+  json config;                    // fully resolved config, as stored
+  std::vector<std::string> deps;  // ids of tasks that must be done first
+  double cost = 0;                // estimate, relative units
+  double priority = 0;            // cost of the longest path from this task to the end
 };
 
 struct Plan {
   std::string job_name;
-  std::vector<std::string> axis_names;  // model, dataset, init, source, seed, then others
-  std::vector<Task> tasks;              // dependencies before dependents
-  int64_t grid_points = 0;              // size of the cartesian product
-  int64_t filtered = 0;                 // dropped by include/exclude
-  int64_t source_mismatch = 0;          // dropped: source of another model
-  int64_t duplicates = 0;               // points resolving to an existing cell
+  std::vector<std::string> axis_names;           // model, dataset, init, source, seed, then others
+  std::vector<Task> tasks;                       // dependencies before dependents
+  int64_t grid_points = 0;                       // size of the cartesian product
+  int64_t filtered = 0;                          // dropped by include/exclude
+  int64_t source_mismatch = 0;                   // dropped: source of another model
+  int64_t duplicates = 0;                        // points resolving to an existing cell
   size_t index_of(const std::string& id) const;  // throws if absent
 };
 

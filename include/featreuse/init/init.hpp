@@ -11,11 +11,11 @@
 // st and wtst take `st_sample_embeddings` (default false: cls_token,
 // pos_embed and relative position tables copied as the reference code does).
 #include <cstdint>
-#include "featreuse/core/json.hpp"
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/init/st.hpp"
 #include "featreuse/init/wtst.hpp"
 #include "featreuse/models/network.hpp"
@@ -25,8 +25,9 @@ namespace featreuse::init {
 struct SchemeInfo {
   std::string name, description;
   bool needs_source = false;
-  nlohmann::json params = nlohmann::json::object();  // parameter defaults (typed by value; null: given or not)
-  bool needs_st_state = false;  // uses the ST draw of (source, cell seed)
+  nlohmann::json params =
+      nlohmann::json::object();  // parameter defaults (typed by value; null: given or not)
+  bool needs_st_state = false;   // uses the ST draw of (source, cell seed)
 };
 
 const std::vector<SchemeInfo>& schemes();
@@ -36,6 +37,10 @@ const std::vector<SchemeInfo>& schemes();
 // wt_blocks (integer >= -2) and wt_fraction (number in [0, 1]) for wtst.
 // Throws featreuse::Error naming the key and value.
 void check_init(const nlohmann::json& init);
+
+// True for RI: the network keeps its library-default init (the recipe's lr_ri
+// applies). An init config without a scheme is not RI.
+bool is_random_init(const nlohmann::json& init);
 
 // Whether `init` needs an ST state (st, wtst), and the options it is drawn
 // with. One ST draw per (source, seed, st_options) serves every dataset and

@@ -36,7 +36,7 @@ std::vector<KindEntry> tensor_kinds(models::Network& net);
 struct StOptions {
   // Also sample cls_token, pos_embed and relative_position_bias_table (the
   // paper's "all weights sampled", reference §10.1). Off: they are copied
-  // from the source, as the reference code does (issue 4's default).
+  // from the source, as the reference code does (the default).
   bool sample_embeddings = false;
 };
 

@@ -18,21 +18,20 @@
 namespace featreuse::models {
 
 struct DeiTConfig {
-  int64_t img_size = 224;      // input size pos_embed is laid out for
+  int64_t img_size = 224;  // input size pos_embed is laid out for
   int64_t patch_size = 16;
   int64_t embed_dim = 384;
-  int64_t depth = 12;          // < the preset's: the truncated DeiT (paper App. I)
+  int64_t depth = 12;  // < the preset's: the truncated DeiT (paper App. I)
   int64_t num_heads = 6;
   double mlp_ratio = 4.0;
   bool qkv_bias = true;
-  double drop_path_rate = 0.0; // linear over blocks, as timm; DeiT in the paper: 0
+  double drop_path_rate = 0.0;  // linear over blocks, as timm; DeiT in the paper: 0
 };
 
 // `preset` overridden by the model options img_size, patch_size, embed_dim,
 // depth, num_heads, mlp_ratio, qkv_bias, drop_path_rate; any other option is
 // an error naming it. Checks the values (e.g. heads divide embed_dim).
-DeiTConfig read_deit_config(const std::string& arch, DeiTConfig preset,
-                            const nlohmann::json& options);
+DeiTConfig read_deit_config(const std::string& arch, DeiTConfig preset, const nlohmann::json& options);
 
 namespace detail {
 class ViTBlockImpl;
@@ -52,9 +51,9 @@ class DeiT : public Network, public AttentionMapSource {
   // patch_embed: (B, gh*gw, C) tokens before cls/pos; blocks.i.attn and
   // blocks.i.mlp: the residual-branch outputs before the add, (B, N, C);
   // head: the logits.
-  ProbedOutput forward_probed(const at::Tensor& input,
-                              const std::vector<std::string>& probes) override;
+  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override;
   std::vector<std::string> probe_points() const override;
+  int64_t probe_prefix_tokens(const std::string& probe) const override;
   std::string head_name() const override { return "head"; }
   std::string first_conv_name() const override { return "patch_embed.proj"; }
   // {-1: patch_embed, cls_token, pos_embed} {i: blocks.i} {depth: norm}.

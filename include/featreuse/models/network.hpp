@@ -6,16 +6,17 @@
 
 #include <map>
 #include <set>
-#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
+
+#include "featreuse/core/json.hpp"
 
 namespace featreuse::models {
 
 // What to build. `options` holds architecture-specific keys (widths, depth,
 // drop-path rate, ...) exactly as the model's config file gives them.
 struct ModelSpec {
-  std::string arch;            // registry name, e.g. "resnet", "resnet50"
+  std::string arch;  // registry name, e.g. "resnet", "resnet50"
   int64_t num_classes = 10;
   int64_t in_channels = 3;
   int64_t image_size = 224;
@@ -24,8 +25,8 @@ struct ModelSpec {
 
 // One named parameter or buffer of a state_dict, in state_dict order.
 struct StateEntry {
-  std::string name;            // "layer1.0.conv1.weight"
-  torch::Tensor tensor;        // shares storage with the module
+  std::string name;      // "layer1.0.conv1.weight"
+  torch::Tensor tensor;  // shares storage with the module
   bool is_buffer = false;
 };
 
@@ -77,8 +78,14 @@ class Network : public torch::nn::Module {
   // Forward that also returns the activations at `probes` (a subset of
   // probe_points()), keeping no others. Default: logits only; throws if
   // probes were asked for.
-  virtual ProbedOutput forward_probed(const torch::Tensor& input,
-                                      const std::vector<std::string>& probes);
+  virtual ProbedOutput forward_probed(const torch::Tensor& input, const std::vector<std::string>& probes);
+
+  // How many leading tokens of a probe's (B, T, D) activations are not patch
+  // tokens (DeiT blocks: 1, the class token). Default: 0.
+  virtual int64_t probe_prefix_tokens(const std::string& probe) const {
+    (void)probe;
+    return 0;
+  }
 
   // Prefix of the classifier head's parameters ("fc" for torchvision,
   // "head" for timm); initialisations never transfer it.

@@ -6,13 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "featreuse/core/registry.hpp"
+#include "featreuse/models/family.hpp"
 #include "featreuse/models/network.hpp"
 
 namespace featreuse::models {
 
 struct ModelInfo {
-  std::string name;            // registry name ("resnet50")
-  std::string family;          // "resnet", "inception", "deit", "swin"
+  std::string name;  // registry name ("resnet50")
+  Family family = Family::resnet;
   std::string description;
   int64_t default_image_size = 224;
 };
@@ -22,19 +24,20 @@ using Factory = std::function<std::shared_ptr<Network>(const ModelSpec&)>;
 class Registry {
  public:
   void add(ModelInfo info, Factory factory);
-  bool contains(const std::string& name) const;
+  bool contains(const std::string& name) const { return entries_.contains(name); }
   // Throws featreuse::Error listing the known names when `spec.arch` is unknown.
   std::shared_ptr<Network> create(const ModelSpec& spec) const;
   const ModelInfo& info(const std::string& name) const;
-  std::vector<std::string> names() const;  // sorted
+  std::vector<std::string> names() const { return entries_.names(); }  // sorted
+  // "unknown model architecture 'name' (known: ...)"
+  std::string unknown(const std::string& name) const { return entries_.unknown(name); }
 
  private:
   struct Entry {
     ModelInfo info;
     Factory factory;
   };
-  std::vector<Entry> entries_;
-  const Entry& find(const std::string& name) const;
+  featreuse::Registry<Entry> entries_{"model architecture"};
 };
 
 // The process-wide registry with every built-in model registered.

@@ -1,7 +1,7 @@
 #pragma once
 // Thin RAII wrappers over the HDF5 C API (parallel build). Every failure throws
 // featreuse::Error carrying the object path and HDF5's own error message.
-// Parallel rule (DESIGN.md "The store"): object creation, attributes and
+// Parallel rule (docs/store.md): object creation, attributes and
 // extension are collective; raw-data reads and writes may be independent.
 #include <hdf5.h>
 #include <mpi.h>

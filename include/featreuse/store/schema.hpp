@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "featreuse/core/config.hpp"
+#include "featreuse/grid/plan.hpp"
 #include "featreuse/grid/scheduler.hpp"
 #include "featreuse/store/table.hpp"
 
@@ -39,7 +40,9 @@ struct Layout {
 
 // Everything needed to create one cell's datasets, identical on every rank.
 struct CellSchema {
-  std::string id, kind, key;
+  std::string id;
+  grid::TaskKind kind = grid::TaskKind::cell;
+  std::string key;
   json axes = json::object();
   std::string config;                        // canonical JSON
   std::string layout;                        // Layout id ("" when setup failed)

@@ -9,23 +9,10 @@
 #include <vector>
 
 #include "featreuse/store/h5.hpp"
+#include "featreuse/store/reader.hpp"
 #include "featreuse/store/schema.hpp"
 
 namespace featreuse::store {
-
-struct StoredCell {
-  std::string id, kind, key;
-  json axes;
-  std::string config;  // canonical JSON
-  CellRecord record;
-};
-
-// Readers shared by the parallel store and serial tools (status, report, tests).
-std::vector<StoredCell> read_cells(hid_t file);
-CellRecord read_record(hid_t file, const std::string& id);
-bool is_store(hid_t file);
-// A cell's flat checkpoint ("initial" or "best") with its layout.
-std::pair<Layout, std::vector<float>> read_checkpoint(hid_t file, const std::string& id, const std::string& which);
 
 class Store {
  public:
@@ -35,7 +22,6 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  hid_t file() const { return file_; }
   const std::string& path() const { return path_; }
 
   // Collective; `schema` must be identical on every rank. Creates what is
@@ -44,6 +30,9 @@ class Store {
   // rebuilds the results table over every cell in the file.
   void prepare(const StudySchema& schema);
 
+  // Independent reads: every task in the file, and a task's checkpoint.
+  std::vector<StoredCell> cells() const;
+  Checkpoint checkpoint(const std::string& id, CheckpointKind which) const;
   // Independent: a cell's record, mirrored into its results row.
   CellRecord read_record(const std::string& id) const;
   void write_record(const std::string& id, const CellRecord& record);
@@ -57,6 +46,8 @@ class Store {
  private:
   void create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts);
   void rebuild_results();
+  // Collective: /results with `type` and `rows` rows, kept when it already matches.
+  void create_results_table(const RowType& type, size_t rows);
   std::string path_;
   MPI_Comm comm_;
   int rank_ = 0;

@@ -3,10 +3,10 @@
 // same description gives the HDF5 compound type, packs rows into bytes, and
 // travels between ranks as JSON so every rank creates identical datasets.
 #include <cstdint>
-#include "featreuse/core/json.hpp"
 #include <string>
 #include <vector>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/store/h5.hpp"
 
 namespace featreuse::store {
@@ -52,6 +52,9 @@ class Rows {
   int64_t get_int(size_t row, const std::string& column) const;
   double get_double(size_t row, const std::string& column) const;
   std::string get_string(size_t row, const std::string& column) const;
+  // Copies the values of `columns` (present in both row types, by name) from
+  // row `from_row` of `from` into row `row`.
+  void copy_from(const Rows& from, size_t from_row, size_t row, const RowType& columns);
 
  private:
   uint8_t* cell(size_t row, const Column& c);

@@ -9,10 +9,10 @@
 // warmup_iters adds d to the current rate, so a reduction during warmup is
 // mostly undone by later increments; the rate settles at start + (n+1) d.
 // Plateau: PyTorch's ReduceLROnPlateau (mode max, relative threshold,
-// cooldown 0, eps 1e-8), stepped once per epoch; the trainer decides where in
-// the epoch (recipe key plateau_step).
+// cooldown 0, eps 1e-8) on the validation target rounded to select_decimals,
+// stepped once per epoch; the trainer decides where in the epoch (recipe key
+// plateau_step).
 #include "featreuse/core/json.hpp"
-
 #include "featreuse/train/recipe.hpp"
 
 namespace featreuse::train {
@@ -20,12 +20,19 @@ namespace featreuse::train {
 class LrSchedule {
  public:
   LrSchedule(const Recipe& recipe, double base_lr);
-  double lr() const { return current_; }   // for the next optimiser step
-  void after_step();                       // once per optimiser step
-  // One ReduceLROnPlateau step on a validation target (NaN: skipped).
-  void step_plateau(double val_target);
-  // The end rule: the rate fell below min_lr (never when min_lr is 0).
+  double lr() const { return current_; }  // for the next optimiser step
+  void after_step();                      // once per optimiser step
+  // One ReduceLROnPlateau step on a validation target (NaN: skipped), which
+  // it rounds to the recipe's select_decimals first, as the reference does.
+  void step_plateau(double val_metric);
+  // The end rule: once warm-up is over, the rate fell below min_lr (never
+  // when min_lr is 0). The ramp itself never ends training.
   bool below_min_lr() const;
+  bool in_warmup() const;  // fewer than warmup_iters steps done
+  // The rate the schedule settles at when warm-up ends, given the reductions
+  // so far: lr x plateau scale ("linear"), or the current rate plus the
+  // increments still to come ("additive"). After warm-up: the current rate.
+  double post_warmup_lr() const;
   int64_t reductions() const { return reductions_; }
 
   nlohmann::json state() const;

@@ -1,6 +1,6 @@
 #pragma once
 // Classification metrics exactly as the paper's code computes them with
-// scikit-learn (reference-implementation.md §6). Torch-free.
+// scikit-learn (docs/reference-code.md §6). Torch-free.
 //
 // Checked against scikit-learn 1.2 to 1e-9 by tests/oracles/metrics_oracle.py.
 // Probabilities are computed in float64 from the float32 logits (the reference
@@ -105,11 +105,11 @@ double multilabel_macro_average_precision(const std::vector<uint8_t>& targets,
                                           const std::vector<double>& scores, int64_t num_classes);
 // The reference's mean_roc_auc: per-class binary AUC, 0.5 for a class without
 // positives, mean over all classes. Throws Error for a class without negatives.
-double multilabel_mean_roc_auc(const std::vector<uint8_t>& targets,
-                               const std::vector<double>& scores, int64_t num_classes);
+double multilabel_mean_roc_auc(const std::vector<uint8_t>& targets, const std::vector<double>& scores,
+                               int64_t num_classes);
 // accuracy_score on indicator matrices: fraction of rows matching exactly.
-double multilabel_exact_match(const std::vector<uint8_t>& targets,
-                              const std::vector<uint8_t>& predictions, int64_t num_classes);
+double multilabel_exact_match(const std::vector<uint8_t>& targets, const std::vector<uint8_t>& predictions,
+                              int64_t num_classes);
 // precision/recall/f1_score(average='macro', labels=range(c), zero_division=0).
 PrecisionRecallF1 multilabel_macro_precision_recall_f1(const std::vector<uint8_t>& targets,
                                                        const std::vector<uint8_t>& predictions,

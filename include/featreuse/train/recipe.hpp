@@ -4,15 +4,27 @@
 // docs/recipe.md documents every key.
 #include <array>
 #include <cstdint>
-#include "featreuse/core/json.hpp"
 #include <string>
+
+#include "featreuse/core/json.hpp"
+#include "featreuse/models/family.hpp"
 
 namespace featreuse::train {
 
+// `automatic` is the recipe's `auto`: Adam for CNNs, AdamW for ViTs.
+enum class Optimizer { adam, adamw, sgd, automatic };
+// linear: the paper's ramp; additive: the reference code's increments (lr_schedule.hpp).
+enum class Warmup { linear, additive };
+// epoch: after each epoch's last step, with that epoch's last validation
+// value; reference: the paper code's placement, after the epoch's
+// second-to-last step, with the latest value (0 before the first).
+enum class PlateauStep { epoch, reference };
+enum class Precision { fp32, bf16 };
+
 struct Recipe {
-  std::string optimizer = "adam";  // adam | adamw | sgd | auto
+  Optimizer optimizer = Optimizer::adam;
   double lr = 1e-3;
-  double lr_ri = 0;                // 0: same as lr
+  double lr_ri = 0;  // 0: same as lr
   double weight_decay = 0, momentum = 0.9;
   int64_t batch_size = 64, eval_batch_size = 256, epochs = 3, train_size = 0;
   double train_fraction = 0;
@@ -20,26 +32,27 @@ struct Recipe {
   int64_t log_every = 25;
   double grad_clip = 1.0;
   int64_t warmup_iters = 0;
-  std::string warmup = "linear";   // linear | additive
+  Warmup warmup = Warmup::linear;
   double warmup_start_lr = 1e-8;
   bool plateau = false;
   double plateau_factor = 0.1;
   int64_t plateau_patience = 3;
   double plateau_threshold = 1e-4;
-  // "epoch": after each epoch's last step, with that epoch's last validation
-  // value; "reference": the paper code's placement, after the epoch's
-  // second-to-last step, with the latest value (0 before the first).
-  std::string plateau_step = "epoch";
+  PlateauStep plateau_step = PlateauStep::epoch;
   double min_lr = 0;
   int64_t select_decimals = 3;
-  std::string precision = "fp32";  // fp32 | bf16
+  Precision precision = Precision::fp32;
   double checkpoint_every_s = 600;
 
-  // The optimiser for a model family ("resnet", "inception", "deit", "swin"):
-  // `auto` is Adam for CNNs and AdamW for vision transformers.
-  std::string optimizer_for(const std::string& family) const;
-  // The learning rate for an initialisation scheme (lr_ri for "ri").
-  double lr_for(const std::string& init_scheme) const;
+  // The optimiser for a model family: `auto` is Adam for CNNs and AdamW for
+  // vision transformers (never returns `automatic`).
+  Optimizer optimizer_for(models::Family family) const;
+  // The peak learning rate: lr_ri for randomly initialised cells (when set), else lr.
+  double lr_for(bool random_init) const;
+  // A validation metric as the reference compares it (every reference metric
+  // is round(x, 3)): rounded to select_decimals. Model selection and the
+  // plateau both see this value.
+  double rounded(double metric) const;
 };
 
 // Throws featreuse::Error naming the key for missing or invalid values.

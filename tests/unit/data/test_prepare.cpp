@@ -155,8 +155,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"aptos2019", 25, {}, 3, 5, LabelKind::single, 256},
         Case{"isic2019", 24, {}, 3, 8, LabelKind::single, 256},
         Case{"chexpert", 60, {}, 1, 14, LabelKind::multi, 256},
-        Case{"cbis_ddsm", 30, {{"ddsm_layout", "lists"}}, 1, 2, LabelKind::single, 256},
-        Case{"cbis_ddsm", 30, {{"ddsm_layout", "cbis_csv"}}, 1, 2, LabelKind::single, 256},
+        Case{"cbis_ddsm", 30, {}, 1, 2, LabelKind::single, 256},
+        Case{"cbis_ddsm_pathology", 30, {}, 1, 2, LabelKind::single, 256},
         Case{"pcam", 40, {}, 3, 2, LabelKind::single, 96},
         Case{"folder", 30, {{"size", 64}}, 3, 3, LabelKind::single, 64},
         Case{"csv", 30, {{"csv", "labels.csv"}, {"label_columns", {"label"}}}, 3, 3, LabelKind::single, 256},
@@ -241,7 +241,7 @@ TEST(Prepare, SkipsBadImagesResumesAndIsANoOpWhenDone) {
   // Other options on the same file: refused without --force.
   LayoutOptions other = options;
   other.split_seed = 7;
-  EXPECT_THROW(prepare("aptos2019", other, cache), CollectiveError);
+  EXPECT_THROW(prepare("aptos2019", other, cache), featreuse::CollectiveError);
   const PrepareReport rebuilt = prepare("aptos2019", other, cache, /*force=*/true);
   EXPECT_EQ(rebuilt.processed, 12);
 }
@@ -331,4 +331,30 @@ TEST(Loader, ShardsAreDisjointAndWorkerErrorsSurface) {
         }
       },
       featreuse::Error);
+}
+
+// The public CBIS-DDSM archive (description CSVs, no reference lists) is
+// another task than the paper's: cbis_ddsm refuses it and names the dataset
+// that reads it, instead of silently becoming benign vs malignant.
+TEST(Prepare, CbisDdsmWithoutTheReferenceListsRefusesAndNamesThePathologyTask) {
+  data_test::TempDir dir("ddsm-public");
+  SynthOptions s;
+  s.layout = "cbis_ddsm_pathology";
+  s.out = dir / "root";
+  s.n = 20;
+  write_synthetic(s);
+  fs::remove_all(fs::path(s.out) / "ddsm_raw_image_lists");
+  LayoutOptions options;
+  options.root = s.out;
+  try {
+    load_layout("cbis_ddsm", options);
+    FAIL() << "cbis_ddsm accepted a root without ddsm_raw_image_lists/";
+  } catch (const featreuse::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("ddsm_raw_image_lists"), std::string::npos) << message;
+    EXPECT_NE(message.find("cbis_ddsm_pathology"), std::string::npos) << message;
+  }
+  const Layout pathology = load_layout("cbis_ddsm_pathology", options);
+  EXPECT_EQ(pathology.class_names, (std::vector<std::string>{"benign", "malignant"}));
+  EXPECT_FALSE(pathology.splits[2].empty());
 }

@@ -6,7 +6,7 @@
 using featreuse::data::PyRandom;
 using featreuse::data::python_shuffled_range;
 
-// Test vectors from CPython (reference-implementation.md section 3).
+// Test vectors from CPython (docs/reference-code.md §3).
 TEST(PyRandom, FirstWordsOfSeed42) {
   PyRandom rng(42);
   EXPECT_EQ(rng.getrandbits(32), 2746317213u);

@@ -3,8 +3,11 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <set>
+#include <thread>
 
+#include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
@@ -46,7 +49,7 @@ TEST(Topology, GroupsOfOneAndValidation) {
   EXPECT_EQ(t.group_count, world_size());
   EXPECT_EQ(t.group, world_rank());
   EXPECT_TRUE(t.leader());
-  EXPECT_GE(dist::threads_per_rank(t), 1);
+  EXPECT_GE(featreuse::threads_per_rank(t.local_size), 1);
   dist::free_topology(t);
   if (world_size() == 2) {
     dist::Topology both = dist::make_topology(MPI_COMM_WORLD, 2);
@@ -83,7 +86,8 @@ TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
   const grid::Plan plan = chain_plan();
   std::unique_ptr<grid::Scheduler> scheduler;
   if (world_rank() == 0)
-    scheduler = std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+    scheduler =
+        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
   std::vector<int> taken(8, 0);
   std::vector<size_t> blocked;
   {
@@ -112,7 +116,8 @@ TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
   const grid::Plan plan = chain_plan();
   std::unique_ptr<grid::Scheduler> scheduler;
   if (world_rank() == 0)
-    scheduler = std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+    scheduler =
+        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
   int ran = 0;
   {
     dist::TaskQueue queue(topology, scheduler.get(), &plan);
@@ -129,4 +134,37 @@ TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
     EXPECT_FALSE(scheduler->finished());  // interrupted tasks are pending again
   }
   dist::free_topology(topology);
+}
+
+TEST(Collective, RankZeroDecidesAndErrorsAreRaisedEverywhere) {
+  const int rank = world_rank(), size = world_size();
+  EXPECT_EQ(featreuse::decided_by_rank0(MPI_COMM_WORLD, [&] { return "from " + std::to_string(rank); }),
+            "from 0");
+  try {
+    featreuse::decided_by_rank0(MPI_COMM_WORLD, []() -> std::string { throw featreuse::Error("no plan"); });
+    ADD_FAILURE() << "rank " << rank << " did not throw";
+  } catch (const featreuse::CollectiveError& e) {
+    EXPECT_STREQ(e.what(), "no plan");
+  }
+  // The last rank fails: every rank throws its message; nobody waits forever.
+  try {
+    featreuse::all_or_nothing(MPI_COMM_WORLD, [&] {
+      if (rank == size - 1) throw featreuse::Error("rank " + std::to_string(rank) + " failed");
+    });
+    ADD_FAILURE() << "rank " << rank << " did not throw";
+  } catch (const featreuse::CollectiveError& e) {
+    EXPECT_EQ(std::string(e.what()), "rank " + std::to_string(size - 1) + " failed");
+  }
+  EXPECT_NO_THROW(featreuse::all_or_nothing(MPI_COMM_WORLD, [] {}));
+  EXPECT_EQ(featreuse::broadcast_string(rank == 0 ? std::string(100000, 'x') : "", 0, MPI_COMM_WORLD),
+            std::string(100000, 'x'));
+  EXPECT_EQ(featreuse::ranks_on_node(MPI_COMM_WORLD), size);  // the tests run on one node
+}
+
+TEST(Collective, ThreadsPerRankHonoursSlurm) {
+  setenv("SLURM_CPUS_PER_TASK", "3", 1);
+  EXPECT_EQ(featreuse::threads_per_rank(64), 3);
+  unsetenv("SLURM_CPUS_PER_TASK");
+  EXPECT_GE(featreuse::threads_per_rank(64), 1);
+  EXPECT_EQ(featreuse::threads_per_rank(1), int(std::max(1u, std::thread::hardware_concurrency())));
 }

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/grid/job.hpp"
@@ -66,14 +66,14 @@ TEST(Grid, ExpandsTheCartesianProductWithSources) {
   Plan plan = plan_of(kDemo);
   EXPECT_EQ(plan.grid_points, 12);
   ASSERT_EQ(plan.tasks.size(), 13u);  // 1 source + 12 cells
-  EXPECT_EQ(plan.tasks[0].kind, "source");
+  EXPECT_EQ(plan.tasks[0].kind, TaskKind::source);
   std::set<std::string> ids;
   for (const auto& t : plan.tasks) ids.insert(t.id);
   EXPECT_EQ(ids.size(), 13u);
   int with_dep = 0;
   for (const auto& t : plan.tasks) {
     EXPECT_EQ(t.id.size(), 12u);
-    if (t.kind == "cell" && t.axes["init"] == "wt") {
+    if (t.kind == TaskKind::cell && t.axes["init"] == "wt") {
       ASSERT_EQ(t.deps.size(), 1u);
       EXPECT_EQ(t.deps[0], plan.tasks[0].id);
       EXPECT_EQ(t.config["init"]["source"], plan.tasks[0].id);
@@ -83,7 +83,7 @@ TEST(Grid, ExpandsTheCartesianProductWithSources) {
   EXPECT_EQ(with_dep, 6);
   // The source outranks every cell: it is on the longest path.
   for (const auto& t : plan.tasks)
-    if (t.kind == "cell") EXPECT_GT(plan.tasks[0].priority, t.priority);
+    if (t.kind == TaskKind::cell) EXPECT_GT(plan.tasks[0].priority, t.priority);
 }
 
 TEST(Grid, IdsAreStableAndIndependentOfAxisOrder) {
@@ -129,7 +129,7 @@ include:
 )");
   EXPECT_EQ(plan.filtered, 4 + 2);  // seed 2 (4 points), then wt x 20 for seeds 0 and 1
   for (const auto& t : plan.tasks) {
-    if (t.kind != "cell") continue;
+    if (t.kind != TaskKind::cell) continue;
     EXPECT_NE(t.axes["seed"], 2);
     EXPECT_FALSE(t.axes["init"] == "wt" && t.axes["train_size"] == 20);
   }
@@ -148,7 +148,7 @@ grid:
   EXPECT_EQ(plan.duplicates, 2);  // ri ignores wt_blocks
   int ri = 0;
   for (const auto& t : plan.tasks)
-    if (t.kind == "cell" && t.axes["init"] == "ri") {
+    if (t.kind == TaskKind::cell && t.axes["init"] == "ri") {
       ++ri;
       EXPECT_TRUE(t.axes["wt_blocks"].is_null());
       EXPECT_TRUE(t.axes["source"].is_null());
@@ -190,20 +190,25 @@ grid:
 }
 
 TEST(Grid, JobMistakesNameFileKeyAndExpectation) {
-  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}\nrecipes: x\n").find("job.yaml:2: key 'recipes': unknown top-level key"),
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}\nrecipes: x\n")
+                .find("job.yaml:2: key 'recipes': unknown top-level key"),
             std::string::npos);
   EXPECT_NE(error_of("grid: {model: [nope], dataset: [fm]}").find("unknown model 'nope'"), std::string::npos);
   EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm]}").find("(no error)"), std::string::npos);
   const std::string wrong_type = error_of("grid: {model: [tiny], dataset: [fm], lr: [fast]}");
   EXPECT_NE(wrong_type.find("key 'grid.lr'"), std::string::npos) << wrong_type;
   EXPECT_NE(wrong_type.find("expected a number"), std::string::npos) << wrong_type;
-  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], colour: [red]}").find("key 'grid.colour': unknown axis"),
+  EXPECT_NE(
+      error_of("grid: {model: [tiny], dataset: [fm], colour: [red]}").find("key 'grid.colour': unknown axis"),
+      std::string::npos);
+  EXPECT_NE(error_of("recipe: nosuch\ngrid: {model: [tiny], dataset: [fm]}")
+                .find("tests/data/configs/recipes/nosuch.yaml"),
             std::string::npos);
-  EXPECT_NE(error_of("recipe: nosuch\ngrid: {model: [tiny], dataset: [fm]}").find("tests/data/configs/recipes/nosuch.yaml"),
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [magic]}")
+                .find("unknown init 'magic'; known: ri, wt, wtst, st"),
             std::string::npos);
-  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [magic]}").find("unknown init 'magic'; known: ri, wt, wtst, st"),
+  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [wt]}").find("needs a source"),
             std::string::npos);
-  EXPECT_NE(error_of("grid: {model: [tiny], dataset: [fm], init: [wt]}").find("needs a source"), std::string::npos);
   EXPECT_NE(error_of("overrides: {recipe: {epochz: 2}}\ngrid: {model: [tiny], dataset: [fm]}")
                 .find("key 'overrides.recipe.epochz': unknown key; known keys here:"),
             std::string::npos);
@@ -215,15 +220,17 @@ TEST(Grid, JobMistakesNameFileKeyAndExpectation) {
 }
 
 TEST(Grid, DottedAxesOverrideBlocks) {
-  Plan plan = plan_of("grid: {model: [tiny], dataset: [fm], model.options.widths: [[4, 8, 16, 32], [2, 4, 8, 16]],"
-                      " dataset.val_size: [50], recipe.lr: [0.01]}");
+  Plan plan = plan_of(
+      "grid: {model: [tiny], dataset: [fm], model.options.widths: [[4, 8, 16, 32], [2, 4, 8, 16]],"
+      " dataset.val_size: [50], recipe.lr: [0.01]}");
   ASSERT_EQ(plan.tasks.size(), 2u);
   EXPECT_EQ(plan.tasks[1].config["model"]["options"]["widths"], json({2, 4, 8, 16}));
   EXPECT_EQ(plan.tasks[1].config["model"]["options"]["layers"], json({1, 1, 1, 1}));
   EXPECT_EQ(plan.tasks[1].config["dataset"]["val_size"], 50);
   EXPECT_EQ(plan.tasks[1].config["recipe"]["lr"], 0.01);
-  EXPECT_EQ(plan.tasks[1].key, "model=tiny dataset=fm init=ri seed=0 model.options.widths=[2,4,8,16] "
-                               "dataset.val_size=50 recipe.lr=0.01");
+  EXPECT_EQ(plan.tasks[1].key,
+            "model=tiny dataset=fm init=ri seed=0 model.options.widths=[2,4,8,16] "
+            "dataset.val_size=50 recipe.lr=0.01");
 }
 
 TEST(Scheduler, LongestReadyFirstAndBlockedAfterFailure) {
@@ -231,7 +238,7 @@ TEST(Scheduler, LongestReadyFirstAndBlockedAfterFailure) {
   Scheduler s(plan, std::vector<TaskState>(plan.tasks.size(), TaskState::pending));
   auto first = s.take();
   ASSERT_TRUE(first);
-  EXPECT_EQ(plan.tasks[*first].kind, "source");
+  EXPECT_EQ(plan.tasks[*first].kind, TaskKind::source);
   // While the source runs only RI cells are ready.
   std::vector<size_t> taken;
   while (auto t = s.take()) {
@@ -285,21 +292,22 @@ grid:
   std::map<std::string, std::set<std::string>> users;  // st task -> cells using it
   int st_tasks = 0;
   for (const auto& t : plan.tasks) {
-    if (t.kind == "st") {
+    if (t.kind == TaskKind::st) {
       ++st_tasks;
       EXPECT_EQ(t.deps, std::vector<std::string>{plan.tasks[0].id});
       continue;
     }
-    if (t.kind != "cell") continue;
+    if (t.kind != TaskKind::cell) continue;
     const std::string st = t.config["init"]["st_state"];
     EXPECT_NE(std::find(t.deps.begin(), t.deps.end(), st), t.deps.end());
     users[st].insert(t.id);
     // The draw is the cell seed's.
     EXPECT_EQ(plan.tasks[plan.index_of(st)].config["seed"], t.config["seed"]);
   }
-  EXPECT_EQ(st_tasks, 2);           // seeds 0 and 1
+  EXPECT_EQ(st_tasks, 2);  // seeds 0 and 1
   EXPECT_EQ(users.size(), 2u);
-  for (const auto& [st, cells] : users) EXPECT_EQ(cells.size(), 2u * (1 + 2));  // 2 datasets x (st + 2 depths)
+  for (const auto& [st, cells] : users)
+    EXPECT_EQ(cells.size(), 2u * (1 + 2));  // 2 datasets x (st + 2 depths)
   // Dependencies first: the source, then the draws, then the cells.
   for (size_t i = 0; i < plan.tasks.size(); ++i)
     for (const auto& d : plan.tasks[i].deps) EXPECT_LT(plan.index_of(d), i);
@@ -321,7 +329,7 @@ TEST(Grid, SourcesFromWeightFilesAreIdentifiedByContent) {
   };
   Plan a = plan_at(job("w.pth"));
   ASSERT_EQ(a.tasks.size(), 2u);
-  EXPECT_EQ(a.tasks[0].kind, "import");
+  EXPECT_EQ(a.tasks[0].kind, TaskKind::import);
   EXPECT_EQ(a.tasks[0].config["weights"]["path"], (dir / "w.pth").string());  // relative to the job file
   EXPECT_EQ(a.tasks[1].config["init"]["source"], a.tasks[0].id);
   Plan moved = plan_at(job((dir / "moved" / "w.pth").string()));
@@ -335,7 +343,8 @@ TEST(Grid, SourcesFromWeightFilesAreIdentifiedByContent) {
     EXPECT_NE(std::string(e.what()).find("key 'sources.imagenet.weights': no such file"), std::string::npos);
   }
   try {
-    plan_at("configs: " + kConfigs + "\nsources:\n  x: {model: tiny, weights: w.pth, dataset: fm}\n"
+    plan_at("configs: " + kConfigs +
+            "\nsources:\n  x: {model: tiny, weights: w.pth, dataset: fm}\n"
             "grid: {model: [tiny], dataset: [fm]}\n");
     FAIL();
   } catch (const ConfigError& e) {

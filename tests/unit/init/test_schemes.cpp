@@ -57,21 +57,34 @@ TEST(InitSchemes, ConfigErrorsNameTheKey) {
   EXPECT_NO_THROW(check_init(wtst({{"wt_blocks", -2}})));
   EXPECT_NO_THROW(check_init(wtst({{"wt_fraction", 0.5}})));
   EXPECT_NO_THROW(check_init({{"scheme", "ri"}}));
-  EXPECT_NE(error_of([&] { check_init({{"scheme", "magic"}}); }).find("unknown scheme 'magic'; known: ri, st, wt, wtst"),
+  EXPECT_NE(error_of([&] {
+              check_init({{"scheme", "magic"}});
+            }).find("unknown initialisation scheme 'magic' (known: ri, st, wt, wtst)"),
             std::string::npos);
   EXPECT_NE(error_of([&] { check_init(wtst({})); }).find("exactly one of wt_blocks"), std::string::npos);
-  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", 1}, {"wt_fraction", 0.5}})); }).find("got both"),
+  EXPECT_NE(error_of([&] {
+              check_init(wtst({{"wt_blocks", 1}, {"wt_fraction", 0.5}}));
+            }).find("got both"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", -3}})); }).find("wt_blocks must be an integer >= -2, got -3"),
+  EXPECT_NE(error_of([&] {
+              check_init(wtst({{"wt_blocks", -3}}));
+            }).find("wt_blocks must be an integer >= -2, got -3"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_blocks", 1.5}})); }).find("wt_blocks must be an integer"),
+  EXPECT_NE(error_of([&] {
+              check_init(wtst({{"wt_blocks", 1.5}}));
+            }).find("wt_blocks must be an integer"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_init(wtst({{"wt_fraction", 1.5}})); }).find("wt_fraction must be a number in [0, 1], got 1.5"),
+  EXPECT_NE(error_of([&] {
+              check_init(wtst({{"wt_fraction", 1.5}}));
+            }).find("wt_fraction must be a number in [0, 1], got 1.5"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_init({{"scheme", "ri"}, {"wt_blocks", 1}}); }).find("init ri: unknown key 'wt_blocks'"),
+  EXPECT_NE(error_of([&] {
+              check_init({{"scheme", "ri"}, {"wt_blocks", 1}});
+            }).find("init ri: unknown key 'wt_blocks'"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_init({{"scheme", "st"}, {"st_sample_embeddings", "yes"}}); })
-                .find("st_sample_embeddings must be true or false"),
+  EXPECT_NE(error_of([&] {
+              check_init({{"scheme", "st"}, {"st_sample_embeddings", "yes"}});
+            }).find("st_sample_embeddings must be true or false"),
             std::string::npos);
   EXPECT_NE(error_of([&] { check_init(json::array()); }).find("expected a mapping"), std::string::npos);
 }
@@ -83,9 +96,11 @@ TEST(InitSchemes, DepthPerScheme) {
   EXPECT_EQ(transfer_depth(*net, {{"scheme", "wt"}}), 4);
   EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_blocks", 3}}), 3);
   EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_fraction", 1.0}}), 4);
-  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_fraction", 0.2}}), -1);  // 1 of 5 units: the patchifier
-  EXPECT_NE(error_of([&] { transfer_depth(*net, {{"scheme", "wtst"}, {"wt_blocks", 5}}); })
-                .find("wt_blocks 5 is beyond this model's block map: -2 (ST) .. 4 (full WT)"),
+  EXPECT_EQ(transfer_depth(*net, {{"scheme", "wtst"}, {"wt_fraction", 0.2}}),
+            -1);  // 1 of 5 units: the patchifier
+  EXPECT_NE(error_of([&] {
+              transfer_depth(*net, {{"scheme", "wtst"}, {"wt_blocks", 5}});
+            }).find("wt_blocks 5 is beyond this model's block map: -2 (ST) .. 4 (full WT)"),
             std::string::npos);
   EXPECT_TRUE(needs_st_state({{"scheme", "wtst"}, {"wt_blocks", 3}}));
   EXPECT_FALSE(needs_st_state({{"scheme", "wt"}}));
@@ -106,10 +121,13 @@ TEST(InitSchemes, ApplyRiWtStWtst) {
   EXPECT_TRUE(same_state(*ri, *reference));
 
   auto wt = fresh();
-  EXPECT_NE(apply(*wt, {{"scheme", "wt"}, {"source", "s1"}}, &source).find("WT from source s1"), std::string::npos);
+  EXPECT_NE(apply(*wt, {{"scheme", "wt"}, {"source", "s1"}}, &source).find("WT from source s1"),
+            std::string::npos);
   EXPECT_TRUE(same(state_of(*wt).at("layer4.0.conv2.weight"), by_name(source).at("layer4.0.conv2.weight")));
   EXPECT_TRUE(same(state_of(*wt).at("fc.weight"), state_of(*reference).at("fc.weight")));
-  EXPECT_NE(error_of([&] { apply(*fresh(), {{"scheme", "wt"}}, nullptr); }).find("needs the source's weights"),
+  EXPECT_NE(error_of([&] {
+              apply(*fresh(), {{"scheme", "wt"}}, nullptr);
+            }).find("needs the source's weights"),
             std::string::npos);
 
   // st/wtst: the stored draw and a draw from the same seed give the same network.
@@ -130,12 +148,15 @@ TEST(InitSchemes, ApplyRiWtStWtst) {
 
   // wt_fraction 0.5 on 5 units = 3 units = depth 2, the same as wt_blocks 2.
   auto by_fraction = fresh(), by_blocks = fresh();
-  const std::string how = apply(*by_fraction, {{"scheme", "wtst"}, {"wt_fraction", 0.5}, {"source", "s1"}}, with_state);
+  const std::string how =
+      apply(*by_fraction, {{"scheme", "wtst"}, {"wt_fraction", 0.5}, {"source", "s1"}}, with_state);
   EXPECT_NE(how.find("WT-ST depth 2 of 4 (wt_fraction 0.5)"), std::string::npos) << how;
   apply(*by_blocks, {{"scheme", "wtst"}, {"wt_blocks", 2}, {"source", "s1"}}, with_state);
   EXPECT_TRUE(same_state(*by_fraction, *by_blocks));
-  EXPECT_TRUE(same(state_of(*by_blocks).at("layer2.0.conv1.weight"), by_name(source).at("layer2.0.conv1.weight")));
-  EXPECT_TRUE(same(state_of(*by_blocks).at("layer3.0.conv1.weight"), by_name(stored).at("layer3.0.conv1.weight")));
+  EXPECT_TRUE(
+      same(state_of(*by_blocks).at("layer2.0.conv1.weight"), by_name(source).at("layer2.0.conv1.weight")));
+  EXPECT_TRUE(
+      same(state_of(*by_blocks).at("layer3.0.conv1.weight"), by_name(stored).at("layer3.0.conv1.weight")));
 }
 
 TEST(InitSchemes, RiGivesAOneChannelFirstConvPyTorchsDefaultInit) {
@@ -154,5 +175,6 @@ TEST(InitSchemes, RiGivesAOneChannelFirstConvPyTorchsDefaultInit) {
   EXPECT_NEAR(w1.std().item<double>(), bound / std::sqrt(3.0), 0.01);
   EXPECT_NEAR(w3.std().item<double>(), std::sqrt(2.0 / (64 * 49)), 0.002);  // Kaiming normal fan_out
   // Everything else keeps the family init: layer1's convs are Kaiming normal in both.
-  EXPECT_NEAR(state_of(*gray).at("layer1.0.conv2.weight").std().item<double>(), std::sqrt(2.0 / (64 * 9)), 0.002);
+  EXPECT_NEAR(state_of(*gray).at("layer1.0.conv2.weight").std().item<double>(), std::sqrt(2.0 / (64 * 9)),
+              0.002);
 }

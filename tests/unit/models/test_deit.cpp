@@ -1,18 +1,18 @@
 // DeiT: timm's names, shapes and parameter counts, probes, attention maps,
 // block map, options, init statistics, pos_embed resampling, forward/backward.
 // Numerical parity with timm is tests/oracles/timm_parity.py (needs timm).
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "model_helpers.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/deit.hpp"
 #include "featreuse/models/model_config.hpp"
+#include "featreuse/models/probe_pooling.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/vit_layers.hpp"
+#include "model_helpers.hpp"
 
 using namespace featreuse::models;
 using model_test::count;
@@ -57,26 +57,25 @@ TEST(DeiT, ParameterCountsMatchTimm) {
 TEST(DeiT, StateDictNamesAndShapesFollowTimm) {
   auto net = make("deit_small_patch16_224", {}, 7);
   const auto s = shapes(*net);
-  const std::map<std::string, std::vector<int64_t>> expected = {
-      {"cls_token", {1, 1, 384}},
-      {"pos_embed", {1, 197, 384}},
-      {"patch_embed.proj.weight", {384, 3, 16, 16}},
-      {"patch_embed.proj.bias", {384}},
-      {"blocks.0.norm1.weight", {384}},
-      {"blocks.0.norm1.bias", {384}},
-      {"blocks.0.attn.qkv.weight", {1152, 384}},
-      {"blocks.0.attn.qkv.bias", {1152}},
-      {"blocks.0.attn.proj.weight", {384, 384}},
-      {"blocks.0.attn.proj.bias", {384}},
-      {"blocks.11.norm2.weight", {384}},
-      {"blocks.11.mlp.fc1.weight", {1536, 384}},
-      {"blocks.11.mlp.fc1.bias", {1536}},
-      {"blocks.11.mlp.fc2.weight", {384, 1536}},
-      {"blocks.11.mlp.fc2.bias", {384}},
-      {"norm.weight", {384}},
-      {"norm.bias", {384}},
-      {"head.weight", {7, 384}},
-      {"head.bias", {7}}};
+  const std::map<std::string, std::vector<int64_t>> expected = {{"cls_token", {1, 1, 384}},
+                                                                {"pos_embed", {1, 197, 384}},
+                                                                {"patch_embed.proj.weight", {384, 3, 16, 16}},
+                                                                {"patch_embed.proj.bias", {384}},
+                                                                {"blocks.0.norm1.weight", {384}},
+                                                                {"blocks.0.norm1.bias", {384}},
+                                                                {"blocks.0.attn.qkv.weight", {1152, 384}},
+                                                                {"blocks.0.attn.qkv.bias", {1152}},
+                                                                {"blocks.0.attn.proj.weight", {384, 384}},
+                                                                {"blocks.0.attn.proj.bias", {384}},
+                                                                {"blocks.11.norm2.weight", {384}},
+                                                                {"blocks.11.mlp.fc1.weight", {1536, 384}},
+                                                                {"blocks.11.mlp.fc1.bias", {1536}},
+                                                                {"blocks.11.mlp.fc2.weight", {384, 1536}},
+                                                                {"blocks.11.mlp.fc2.bias", {384}},
+                                                                {"norm.weight", {384}},
+                                                                {"norm.bias", {384}},
+                                                                {"head.weight", {7, 384}},
+                                                                {"head.bias", {7}}};
   for (const auto& [name, shape] : expected) {
     ASSERT_TRUE(s.count(name)) << name;
     EXPECT_EQ(s.at(name), shape) << name;
@@ -167,10 +166,11 @@ TEST(DeiT, AttentionBranchIsProjOfSoftmaxAttention) {
   auto probes = net.forward_probed(x, {"patch_embed", "blocks.0.attn"}).probes;
   const auto params = net.named_parameters();
   auto tokens = at::cat({params["cls_token"], probes["patch_embed"]}, 1) + params["pos_embed"];
-  auto h = at::layer_norm(tokens, {32}, params["blocks.0.norm1.weight"],
-                          params["blocks.0.norm1.bias"], 1e-6);
+  auto h = at::layer_norm(tokens, {32}, params["blocks.0.norm1.weight"], params["blocks.0.norm1.bias"], 1e-6);
   auto v = at::linear(h, params["blocks.0.attn.qkv.weight"], params["blocks.0.attn.qkv.bias"])
-               .narrow(-1, 64, 32).reshape({1, 17, 4, 8}).permute({0, 2, 1, 3});
+               .narrow(-1, 64, 32)
+               .reshape({1, 17, 4, 8})
+               .permute({0, 2, 1, 3});
   auto o = at::matmul(maps[0].attn, v).permute({0, 2, 1, 3}).reshape({1, 17, 32});
   o = at::linear(o, params["blocks.0.attn.proj.weight"], params["blocks.0.attn.proj.bias"]);
   EXPECT_TRUE(at::allclose(o, probes["blocks.0.attn"], 1e-5, 1e-6));
@@ -218,8 +218,7 @@ TEST(DeiT, InitFollowsTimm) {
   // Seeded: the same seed gives the same model.
   at::manual_seed(4);
   auto again = make("deit_small_patch16_224", {}, 10);
-  for (const auto& e : state_entries(*again))
-    EXPECT_TRUE(at::equal(e.tensor, p[e.name])) << e.name;
+  for (const auto& e : state_entries(*again)) EXPECT_TRUE(at::equal(e.tensor, p[e.name])) << e.name;
 }
 
 TEST(DeiT, OptionsAreChecked) {
@@ -237,8 +236,7 @@ TEST(DeiT, OptionsAreChecked) {
 }
 
 TEST(DeiT, OneChannelInputAndAnyClassCount) {
-  auto net = make("deit", {{"patch_size", 4}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}},
-                  3, 1, 28);
+  auto net = make("deit", {{"patch_size", 4}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}}, 3, 1, 28);
   const auto s = shapes(*net);
   EXPECT_EQ(s.at("patch_embed.proj.weight"), (std::vector<int64_t>{16, 1, 4, 4}));
   EXPECT_EQ(s.at("pos_embed"), (std::vector<int64_t>{1, 50, 16}));
@@ -266,14 +264,11 @@ TEST(DeiT, DropPathOnlyInTraining) {
 // "deit" arch); batch 2, deit_base batch 1 to keep the CPU test short.
 class DeiTSmoke : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(DeiTSmoke, ForwardBackwardAtNativeSize) {
-  model_test::expect_forward_backward(GetParam(), kConfigs);
-}
+TEST_P(DeiTSmoke, ForwardBackwardAtNativeSize) { model_test::expect_forward_backward(GetParam(), kConfigs); }
 
 INSTANTIATE_TEST_SUITE_P(Registered, DeiTSmoke,
                          ::testing::Values("deit_tiny_patch16_224", "deit_small_patch16_224",
-                                           "deit_base_patch16_224", "deit_small5b",
-                                           "deit_micro"));
+                                           "deit_base_patch16_224", "deit_small5b", "deit_micro"));
 
 TEST(TruncNormal, MatchesTheTruncatedNormal) {
   at::manual_seed(7);
@@ -320,4 +315,42 @@ TEST(DeiT, TruncatedModelTakesTheFullModelsWeights) {
   for (const auto& e : state_entries(*five)) shallow.emplace_back(e.name, e.tensor);
   full->adapt_weights(shallow);
   EXPECT_EQ(shallow.size(), state_entries(*five).size());
+}
+
+// The paper's three k-NN embeddings of a block's tokens (cls, mean of the
+// patch tokens, their concatenation); patch_embed has no class token, so
+// every pooling there is the token mean.
+TEST(DeiT, ProbePoolingFormsThePapersEmbeddings) {
+  auto net = make("deit", {{"patch_size", 4}, {"embed_dim", 16}, {"depth", 1}, {"num_heads", 2}}, 5, 3, 16);
+  net->eval();
+  at::manual_seed(3);
+  const at::Tensor x = at::randn({2, 3, 16, 16});
+  auto out = net->forward_probed(x, {"patch_embed", "blocks.0.attn", "head"});
+  const at::Tensor tokens = out.probes.at("blocks.0.attn"), embed = out.probes.at("patch_embed");
+  ASSERT_EQ(tokens.sizes(), (std::vector<int64_t>{2, 17, 16}));
+  ASSERT_EQ(embed.sizes(), (std::vector<int64_t>{2, 16, 16}));
+  EXPECT_EQ(net->probe_prefix_tokens("blocks.0.attn"), 1);
+  EXPECT_EQ(net->probe_prefix_tokens("patch_embed"), 0);
+  // The references, slice by slice.
+  std::vector<at::Tensor> cls, patches;
+  for (int64_t b = 0; b < 2; ++b) {
+    cls.push_back(tokens[b][0]);
+    at::Tensor sum = at::zeros({16});
+    for (int64_t t = 1; t < 17; ++t) sum += tokens[b][t];
+    patches.push_back(sum / 16.0);
+  }
+  const at::Tensor want_cls = at::stack(cls), want_patches = at::stack(patches);
+  const int64_t prefix = net->probe_prefix_tokens("blocks.0.attn");
+  EXPECT_TRUE(at::allclose(pool_probe(tokens, prefix, Pooling::cls), want_cls));
+  EXPECT_TRUE(at::allclose(pool_probe(tokens, prefix, Pooling::patches), want_patches, 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(pool_probe(tokens, prefix, Pooling::concat), at::cat({want_cls, want_patches}, 1),
+                           1e-6, 1e-6));
+  EXPECT_TRUE(at::equal(pool_probe(tokens, prefix, Pooling::none), tokens));
+  for (Pooling p : {Pooling::cls, Pooling::patches, Pooling::concat}) {
+    EXPECT_TRUE(at::allclose(pool_probe(embed, 0, p), embed.mean({1}))) << pooling_name(p);
+    EXPECT_EQ(pooled_as(3, 0, p), "mean");
+  }
+  EXPECT_TRUE(at::equal(pool_probe(out.probes.at("head"), 0, Pooling::concat), out.probes.at("head")));
+  EXPECT_THROW(parse_pooling("mean"), featreuse::Error);
+  EXPECT_EQ(parse_pooling("concat"), Pooling::concat);
 }

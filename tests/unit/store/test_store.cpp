@@ -28,7 +28,7 @@ Layout small_layout() {
 CellSchema cell(const std::string& id, json axes, int64_t test = 4) {
   CellSchema c;
   c.id = id;
-  c.kind = "cell";
+  c.kind = featreuse::grid::TaskKind::cell;
   c.key = "cell " + id;
   c.axes = std::move(axes);
   c.config = json{{"id", id}}.dump();
@@ -68,7 +68,8 @@ TEST(Store, CreatesCellsAndRoundTripsRecordsAndOutputs) {
   const std::string path = temp_path("roundtrip.h5");
   {
     Store s(path, MPI_COMM_WORLD);
-    s.prepare(schema({cell("aaa", {{"model", "m"}, {"seed", 0}}), cell("bbb", {{"model", "m"}, {"seed", 1}})}));
+    s.prepare(
+        schema({cell("aaa", {{"model", "m"}, {"seed", 0}}), cell("bbb", {{"model", "m"}, {"seed", 1}})}));
     s.write_outputs("aaa", outputs(10));
     CellRecord r;
     r.status = TaskState::done;
@@ -81,7 +82,7 @@ TEST(Store, CreatesCellsAndRoundTripsRecordsAndOutputs) {
     s.close();
   }
   h5::Handle file = h5::open_serial(path, h5::Access::read_only);
-  auto cells = read_cells(file);
+  auto cells = StoreReader(path).cells();
   ASSERT_EQ(cells.size(), 2u);
   EXPECT_EQ(cells[0].id, "aaa");
   EXPECT_EQ(cells[0].record.status, TaskState::done);
@@ -124,7 +125,7 @@ TEST(Store, ExtendingKeepsDoneCellsAndWidensTheResultsTable) {
     s.close();
   }
   h5::Handle file = h5::open_serial(path, h5::Access::read_only);
-  auto cells = read_cells(file);
+  auto cells = StoreReader(path).cells();
   ASSERT_EQ(cells.size(), 3u);
   EXPECT_EQ(cells[0].record.status, TaskState::done);
   EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/aaa/test/logits")), (std::vector<hsize_t>{4, 2}));

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
+#include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/data/memory_dataset.hpp"
 #include "featreuse/dist/reducer.hpp"
@@ -17,17 +19,20 @@ using namespace featreuse;
 
 namespace {
 
-// Four classes, 12x12 single-channel images with the class as a bright quadrant plus noise.
-std::unique_ptr<data::Dataset> quadrants() {
+// Four classes, 12x12 single-channel images with the class as a bright
+// quadrant plus noise. `reversed_val_labels` labels each validation image
+// with 3 - its quadrant, so what the model learns scores badly there.
+std::unique_ptr<data::Dataset> quadrants(const std::string& target_metric = "accuracy",
+                                         bool reversed_val_labels = false) {
   at::manual_seed(123);
-  auto split = [](int64_t n) {
+  auto split = [](int64_t n, bool reversed = false) {
     at::Tensor labels = at::randint(0, 4, {n}, at::kLong);
     at::Tensor images = at::randint(0, 80, {n, 1, 12, 12}, at::kLong);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t k = labels[i].item<int64_t>();
       images[i].slice(1, (k / 2) * 6, (k / 2) * 6 + 6).slice(2, (k % 2) * 6, (k % 2) * 6 + 6).add_(150);
     }
-    return data::SplitData{images.to(at::kByte), labels};
+    return data::SplitData{images.to(at::kByte), reversed ? 3 - labels : labels};
   };
   data::DatasetInfo info;
   info.name = "quadrants";
@@ -35,19 +40,26 @@ std::unique_ptr<data::Dataset> quadrants() {
   info.channels = 1;
   info.image_size = 12;
   info.num_classes = 4;
-  info.target_metric = "accuracy";
-  return std::make_unique<data::InMemoryDataset>(info, std::array<data::SplitData, 3>{split(256), split(64), split(64)},
-                                                 std::vector<double>{0.3}, std::vector<double>{0.3});
+  info.target_metric = target_metric;
+  return std::make_unique<data::InMemoryDataset>(
+      info, std::array<data::SplitData, 3>{split(256), split(64, reversed_val_labels), split(64)},
+      std::vector<double>{0.3}, std::vector<double>{0.3});
 }
 
 nlohmann::json recipe() {
-  return {{"optimizer", "auto"},   {"lr", 0.01},           {"lr_ri", 0.003},      {"weight_decay", 1e-4},
-          {"momentum", 0.9},       {"batch_size", 32},     {"eval_batch_size", 64}, {"epochs", 3},
-          {"train_size", 0},       {"train_fraction", 0.0}, {"val_every", 0.5},    {"log_every", 3},
-          {"grad_clip", 1.0},      {"warmup_iters", 5},    {"warmup", "linear"},  {"warmup_start_lr", 1e-8},
-          {"plateau", true},       {"plateau_factor", 0.1}, {"plateau_patience", 0}, {"plateau_threshold", 1e-4},
-          {"plateau_step", "epoch"},
-          {"min_lr", 0.0},         {"select_decimals", 3}, {"precision", "fp32"}, {"checkpoint_every_s", 0.0}};
+  return {{"optimizer", "auto"},      {"lr", 0.01},
+          {"lr_ri", 0.003},           {"weight_decay", 1e-4},
+          {"momentum", 0.9},          {"batch_size", 32},
+          {"eval_batch_size", 64},    {"epochs", 3},
+          {"train_size", 0},          {"train_fraction", 0.0},
+          {"val_every", 0.5},         {"log_every", 3},
+          {"grad_clip", 1.0},         {"warmup_iters", 5},
+          {"warmup", "linear"},       {"warmup_start_lr", 1e-8},
+          {"plateau", true},          {"plateau_factor", 0.1},
+          {"plateau_patience", 0},    {"plateau_threshold", 1e-4},
+          {"plateau_step", "epoch"},  {"min_lr", 0.0},
+          {"select_decimals", 3},     {"precision", "fp32"},
+          {"checkpoint_every_s", 0.0}};
 }
 
 std::shared_ptr<models::Network> tiny_net() {
@@ -66,25 +78,22 @@ struct Outcome {
   bool interrupted = false;
 };
 
-Outcome run(const nlohmann::json& r, train::ResumeSlot* slot, int64_t stop_at_step) {
-  auto dataset = quadrants();
+Outcome run(const nlohmann::json& r, train::ResumeSlot* slot, int64_t stop_at_step,
+            std::unique_ptr<data::Dataset> dataset = quadrants(), bool random_init = true) {
   auto net = tiny_net();
   auto reducer = dist::make_mpi_reducer(MPI_COMM_SELF);
   int64_t calls = 0;
   train::TrainInputs in;
   in.label = "test";
-  in.recipe = &r;
+  in.recipe = train::parse_recipe(r);
   in.seed = 5;
-  in.family = "resnet";
-  in.init_scheme = "ri";
-  in.dataset = dataset.get();
-  in.net = net.get();
-  in.reducer = reducer.get();
+  in.family = models::Family::resnet;
+  in.random_init = random_init;
   in.resume = slot;
   in.should_stop = [&] { return stop_at_step >= 0 && calls++ == stop_at_step; };
   Outcome out;
   try {
-    out.result = train::train_cell(in);
+    out.result = train::train_cell(in, *dataset, *net, *reducer);
   } catch (const Interrupted&) {
     out.interrupted = true;
   }
@@ -92,7 +101,8 @@ Outcome run(const nlohmann::json& r, train::ResumeSlot* slot, int64_t stop_at_st
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("featreuse_" + std::to_string(getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("featreuse_" + std::to_string(getpid()) + "_" + name))
+      .string();
 }
 
 void expect_identical(const train::TrainResult& a, const train::TrainResult& b) {
@@ -106,7 +116,8 @@ void expect_identical(const train::TrainResult& a, const train::TrainResult& b) 
     EXPECT_EQ(a.outputs.train[i].lr, b.outputs.train[i].lr);
   }
   ASSERT_EQ(a.outputs.val.size(), b.outputs.val.size());
-  for (size_t i = 0; i < a.outputs.val.size(); ++i) EXPECT_EQ(a.outputs.val[i].target, b.outputs.val[i].target);
+  for (size_t i = 0; i < a.outputs.val.size(); ++i)
+    EXPECT_EQ(a.outputs.val[i].target, b.outputs.val[i].target);
   EXPECT_EQ(a.record.best_iteration, b.record.best_iteration);
   EXPECT_EQ(a.record.metrics, b.record.metrics);
 }
@@ -176,10 +187,12 @@ TEST(Trainer, ResumingBetweenAValidationAndThePlateauStepKeepsItsInput) {
     r["plateau_threshold"] = 10.0;
     r["plateau_step"] = placement;
     const train::TrainResult straight = run(r, nullptr, -1).result;
-    ASSERT_GT(first_reduced_step(straight, 0.003), 0) << "the plateau never reduced; the test would be vacuous";
+    ASSERT_GT(first_reduced_step(straight, 0.003), 0)
+        << "the plateau never reduced; the test would be vacuous";
     for (int64_t stop_at : {12, 13}) {
       SCOPED_TRACE(std::string(placement) + ", stopped after step " + std::to_string(stop_at));
-      train::FileResumeSlot slot(temp_path(std::string("plateau_") + placement + std::to_string(stop_at) + ".h5"));
+      train::FileResumeSlot slot(
+          temp_path(std::string("plateau_") + placement + std::to_string(stop_at) + ".h5"));
       ASSERT_TRUE(run(r, &slot, stop_at).interrupted);
       expect_identical(straight, run(r, &slot, -1).result);
       slot.clear();
@@ -190,11 +203,46 @@ TEST(Trainer, ResumingBetweenAValidationAndThePlateauStepKeepsItsInput) {
 TEST(Trainer, StopsOnceTheLearningRateFallsBelowMinLr) {
   nlohmann::json r = recipe();
   r["epochs"] = 20;
-  r["min_lr"] = 1e-4;          // 0.003 -> 3e-4 -> 3e-5: below after the second reduction
+  r["min_lr"] = 1e-4;             // 0.003 -> 3e-4 -> 3e-5: below after the second reduction
   r["plateau_threshold"] = 10.0;  // nothing counts as an improvement
   Outcome out = run(r, nullptr, -1);
   EXPECT_LT(out.result.record.iterations, 20 * 8);
   EXPECT_NE(out.result.record.message.find("lr below min_lr"), std::string::npos);
+}
+
+// configs/recipes/paper.yaml on 250 images (3 steps per epoch) for a WT cell:
+// the warm-up ramp (1e-8 to 1e-4 over 1000 steps) is below min_lr (1e-6) for
+// the first epochs, which must not end training. (RI's 3e-4 ramp is above
+// 1e-6 after one epoch: only transfer cells were cut short.)
+TEST(Trainer, PaperRecipeOnASmallTrainingSetTrainsPastTheFirstEpoch) {
+  nlohmann::json r =
+      featreuse::load_yaml_file(std::string(FEATREUSE_SOURCE_DIR) + "/configs/recipes/paper.yaml").value;
+  ASSERT_DOUBLE_EQ(r["min_lr"].get<double>(), 1e-6);
+  ASSERT_EQ(r["warmup_iters"].get<int64_t>(), 1000);
+  r["train_size"] = 250;
+  r["epochs"] = 4;
+  const Outcome out = run(r, nullptr, -1, quadrants(), /*random_init=*/false);
+  ASSERT_FALSE(out.interrupted);
+  EXPECT_EQ(out.result.record.iterations, 4 * 3);
+  EXPECT_EQ(out.result.record.message.find("min_lr"), std::string::npos) << out.result.record.message;
+}
+
+// As the reference: the best validation starts at 0 with the initial weights,
+// so a target that never rises above 0 keeps the initial weights as the best
+// checkpoint. Reversed validation labels make the quadratic kappa of what
+// the model learns negative.
+TEST(Trainer, ATargetNeverAboveZeroKeepsTheInitialWeights) {
+  nlohmann::json r = recipe();
+  r["val_every"] = 3.0;  // one validation, after the model has learned the (training) quadrants
+  const Outcome out = run(r, nullptr, -1, quadrants("quadratic_kappa", true));
+  ASSERT_EQ(out.result.outputs.val.size(), 1u);
+  ASSERT_FALSE(out.interrupted);
+  for (const auto& v : out.result.outputs.val)
+    ASSERT_TRUE(!std::isnan(v.target) && std::round(v.target * 1000) < 0)
+        << "the premise fails: " << v.target;
+  EXPECT_EQ(out.result.record.best_iteration, 0);
+  EXPECT_EQ(out.result.record.best_val, 0);
+  EXPECT_EQ(out.result.outputs.best, out.result.outputs.initial);
 }
 
 TEST(Trainer, BadRecipesAreNamed) {

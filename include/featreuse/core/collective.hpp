@@ -1,0 +1,41 @@
+#pragma once
+// "Rank 0 decides, everyone agrees": what shapes later collective calls (a
+// plan, a schema, whether a cache is done) is computed once and broadcast, and
+// an error met on the way is raised on every rank together, so the ranks can
+// exit cleanly instead of aborting or hanging. Plus the per-rank thread count
+// every subcommand defaults to.
+#include <mpi.h>
+
+#include <functional>
+#include <string>
+
+#include "featreuse/core/error.hpp"
+
+namespace featreuse {
+
+// An error every rank of a communicator raised together (the message is one
+// rank's): callers may finalize MPI normally instead of aborting.
+class CollectiveError : public Error {
+ public:
+  using Error::Error;
+};
+
+// `text` as rank `root` has it, on every rank of `comm`.
+std::string broadcast_string(std::string text, int root, MPI_Comm comm);
+
+// Rank 0 of `comm` runs `decide`; every rank returns its text, or throws
+// CollectiveError with the message it threw.
+std::string decided_by_rank0(MPI_Comm comm, const std::function<std::string()>& decide);
+
+// Every rank runs `step`; if it threw anywhere, every rank throws
+// CollectiveError with the lowest failing rank's message.
+void all_or_nothing(MPI_Comm comm, const std::function<void()>& step);
+
+// How many ranks of `comm` share this rank's node.
+int ranks_on_node(MPI_Comm comm);
+
+// Threads for each of `ranks_on_node` ranks of a node: SLURM_CPUS_PER_TASK when
+// Slurm sets it, else the node's cores divided among its ranks (at least 1).
+int threads_per_rank(int ranks_on_node);
+
+}  // namespace featreuse

@@ -1,0 +1,51 @@
+#pragma once
+// A study store opened read-only by one process (status, report, the tests,
+// and next the analyses): opening checks that the file is a featreuse store
+// of this schema version, and every read is typed, so nothing outside the
+// store module handles HDF5 ids.
+#include <string>
+#include <vector>
+
+#include "featreuse/store/h5.hpp"
+#include "featreuse/store/schema.hpp"
+
+namespace featreuse::store {
+
+struct StoredCell {
+  std::string id;
+  grid::TaskKind kind = grid::TaskKind::cell;
+  std::string key;
+  json axes;
+  std::string config;  // canonical JSON
+  CellRecord record;
+};
+
+// The two checkpoints a task keeps: its weights before training and its
+// best-validation weights.
+enum class CheckpointKind { initial, best };
+const char* checkpoint_name(CheckpointKind which);  // "initial", "best"
+
+// A flat checkpoint and the layout that names its tensors.
+struct Checkpoint {
+  Layout layout;
+  std::vector<float> values;
+};
+
+class StoreReader {
+ public:
+  // Throws featreuse::Error naming `path` when it is missing, not HDF5, not a
+  // featreuse store, or of another schema version.
+  explicit StoreReader(const std::string& path);
+  const std::string& path() const { return path_; }
+
+  std::vector<StoredCell> cells() const;  // every task, by id
+  CellRecord record(const std::string& id) const;
+  // Throws featreuse::Error when the task has no such checkpoint.
+  Checkpoint checkpoint(const std::string& id, CheckpointKind which) const;
+
+ private:
+  std::string path_;
+  h5::Handle file_;
+};
+
+}  // namespace featreuse::store

@@ -1,0 +1,32 @@
+#pragma once
+// A network on a dataset split in eval mode: logits, labels, mean loss and
+// the classification metrics; and the loss training minimises.
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "featreuse/data/dataset.hpp"
+#include "featreuse/models/network.hpp"
+
+namespace featreuse::train {
+
+struct Evaluation {
+  std::vector<float> logits;    // n x c
+  std::vector<int64_t> labels;  // single-label
+  std::vector<float> targets;   // multi-label n x c
+  double loss = 0;
+  int64_t n = 0, num_classes = 0;
+  std::map<std::string, double> metrics() const;
+};
+
+// Leaves the network in train mode.
+Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split,
+                    int64_t batch_size);
+
+bool is_multi_label(const data::Dataset& dataset);
+// Cross-entropy, or binary cross-entropy on logits for multi-label sets.
+at::Tensor loss_of(const at::Tensor& logits, const at::Tensor& labels, bool multi_label);
+
+}  // namespace featreuse::train

@@ -1,0 +1,78 @@
+#include "featreuse/core/collective.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <thread>
+
+namespace featreuse {
+
+std::string broadcast_string(std::string text, int root, MPI_Comm comm) {
+  int64_t size = int64_t(text.size());
+  MPI_Bcast(&size, 1, MPI_INT64_T, root, comm);
+  text.resize(size_t(size));
+  if (size > 0) MPI_Bcast(text.data(), int(size), MPI_CHAR, root, comm);
+  return text;
+}
+
+namespace {
+int rank_in(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+// The exception's message, never empty: an empty message means "no error" below.
+std::string message_of(const std::exception& e) {
+  const std::string message = e.what();
+  return message.empty() ? "unknown error" : message;
+}
+}  // namespace
+
+std::string decided_by_rank0(MPI_Comm comm, const std::function<std::string()>& decide) {
+  std::string text, error;
+  if (rank_in(comm) == 0) {
+    try {
+      text = decide();
+    } catch (const std::exception& e) {
+      error = message_of(e);
+    }
+  }
+  error = broadcast_string(error, 0, comm);
+  if (!error.empty()) throw CollectiveError(error);
+  return broadcast_string(text, 0, comm);
+}
+
+void all_or_nothing(MPI_Comm comm, const std::function<void()>& step) {
+  std::string message;
+  try {
+    step();
+  } catch (const std::exception& e) {
+    message = message_of(e);
+  }
+  int first = message.empty() ? INT_MAX : rank_in(comm);
+  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == INT_MAX) return;
+  throw CollectiveError(broadcast_string(message, first, comm));
+}
+
+int ranks_on_node(MPI_Comm comm) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int local = 1;
+  MPI_Comm_size(node, &local);
+  MPI_Comm_free(&node);
+  return local;
+}
+
+int threads_per_rank(int ranks_on_node) {
+  if (const char* env = std::getenv("SLURM_CPUS_PER_TASK")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, ranks_on_node));
+}
+
+}  // namespace featreuse

@@ -1,0 +1,101 @@
+#include "featreuse/store/reader.hpp"
+
+#include "featreuse/core/error.hpp"
+#include "store_files.hpp"
+
+namespace featreuse::store {
+
+const char* checkpoint_name(CheckpointKind which) {
+  return which == CheckpointKind::initial ? "initial" : "best";
+}
+
+namespace detail {
+
+std::string cell_path(const std::string& id) { return "/cells/" + id; }
+
+void check_store(hid_t file, const std::string& path) {
+  if (!h5::has_attribute(file, "format") || h5::get_string_attribute(file, "format") != kFormat)
+    throw Error("'" + path + "' is an HDF5 file but not a featreuse store");
+  const int64_t version = h5::get_int_attribute(file, "schema_version");
+  if (version != kSchemaVersion)
+    throw Error("store '" + path + "' has schema version " + std::to_string(version) +
+                "; this featreuse reads " + std::to_string(kSchemaVersion));
+}
+
+CellRecord read_record(hid_t file, const std::string& id) {
+  Rows rows(record_type(), 1);
+  h5::Handle type = rows.type().h5_type();
+  h5::Handle dataset = h5::open_dataset(file, cell_path(id) + "/record");
+  h5::read_all(dataset, type, rows.data());
+  return get_record(rows, 0);
+}
+
+Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kind) {
+  const std::string which = checkpoint_name(kind);
+  const std::string path = cell_path(id) + "/checkpoints/" + which;
+  if (!h5::exists(file, path)) throw Error("store: cell " + id + " has no " + which + " checkpoint");
+  h5::Handle dataset = h5::open_dataset(file, path);
+  Layout layout;
+  const std::string layout_path = h5::get_string_attribute(dataset, "layout");
+  layout.id = layout_path.substr(layout_path.rfind('/') + 1);
+  h5::Handle table = h5::open_dataset(file, layout_path);
+  Rows rows(layout_type(), h5::dims(table)[0]);
+  h5::read_all(table, layout_type().h5_type(), rows.data());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    LayoutEntry e;
+    e.name = rows.get_string(i, "name");
+    e.offset = rows.get_int(i, "offset");
+    e.numel = rows.get_int(i, "numel");
+    const std::string shape = rows.get_string(i, "shape");
+    for (size_t pos = 0; pos < shape.size();) {
+      size_t end = shape.find(',', pos);
+      if (end == std::string::npos) end = shape.size();
+      e.shape.push_back(std::stoll(shape.substr(pos, end - pos)));
+      pos = end + 1;
+    }
+    e.buffer = rows.get_string(i, "kind") == "buffer";
+    e.dtype = rows.get_string(i, "dtype");
+    layout.entries.push_back(std::move(e));
+  }
+  std::vector<float> flat(h5::dims(dataset)[0]);
+  h5::read_all(dataset, H5T_NATIVE_FLOAT, flat.data());
+  if (int64_t(flat.size()) != layout.total())
+    throw Error("store: " + path + " has " + std::to_string(flat.size()) + " values, its layout " +
+                std::to_string(layout.total()));
+  return {std::move(layout), std::move(flat)};
+}
+
+std::vector<StoredCell> read_cells(hid_t file) {
+  std::vector<StoredCell> out;
+  if (!h5::exists(file, "/cells")) return out;
+  h5::Handle cells = h5::open_group(file, "/cells");
+  for (const auto& id : h5::list_group(cells)) {
+    StoredCell c;
+    c.id = id;
+    const std::string base = cell_path(id);
+    c.key = h5::read_string(file, base + "/key");
+    c.kind = grid::parse_task_kind(h5::read_string(file, base + "/kind"));
+    c.axes = json::parse(h5::read_string(file, base + "/axes"));
+    c.config = h5::read_string(file, base + "/config");
+    c.record = read_record(file, id);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+StoreReader::StoreReader(const std::string& path) : path_(path) {
+  file_ = h5::open_serial(path, h5::Access::read_only);
+  detail::check_store(file_, path);
+}
+
+std::vector<StoredCell> StoreReader::cells() const { return detail::read_cells(file_); }
+
+CellRecord StoreReader::record(const std::string& id) const { return detail::read_record(file_, id); }
+
+Checkpoint StoreReader::checkpoint(const std::string& id, CheckpointKind which) const {
+  return detail::read_checkpoint(file_, id, which);
+}
+
+}  // namespace featreuse::store
