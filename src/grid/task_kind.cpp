@@ -1,25 +1,20 @@
-#include "featreuse/core/error.hpp"
+#include "featreuse/core/enum_names.hpp"
 #include "featreuse/grid/plan.hpp"
 
 namespace featreuse::grid {
 
 namespace {
-constexpr std::pair<TaskKind, const char*> kNames[] = {{TaskKind::source, "source"},
+const EnumNames<TaskKind>& kinds() {
+  static const EnumNames<TaskKind> names("task kind", {{TaskKind::source, "source"},
                                                        {TaskKind::import, "import"},
                                                        {TaskKind::st, "st"},
-                                                       {TaskKind::cell, "cell"}};
+                                                       {TaskKind::cell, "cell"}});
+  return names;
 }
+}  // namespace
 
-const char* task_kind_name(TaskKind kind) {
-  for (const auto& [k, name] : kNames)
-    if (k == kind) return name;
-  return "?";
-}
+const char* task_kind_name(TaskKind kind) { return kinds().name(kind); }
 
-TaskKind parse_task_kind(const std::string& name) {
-  for (const auto& [kind, text] : kNames)
-    if (name == text) return kind;
-  throw Error("unknown task kind '" + name + "' (known: source, import, st, cell)");
-}
+TaskKind parse_task_kind(const std::string& name) { return kinds().parse(name); }
 
 }  // namespace featreuse::grid

@@ -2,28 +2,23 @@
 
 #include <ATen/ATen.h>
 
-#include "featreuse/core/error.hpp"
+#include "featreuse/core/enum_names.hpp"
 
 namespace featreuse::models {
 
 namespace {
-constexpr std::pair<Pooling, const char*> kNames[] = {{Pooling::none, "none"},
-                                                      {Pooling::cls, "cls"},
-                                                      {Pooling::patches, "patches"},
-                                                      {Pooling::concat, "concat"}};
+const EnumNames<Pooling>& poolings() {
+  static const EnumNames<Pooling> names("pooling", {{Pooling::none, "none"},
+                                                    {Pooling::cls, "cls"},
+                                                    {Pooling::patches, "patches"},
+                                                    {Pooling::concat, "concat"}});
+  return names;
 }
+}  // namespace
 
-Pooling parse_pooling(const std::string& name) {
-  for (const auto& [pooling, text] : kNames)
-    if (name == text) return pooling;
-  throw Error("unknown pooling '" + name + "' (known: none, cls, patches, concat)");
-}
+Pooling parse_pooling(const std::string& name) { return poolings().parse(name); }
 
-std::string pooling_name(Pooling pooling) {
-  for (const auto& [p, text] : kNames)
-    if (p == pooling) return text;
-  return "?";
-}
+std::string pooling_name(Pooling pooling) { return poolings().name(pooling); }
 
 std::string pooled_as(int64_t dims, int64_t prefix_tokens, Pooling pooling) {
   if (pooling == Pooling::none) return "raw";

@@ -1,5 +1,6 @@
 #include "featreuse/models/registry.hpp"
 
+#include "featreuse/core/enum_names.hpp"
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::models {
@@ -25,17 +26,11 @@ Registry& registry() {
 }
 
 const char* family_name(Family family) {
-  switch (family) {
-    case Family::resnet:
-      return "resnet";
-    case Family::inception:
-      return "inception";
-    case Family::deit:
-      return "deit";
-    case Family::swin:
-      return "swin";
-  }
-  return "?";
+  static const EnumNames<Family> names("model family", {{Family::resnet, "resnet"},
+                                                        {Family::inception, "inception"},
+                                                        {Family::deit, "deit"},
+                                                        {Family::swin, "swin"}});
+  return names.name(family);
 }
 
 }  // namespace featreuse::models
