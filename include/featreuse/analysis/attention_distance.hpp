@@ -1,0 +1,35 @@
+#pragma once
+// Mean attention distance per head (the paper's App. E, after Dosovitskiy et
+// al.): for each query patch, the pixel distance to every key patch weighted
+// by the query's attention to it; averaged over query patches and images.
+// Only patches count: class tokens (DeiT) and padding tokens (Swin) are
+// neither queries nor keys, and each query's weights are renormalised over the
+// patch keys (a query with no weight on patches is left out). For Swin the
+// keys are the tokens of the query's window; positions are the tokens' places
+// on the unshifted grid, so attention across a shifted window's wrapped edge
+// (masked by the model) would count at its true distance.
+#include <cstdint>
+#include <vector>
+
+#include "featreuse/models/attention_maps.hpp"
+
+namespace featreuse::analysis {
+
+class AttentionDistance {
+ public:
+  // One block's attention maps of a batch (models::AttentionMapSource).
+  void add(const models::BlockAttention& block);
+  // Per head, in input pixels (NaN for a head with no counted query); empty
+  // before any add. One AttentionDistance per block: add that block's maps
+  // batch by batch.
+  std::vector<double> mean() const;
+
+ private:
+  void add_global(const models::BlockAttention& block);
+  void add_windowed(const models::BlockAttention& block);
+  void accumulate(const at::Tensor& sums, const at::Tensor& counts);
+  std::vector<double> sum_;       // per head: sum over counted queries
+  std::vector<int64_t> queries_;  // per head: counted (image, query) pairs
+};
+
+}  // namespace featreuse::analysis

@@ -1,0 +1,57 @@
+#pragma once
+// The per-probe analyses of a fine-tuned network that need a forward pass
+// over a dataset split (reference §7(a), §7(b)):
+//  - layer-wise k-NN: each probe's pooled features of the training split
+//    (evaluation transforms) are the bank, the test split's the queries; the
+//    k-NN scores are scored with the dataset's metrics as if they were logits,
+//    as the reference does;
+//  - re-initialisation robustness: each probe module's state entries
+//    (parameters and buffers, BatchNorm running statistics included) reset to
+//    the initial checkpoint, the rest fine-tuned, evaluated on the test split.
+//    Modules are matched by exact module prefix (the reference's substring
+//    match also resets every mlp.fc1/fc2 of a transformer when it resets fc).
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "featreuse/analysis/knn.hpp"
+#include "featreuse/data/dataset.hpp"
+#include "featreuse/models/network.hpp"
+#include "featreuse/models/probe_pooling.hpp"
+
+namespace featreuse::analysis {
+
+// The embeddings the k-NN uses for a probe: cls, patches and concat for token
+// sequences with a class token (DeiT blocks), one otherwise (the mean over
+// positions; the head's logits as they are).
+std::vector<models::Pooling> feature_kinds(const models::Network& net, const std::string& probe);
+
+// A split's labels and the pooled features of `probes`, every kind of each,
+// in eval mode with the evaluation transforms.
+struct SplitEmbeddings {
+  at::Tensor labels;  // N (int64) or N x C (float, multi-label)
+  std::map<std::pair<std::string, models::Pooling>, at::Tensor> features;  // (probe, pooling) -> N x D
+};
+SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
+                            const std::vector<std::string>& probes, int64_t batch_size);
+
+struct ProbeResult {
+  std::string probe;
+  std::string feature;  // "cls", "patches", "concat", "mean", "as is" (k-NN); "" (re-init)
+  std::map<std::string, double> metrics;
+  double loss = 0;  // re-init: the test loss
+};
+
+// Runs over the probes in groups whose pooled training features fit in
+// `max_bank_bytes`, one pass over each split per group.
+std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
+                                       const std::vector<std::string>& probes, const KnnOptions& options,
+                                       int64_t batch_size, int64_t max_bank_bytes = int64_t(2) << 30);
+
+// `net` is left with the trained weights.
+std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
+                                           const models::TensorList& trained, const data::Dataset& dataset,
+                                           const std::vector<std::string>& modules, int64_t batch_size);
+
+}  // namespace featreuse::analysis

@@ -1,0 +1,103 @@
+#include "featreuse/analysis/attention_distance.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "featreuse/core/error.hpp"
+
+namespace featreuse::analysis {
+
+namespace {
+
+// Pixel distances between tokens at (row, col) positions: P x P.
+at::Tensor pixel_distances(const at::Tensor& rows, const at::Tensor& cols, int64_t token_px) {
+  const at::Tensor dy = rows.unsqueeze(1) - rows.unsqueeze(0), dx = cols.unsqueeze(1) - cols.unsqueeze(0);
+  return (dy * dy + dx * dx).sqrt() * double(token_px);
+}
+
+// attention (..., queries, keys) over patch keys -> per head, the sum of the
+// weighted mean distances of the queries that attend to patches, and their
+// count. `heads_dim` is the attention's head axis.
+std::pair<at::Tensor, at::Tensor> weighted_distances(const at::Tensor& attention, const at::Tensor& distances,
+                                                     int64_t heads_dim, const at::Tensor& valid_queries) {
+  const at::Tensor mass = attention.sum(-1);
+  const at::Tensor per_query = (attention * distances).sum(-1) / mass.clamp_min(1e-30);
+  const at::Tensor counted = ((mass > 0) & valid_queries).expand_as(per_query);
+  const at::Tensor sums = (per_query * counted).movedim(heads_dim, 0).flatten(1).sum(1);
+  const at::Tensor counts = counted.movedim(heads_dim, 0).flatten(1).sum(1);
+  return {sums, counts};
+}
+
+}  // namespace
+
+void AttentionDistance::add(const models::BlockAttention& block) {
+  if (block.window > 0)
+    add_windowed(block);
+  else
+    add_global(block);
+}
+
+// DeiT: (B, heads, N, N) with the class token(s) first, then patches row-major.
+void AttentionDistance::add_global(const models::BlockAttention& block) {
+  const int64_t p = block.prefix_tokens, n = block.grid_h * block.grid_w;
+  if (block.attn.dim() != 4 || block.attn.size(2) != p + n || block.attn.size(3) != p + n)
+    throw Error("attention distance: block " + block.block + " has maps of shape " +
+                c10::str(block.attn.sizes()) + ", not (B, heads, " + std::to_string(p + n) + ", same)");
+  const at::Tensor index = at::arange(n, at::kDouble);
+  const at::Tensor distances = pixel_distances(at::floor(index / double(block.grid_w)),
+                                               at::fmod(index, double(block.grid_w)), block.token_px);
+  const at::Tensor patches = block.attn.to(at::kDouble).narrow(2, p, n).narrow(3, p, n);
+  auto [sums, counts] = weighted_distances(patches, distances, 1, at::ones({n}, at::kBool));
+  accumulate(sums, counts);
+}
+
+// Swin: (B, nW, heads, w^2, w^2) on the grid shifted by -shift and padded at
+// the bottom/right to whole windows.
+void AttentionDistance::add_windowed(const models::BlockAttention& block) {
+  const int64_t w = block.window, gh = block.grid_h, gw = block.grid_w, s = block.shift;
+  const int64_t wy = (gh + w - 1) / w, wx = (gw + w - 1) / w;
+  if (block.attn.dim() != 5 || block.attn.size(1) != wy * wx || block.attn.size(3) != w * w)
+    throw Error("attention distance: block " + block.block + " has maps of shape " +
+                c10::str(block.attn.sizes()) + ", not (B, " + std::to_string(wy * wx) + ", heads, " +
+                std::to_string(w * w) + ", same)");
+  // Each window's tokens: their place on the unshifted grid, and whether they are real.
+  std::vector<at::Tensor> distances, real;
+  for (int64_t win = 0; win < wy * wx; ++win) {
+    const at::Tensor t = at::arange(w * w, at::kLong);
+    const at::Tensor row = (win / wx) * w + at::div(t, w, "floor"),
+                     col = (win % wx) * w + at::remainder(t, w);
+    const at::Tensor inside = (row < gh) & (col < gw);
+    distances.push_back(pixel_distances(at::remainder(row + s, gh).to(at::kDouble),
+                                        at::remainder(col + s, gw).to(at::kDouble), block.token_px) *
+                        (inside.unsqueeze(0) & inside.unsqueeze(1)));
+    real.push_back(inside);
+  }
+  const at::Tensor dist = at::stack(distances).unsqueeze(1);  // nW, 1, w2, w2
+  const at::Tensor keys = at::stack(real).unsqueeze(1).unsqueeze(2);
+  const at::Tensor attention = block.attn.to(at::kDouble) * keys;  // padding keys carry no weight
+  auto [sums, counts] = weighted_distances(attention, dist, 2, at::stack(real).unsqueeze(1));
+  accumulate(sums, counts);
+}
+
+void AttentionDistance::accumulate(const at::Tensor& sums, const at::Tensor& counts) {
+  if (sum_.empty()) {
+    sum_.assign(size_t(sums.size(0)), 0.0);
+    queries_.assign(size_t(sums.size(0)), 0);
+  }
+  if (size_t(sums.size(0)) != sum_.size())
+    throw Error("attention distance: blocks with different head counts");
+  for (int64_t h = 0; h < sums.size(0); ++h) {
+    sum_[size_t(h)] += sums[h].item<double>();
+    queries_[size_t(h)] += counts[h].item<int64_t>();
+  }
+}
+
+std::vector<double> AttentionDistance::mean() const {
+  std::vector<double> out;
+  for (size_t h = 0; h < sum_.size(); ++h)
+    out.push_back(queries_[h] > 0 ? sum_[h] / double(queries_[h]) : std::nan(""));
+  return out;
+}
+
+}  // namespace featreuse::analysis

@@ -1,0 +1,75 @@
+#include "featreuse/analysis/cka.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "featreuse/core/error.hpp"
+
+namespace featreuse::analysis {
+
+namespace {
+
+// X X^T of the flattened activations, computed in float32 as the reference
+// does and accumulated in float64.
+at::Tensor gram(const at::Tensor& x) {
+  const at::Tensor f = x.flatten(1).to(at::kFloat);
+  return at::mm(f, f.t()).to(at::kDouble);
+}
+
+// Kornblith et al.'s center_gram(unbiased=True).
+at::Tensor centred(const at::Tensor& g) {
+  const int64_t n = g.size(0);
+  at::Tensor out = g.clone();
+  out.fill_diagonal_(0);
+  at::Tensor means = out.sum(0) / double(n - 2);
+  means = means - means.sum() / double(2 * (n - 1));
+  out = out - means.unsqueeze(1) - means.unsqueeze(0);
+  out.fill_diagonal_(0);
+  return out;
+}
+
+double hsic_of_centred(const at::Tensor& a, const at::Tensor& b) {
+  const double n = double(a.size(0));
+  return (a * b).sum().item<double>() / (n * (n - 3));
+}
+
+void check_batch(const at::Tensor& x, const at::Tensor& y) {
+  if (x.size(0) != y.size(0))
+    throw Error("CKA: " + std::to_string(x.size(0)) + " and " + std::to_string(y.size(0)) + " inputs differ");
+  if (x.size(0) < 4) throw Error("CKA: the unbiased estimator needs at least 4 inputs per batch");
+}
+
+}  // namespace
+
+double unbiased_hsic(const at::Tensor& gram_x, const at::Tensor& gram_y) {
+  return hsic_of_centred(centred(gram_x.to(at::kDouble)), centred(gram_y.to(at::kDouble)));
+}
+
+double linear_cka(const at::Tensor& x, const at::Tensor& y) {
+  check_batch(x, y);
+  const at::Tensor a = centred(gram(x)), b = centred(gram(y));
+  return hsic_of_centred(a, b) / std::sqrt(hsic_of_centred(a, a) * hsic_of_centred(b, b));
+}
+
+void CkaAccumulator::add(const at::Tensor& x, const at::Tensor& y) {
+  check_batch(x, y);
+  const at::Tensor a = centred(gram(x)), b = centred(gram(y));
+  const double xy = hsic_of_centred(a, b), xx = hsic_of_centred(a, a), yy = hsic_of_centred(b, b);
+  xy_ += xy;
+  xx_ += xx;
+  yy_ += yy;
+  cka_sum_ += xy / std::sqrt(xx * yy);
+  ++batches_;
+}
+
+double CkaAccumulator::reference() const {
+  return batches_ ? cka_sum_ / double(batches_) : std::numeric_limits<double>::quiet_NaN();
+}
+
+double CkaAccumulator::minibatch() const {
+  return batches_ ? xy_ / std::sqrt(xx_ * yy_) : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace featreuse::analysis

@@ -1,0 +1,165 @@
+#include "featreuse/analysis/layerwise.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/train/evaluate.hpp"
+#include "featreuse/train/metrics.hpp"
+
+namespace featreuse::analysis {
+
+namespace {
+
+using FeatureKey = std::pair<std::string, models::Pooling>;
+
+std::map<std::string, double> metrics_of(const at::Tensor& scores, const at::Tensor& labels,
+                                         int64_t num_classes) {
+  const at::Tensor logits = scores.to(at::kFloat).contiguous();
+  train::MetricInput input;
+  input.n = logits.size(0);
+  input.num_classes = num_classes;
+  input.logits = logits.data_ptr<float>();
+  const at::Tensor single = labels.dim() == 1 ? labels.to(at::kLong).contiguous() : at::Tensor();
+  const at::Tensor multi = labels.dim() == 2 ? labels.to(at::kFloat).contiguous() : at::Tensor();
+  if (single.defined())
+    input.labels = single.data_ptr<int64_t>();
+  else
+    input.targets = multi.data_ptr<float>();
+  return train::classification_metrics(input);
+}
+
+// Groups of consecutive probes whose training-split features fit the budget
+// (sizes from one probed batch).
+std::vector<std::vector<std::string>> probe_groups(models::Network& net, const data::Dataset& dataset,
+                                                   const std::vector<std::string>& probes, int64_t budget) {
+  data::StreamOptions options;
+  options.batch_size = 2;
+  data::Batch batch;
+  if (!dataset.stream(data::Split::train, options)->next(batch))
+    throw Error("k-NN: the training split is empty");
+  at::NoGradGuard no_grad;
+  net.eval();
+  const auto probed = net.forward_probed(batch.images, probes);
+  net.train();
+  const int64_t rows = dataset.size(data::Split::train);
+  std::vector<std::vector<std::string>> groups(1);
+  int64_t used = 0;
+  for (const auto& probe : probes) {
+    int64_t bytes = 0;
+    for (models::Pooling kind : feature_kinds(net, probe))
+      bytes += models::pool_probe(probed.probes.at(probe), net.probe_prefix_tokens(probe), kind)[0].numel() *
+               4 * rows;
+    if (!groups.back().empty() && used + bytes > budget) {
+      groups.emplace_back();
+      used = 0;
+    }
+    groups.back().push_back(probe);
+    used += bytes;
+  }
+  return groups;
+}
+
+std::map<std::string, at::Tensor> by_name(const models::TensorList& tensors) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [name, tensor] : tensors) out[name] = tensor;
+  return out;
+}
+
+// Copies every state entry of `net` from `values` (by name; all must be there).
+void assign(models::Network& net, const std::map<std::string, at::Tensor>& values) {
+  at::NoGradGuard no_grad;
+  for (const auto& e : models::state_entries(net)) {
+    auto it = values.find(e.name);
+    if (it == values.end()) throw Error("re-init: the checkpoint has no '" + e.name + "'");
+    e.tensor.copy_(it->second);
+  }
+}
+
+}  // namespace
+
+std::vector<models::Pooling> feature_kinds(const models::Network& net, const std::string& probe) {
+  if (net.probe_prefix_tokens(probe) > 0)
+    return {models::Pooling::cls, models::Pooling::patches, models::Pooling::concat};
+  return {models::Pooling::patches};
+}
+
+SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
+                            const std::vector<std::string>& probes, int64_t batch_size) {
+  at::NoGradGuard no_grad;
+  net.eval();
+  std::map<FeatureKey, std::vector<at::Tensor>> parts;
+  std::vector<at::Tensor> labels;
+  data::StreamOptions options;
+  options.batch_size = batch_size;
+  auto stream = dataset.stream(split, options);
+  data::Batch batch;
+  while (stream->next(batch)) {
+    const auto probed = net.forward_probed(batch.images, probes);
+    for (const auto& probe : probes)
+      for (models::Pooling kind : feature_kinds(net, probe))
+        parts[{probe, kind}].push_back(
+            models::pool_probe(probed.probes.at(probe), net.probe_prefix_tokens(probe), kind).to(at::kFloat));
+    labels.push_back(batch.labels);
+  }
+  net.train();
+  if (labels.empty()) throw Error("the " + std::string(data::split_name(split)) + " split is empty");
+  SplitEmbeddings out;
+  out.labels = at::cat(labels, 0);
+  for (auto& [key, tensors] : parts) out.features[key] = at::cat(tensors, 0).flatten(1);
+  return out;
+}
+
+std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
+                                       const std::vector<std::string>& probes, const KnnOptions& options,
+                                       int64_t batch_size, int64_t max_bank_bytes) {
+  models::checked_probes(net, probes);
+  const int64_t classes = dataset.info().num_classes;
+  std::vector<ProbeResult> out;
+  for (const auto& group : probe_groups(net, dataset, probes, max_bank_bytes)) {
+    const SplitEmbeddings bank = embed_split(net, dataset, data::Split::train, group, batch_size);
+    const SplitEmbeddings queries = embed_split(net, dataset, data::Split::test, group, batch_size);
+    for (const auto& probe : group)
+      for (models::Pooling kind : feature_kinds(net, probe)) {
+        const FeatureKey key{probe, kind};
+        const KnnBank knn(bank.features.at(key), bank.labels, classes);
+        const at::Tensor scores = knn.scores(queries.features.at(key), options);
+        ProbeResult r;
+        r.probe = probe;
+        r.feature = models::pooled_as(3, net.probe_prefix_tokens(probe), kind);
+        if (probe == net.head_name()) r.feature = "as is";
+        r.metrics = metrics_of(scores, queries.labels, classes);
+        out.push_back(std::move(r));
+      }
+  }
+  return out;
+}
+
+std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
+                                           const models::TensorList& trained, const data::Dataset& dataset,
+                                           const std::vector<std::string>& modules, int64_t batch_size) {
+  const auto before = by_name(initial), after = by_name(trained);
+  std::vector<ProbeResult> out;
+  for (const auto& module : modules) {
+    std::map<std::string, at::Tensor> mixed = after;
+    int64_t reset = 0;
+    for (const auto& [name, tensor] : before)
+      if (models::under_module(name, module)) {
+        mixed[name] = tensor;
+        ++reset;
+      }
+    if (reset == 0) throw Error("re-init: no state entry under module '" + module + "'");
+    assign(net, mixed);
+    const train::Evaluation test = train::evaluate(net, dataset, data::Split::test, batch_size);
+    ProbeResult r;
+    r.probe = module;
+    r.metrics = test.metrics();
+    r.loss = test.loss;
+    out.push_back(std::move(r));
+  }
+  assign(net, after);
+  return out;
+}
+
+}  // namespace featreuse::analysis
