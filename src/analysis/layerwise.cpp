@@ -89,6 +89,7 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
                             const std::vector<std::string>& probes, int64_t batch_size) {
   at::NoGradGuard no_grad;
   net.eval();
+  SplitEmbeddings out;
   std::map<FeatureKey, std::vector<at::Tensor>> parts;
   std::vector<at::Tensor> labels;
   data::StreamOptions options;
@@ -97,15 +98,18 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
   data::Batch batch;
   while (stream->next(batch)) {
     const auto probed = net.forward_probed(batch.images, probes);
-    for (const auto& probe : probes)
-      for (models::Pooling kind : feature_kinds(net, probe))
-        parts[{probe, kind}].push_back(
-            models::pool_probe(probed.probes.at(probe), net.probe_prefix_tokens(probe), kind).to(at::kFloat));
+    for (const auto& probe : probes) {
+      const at::Tensor& raw = probed.probes.at(probe);
+      const int64_t prefix = net.probe_prefix_tokens(probe);
+      for (models::Pooling kind : feature_kinds(net, probe)) {
+        parts[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kFloat));
+        out.pooled[{probe, kind}] = models::pooled_as(raw.dim(), prefix, kind);
+      }
+    }
     labels.push_back(batch.labels);
   }
   net.train();
   if (labels.empty()) throw Error("the " + std::string(data::split_name(split)) + " split is empty");
-  SplitEmbeddings out;
   out.labels = at::cat(labels, 0);
   for (auto& [key, tensors] : parts) out.features[key] = at::cat(tensors, 0).flatten(1);
   return out;
@@ -127,8 +131,7 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
         const at::Tensor scores = knn.scores(queries.features.at(key), options);
         ProbeResult r;
         r.probe = probe;
-        r.feature = models::pooled_as(3, net.probe_prefix_tokens(probe), kind);
-        if (probe == net.head_name()) r.feature = "as is";
+        r.feature = queries.pooled.at(key);
         r.metrics = metrics_of(scores, queries.labels, classes);
         out.push_back(std::move(r));
       }

@@ -32,6 +32,7 @@ std::vector<models::Pooling> feature_kinds(const models::Network& net, const std
 struct SplitEmbeddings {
   at::Tensor labels;  // N (int64) or N x C (float, multi-label)
   std::map<std::pair<std::string, models::Pooling>, at::Tensor> features;  // (probe, pooling) -> N x D
+  std::map<std::pair<std::string, models::Pooling>, std::string> pooled;   // what pool_probe did (pooled_as)
 };
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
                             const std::vector<std::string>& probes, int64_t batch_size);
