@@ -100,4 +100,34 @@ std::vector<double> AttentionDistance::mean() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<double>>> attention_distances(models::Network& net,
+                                                                             const data::Dataset& dataset,
+                                                                             data::Split split,
+                                                                             int64_t batch_size) {
+  auto* source = dynamic_cast<models::AttentionMapSource*>(&net);
+  if (!source) throw Error("attention distance: this architecture has no attention maps");
+  at::NoGradGuard no_grad;
+  net.eval();
+  std::vector<std::string> names;
+  std::vector<AttentionDistance> blocks;
+  data::StreamOptions options;
+  options.batch_size = batch_size;
+  auto stream = dataset.stream(split, options);
+  data::Batch batch;
+  while (stream->next(batch)) {
+    const auto maps = source->attention_maps(batch.images);
+    if (blocks.empty()) {
+      blocks.resize(maps.size());
+      for (const auto& m : maps) names.push_back(m.block);
+    }
+    for (size_t b = 0; b < maps.size(); ++b) blocks[b].add(maps[b]);
+  }
+  net.train();
+  if (blocks.empty())
+    throw Error("attention distance: the " + std::string(data::split_name(split)) + " split is empty");
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  for (size_t b = 0; b < blocks.size(); ++b) out.emplace_back(names[b], blocks[b].mean());
+  return out;
+}
+
 }  // namespace featreuse::analysis

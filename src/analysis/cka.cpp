@@ -72,4 +72,42 @@ double CkaAccumulator::minibatch() const {
   return batches_ ? xy_ / std::sqrt(xx_ * yy_) : std::numeric_limits<double>::quiet_NaN();
 }
 
+at::Tensor CkaMatrix::centred_grams(const std::vector<at::Tensor>& activations) {
+  std::vector<at::Tensor> rows;
+  rows.reserve(activations.size());
+  for (const auto& x : activations) rows.push_back(centred(gram(x)).flatten());
+  return at::stack(rows);
+}
+
+void CkaMatrix::add(const at::Tensor& row_grams, const at::Tensor& col_grams, int64_t n) {
+  if (n < 4) throw Error("CKA: the unbiased estimator needs at least 4 inputs per batch");
+  const double scale = 1.0 / (double(n) * double(n - 3));
+  const at::Tensor xy = at::mm(row_grams, col_grams.t()) * scale;
+  const at::Tensor xx = (row_grams * row_grams).sum(1) * scale;
+  const at::Tensor yy = (col_grams * col_grams).sum(1) * scale;
+  const at::Tensor cka = xy / at::sqrt(at::outer(xx, yy));
+  if (batches_ == 0) {
+    xy_ = xy;
+    xx_ = xx;
+    yy_ = yy;
+    cka_sum_ = cka;
+  } else {
+    xy_ += xy;
+    xx_ += xx;
+    yy_ += yy;
+    cka_sum_ += cka;
+  }
+  ++batches_;
+}
+
+at::Tensor CkaMatrix::reference() const {
+  if (batches_ == 0) throw Error("CKA: no batch was added");
+  return cka_sum_ / double(batches_);
+}
+
+at::Tensor CkaMatrix::minibatch() const {
+  if (batches_ == 0) throw Error("CKA: no batch was added");
+  return xy_ / at::sqrt(at::outer(xx_, yy_));
+}
+
 }  // namespace featreuse::analysis

@@ -46,22 +46,22 @@ int cmd_plan(const Args& args) {
   const grid::Plan plan = plan_job(job, datasets);
   std::printf(
       "job %s: %zu tasks (%lld grid points; %lld filtered, %lld with a source of another model, "
-      "%lld duplicates)\n\n",
+      "%lld duplicates; %lld analyses of cells they do not apply to)\n\n",
       plan.job_name.c_str(), plan.tasks.size(), (long long)plan.grid_points, (long long)plan.filtered,
-      (long long)plan.source_mismatch, (long long)plan.duplicates);
-  std::printf("%4s  %-12s  %-6s  %-13s  %10s  %s\n", "#", "id", "kind", "depends on", "est. cost", "axes");
+      (long long)plan.source_mismatch, (long long)plan.duplicates, (long long)plan.analyses_skipped);
+  std::printf("%4s  %-12s  %-8s  %-13s  %10s  %s\n", "#", "id", "kind", "depends on", "est. cost", "axes");
   double total = 0;
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const auto& t = plan.tasks[i];
     total += t.cost;
-    std::printf("%4zu  %-12s  %-6s  %-13s  %10.3g  %s\n", i, t.id.c_str(), grid::task_kind_name(t.kind),
+    std::printf("%4zu  %-12s  %-8s  %-13s  %10.3g  %s\n", i, t.id.c_str(), grid::task_kind_name(t.kind),
                 short_deps(t).c_str(), t.cost, t.key.c_str());
     // A task whose data cannot be found is not an error for the plan, but say so.
-    try {
-      datasets.get(t.config["dataset"]);
-    } catch (const std::exception& e) {
-      std::printf("      ! %s\n", e.what());
-    }
+    if (t.config.contains("dataset")) try {
+        datasets.get(t.config["dataset"]);
+      } catch (const std::exception& e) {
+        std::printf("      ! %s\n", e.what());
+      }
   }
 
   const int groups = ranks / per_task;

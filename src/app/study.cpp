@@ -1,12 +1,14 @@
 #include "study.hpp"
 
-#include <ATen/Context.h>
+#include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/rng.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
+#include "featreuse/models/family.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/recipe.hpp"
@@ -33,6 +35,32 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
     const std::string arch = model["arch"];
     if (!models::registry().contains(arch))
       throw ConfigError(where, "arch", models::registry().unknown(arch));
+  };
+  for (const auto& a : analysis::analyses()) {
+    grid::AnalysisScheme scheme;
+    scheme.name = a.name;
+    scheme.defaults = a.defaults;
+    scheme.partner_init = a.partner_init;
+    scheme.check = [name = a.name](const json& options) { analysis::check_options(name, options); };
+    if (a.needs_attention_maps)
+      scheme.applies = [](const json& cell) {
+        const models::Family family = models::registry().info(cell["model"]["arch"]).family;
+        return family == models::Family::deit || family == models::Family::swin;
+      };
+    catalog.analyses.push_back(std::move(scheme));
+  }
+  auto probe_counts = std::make_shared<std::map<std::string, int64_t>>();
+  catalog.estimate_analysis_cost = [&datasets, probe_counts](const json& config, const json& cell) {
+    const auto& info = datasets.get(cell["dataset"]);
+    const std::string model_key = cell["model"].dump();
+    if (!probe_counts->count(model_key))
+      (*probe_counts)[model_key] =
+          int64_t(build_network(cell["model"], info.num_classes, info.channels, info.image_size, 0)
+                      ->probe_points()
+                      .size());
+    return cell["model"].value("gflops", 1.0) * analysis::forward_passes(config["analysis"],
+                                                                         config["options"], info.split_sizes,
+                                                                         probe_counts->at(model_key));
   };
   catalog.estimate_cost = [&datasets](const json& config) {
     // Importing weights and drawing an ST state take seconds, not epochs.
@@ -92,6 +120,24 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
     }
     return it->second;
   };
+  std::map<std::string, const grid::Task*> task_by_id;
+  for (const auto& task : plan.tasks) task_by_id[task.id] = &task;
+  std::map<std::string, std::vector<store::ResultTable>> tables_of;  // analysis + model + data shape
+  auto analysis_tables = [&](const grid::Task& task, const grid::Task& cell, const data::DatasetInfo& info) {
+    const std::string key = task.config["analysis"].dump() + task.config["options"].dump() +
+                            cell.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
+                            std::to_string(info.channels) + "|" + std::to_string(info.image_size);
+    auto it = tables_of.find(key);
+    if (it == tables_of.end()) {
+      auto net = build_network(cell.config, info);
+      const at::Tensor example = at::zeros({1, info.channels, info.image_size, info.image_size});
+      it = tables_of
+               .emplace(key,
+                        analysis::plan_tables(task.config["analysis"], task.config["options"], *net, example))
+               .first;
+    }
+    return it->second;
+  };
   schema.cells.reserve(plan.tasks.size());  // by_id keeps pointers into it
   for (const auto& task : plan.tasks) {
     store::CellSchema cell;
@@ -117,6 +163,21 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
         if (!source->setup_error.empty()) throw Error("its source " + source->key + " could not be set up");
         cell.layout = source->layout;
         cell.num_classes = source->num_classes;
+        schema.cells.push_back(std::move(cell));
+        by_id[task.id] = &schema.cells.back();
+        continue;
+      }
+      if (task.kind == grid::TaskKind::analysis) {
+        // Tables whose rows follow from the analysed cell's architecture.
+        for (const auto& id : task.config["cells"]) {
+          const store::CellSchema* analysed = by_id.at(id);
+          if (!analysed->setup_error.empty())
+            throw Error("its cell " + analysed->key + " could not be set up");
+          cell.analysed.push_back(id);
+        }
+        const grid::Task& analysed = *task_by_id.at(task.config["cells"][0]);
+        cell.analysis = task.config["analysis"];
+        cell.tables = analysis_tables(task, analysed, datasets.get(analysed.config["dataset"]));
         schema.cells.push_back(std::move(cell));
         by_id[task.id] = &schema.cells.back();
         continue;

@@ -3,6 +3,7 @@
 #include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 
+#include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
 #include "featreuse/core/paths.hpp"
@@ -21,9 +22,10 @@ namespace featreuse::app {
 namespace {
 constexpr size_t kOpenDatasets = 2;
 
-models::TensorList stored_weights(const store::Store& store, const std::string& id) {
-  const store::Checkpoint best = store.checkpoint(id, store::CheckpointKind::best);
-  return train::to_tensors(best.layout, best.values);
+models::TensorList stored_weights(const store::Store& store, const std::string& id,
+                                  store::CheckpointKind which = store::CheckpointKind::best) {
+  const store::Checkpoint checkpoint = store.checkpoint(id, which);
+  return train::to_tensors(checkpoint.layout, checkpoint.values);
 }
 
 // A task whose output is one set of weights (no curves, no predictions).
@@ -81,6 +83,31 @@ train::TrainResult TaskRunner::draw_st(const grid::Task& task) {
   return weights_only(*net, "ST draw of " + source.key + " for seed " + task.config["seed"].dump());
 }
 
+train::TrainResult TaskRunner::analyse(const grid::Task& task) {
+  const std::string name = task.config["analysis"];
+  const json& cells = task.config["cells"];
+  const grid::Task& cell = plan_.tasks[plan_.index_of(cells[0])];
+  const data::Dataset& data = dataset(cell.config["dataset"]);
+  auto net = build_network(cell.config, data.info());
+  std::shared_ptr<models::Network> other;
+  analysis::AnalysisInputs in;
+  in.net = net.get();
+  in.dataset = &data;
+  in.initial = stored_weights(store_, cell.id, store::CheckpointKind::initial);
+  in.best = stored_weights(store_, cell.id);
+  if (analysis::analysis_info(name).needs_two_networks) {
+    other = build_network(cell.config, data.info());
+    in.other = other.get();
+  }
+  if (cells.size() > 1) in.partner_best = stored_weights(store_, cells[1]);
+  train::TrainResult result;
+  result.outputs.tables = analysis::run_analysis(name, task.config["options"], in);
+  size_t rows = 0;
+  for (const auto& t : result.outputs.tables) rows += t.keys.size();
+  result.record.message = name + ": " + std::to_string(rows) + " rows";
+  return result;
+}
+
 train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume) {
   const data::Dataset& data = dataset(task.config["dataset"]);
   auto net = build_network(task.config, data.info());
@@ -130,9 +157,14 @@ dist::Outcome TaskRunner::run(size_t index) {
   try {
     train::TrainResult result = task.kind == grid::TaskKind::import ? import_weights(task)
                                 : task.kind == grid::TaskKind::st   ? draw_st(task)
-                                                                    : train(task, writer ? &resume : nullptr);
+                                : task.kind == grid::TaskKind::analysis
+                                    ? analyse(task)
+                                    : train(task, writer ? &resume : nullptr);
     if (writer) {
-      store_.write_outputs(task.id, result.outputs);
+      if (task.kind == grid::TaskKind::analysis)
+        store_.write_analysis(task.id, result.outputs.tables);
+      else
+        store_.write_outputs(task.id, result.outputs);
       store_.sync();  // data on disk before the record says done
     }
     result.record.status = grid::TaskState::done;

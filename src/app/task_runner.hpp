@@ -1,7 +1,7 @@
 #pragma once
 // Runs one task inside a group: marks it running, does its work (train a
 // cell or source, import a weight file, or draw an ST state), writes its
-// outputs and then its record. Any failure inside the task becomes the
+// outputs and then its record (an analysis: its tables). Any failure inside the task becomes the
 // task's failed record; a stop request leaves it pending.
 #include <map>
 #include <memory>
@@ -26,6 +26,7 @@ class TaskRunner {
   train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume);
   train::TrainResult import_weights(const grid::Task& task);
   train::TrainResult draw_st(const grid::Task& task);
+  train::TrainResult analyse(const grid::Task& task);
   // A network shaped like `source`'s checkpoints.
   std::shared_ptr<models::Network> source_network(const grid::Task& source);
   const data::Dataset& dataset(const json& config);

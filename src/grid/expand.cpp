@@ -269,6 +269,7 @@ class Expansion {
       if (r_.roles[name].kind != AxisRole::standard) plan_.axis_names.push_back(name);
     resolve_sources();
     expand_grid();
+    plan_analyses();
     estimate_costs();
     order_and_prioritise(plan_);
     return std::move(plan_);
@@ -561,11 +562,97 @@ class Expansion {
     return candidates[0];
   }
 
+  // ---- analyses ----
+
+  // Every analysis of the job for every cell it applies to, after the grid:
+  // the cells' ids never depend on the analyses.
+  void plan_analyses() {
+    std::vector<size_t> cells;
+    std::map<std::string, size_t> cell_by_axes;
+    for (size_t i = 0; i < plan_.tasks.size(); ++i)
+      if (plan_.tasks[i].kind == TaskKind::cell) {
+        cells.push_back(i);
+        cell_by_axes.emplace(plan_.tasks[i].axes.dump(), i);
+      }
+    for (const auto& spec : job_.analyses) {
+      const std::string at = "analyses." + spec.name, where = job_.doc.where("analyses");
+      const AnalysisScheme& scheme = analysis_scheme(spec.name, where, at);
+      const json options = merge_typed(scheme.defaults, spec.options, job_.doc.file, at);
+      if (scheme.check) try {
+          scheme.check(options);
+        } catch (const ConfigError&) {
+          throw;
+        } catch (const std::exception& e) {
+          throw ConfigError(where, at, e.what());
+        }
+      check_filter_axes(job_, {spec.cells}, (at + ".cells").c_str());
+      for (size_t i : cells) {
+        const Task cell = plan_.tasks[i];  // a copy: push_back below reallocates
+        if (!spec.cells.empty() && !matches(spec.cells, cell.axes)) continue;
+        std::vector<std::string> analysed = {cell.id};
+        std::string partner;
+        if (!scheme.partner_init.empty()) {
+          partner = partner_of(cell, scheme.partner_init, cell_by_axes);
+          if (partner.empty()) {
+            ++plan_.analyses_skipped;
+            continue;
+          }
+          analysed.push_back(partner);
+        }
+        if (scheme.applies && !scheme.applies(cell.config)) {
+          ++plan_.analyses_skipped;
+          continue;
+        }
+        plan_.tasks.push_back(analysis_task(spec.name, options, cell, analysed, scheme.partner_init));
+      }
+    }
+  }
+
+  const AnalysisScheme& analysis_scheme(const std::string& name, const std::string& where,
+                                        const std::string& key) const {
+    for (const auto& s : catalog_.analyses)
+      if (s.name == name) return s;
+    const std::string known = join(catalog_.analyses, ", ", [](const auto& item) { return item.name; });
+    throw ConfigError(where, key,
+                      "unknown analysis '" + name + "'; known: " + (known.empty() ? "none" : known));
+  }
+
+  // The cell a cross-network analysis compares `cell` with: same axes, the
+  // partner's init, no init parameters. Empty when `cell` has no source, is
+  // itself of the partner's init, or the grid has no such cell.
+  std::string partner_of(const Task& cell, const std::string& partner_init,
+                         const std::map<std::string, size_t>& cell_by_axes) const {
+    if (cell.axes.value("source", json()).is_null() || cell.axes["init"] == partner_init) return "";
+    json axes = cell.axes;
+    axes["init"] = partner_init;
+    for (const auto& [name, role] : r_.roles)
+      if (role.kind == AxisRole::init_param) axes[name] = nullptr;
+    auto it = cell_by_axes.find(axes.dump());
+    return it == cell_by_axes.end() ? "" : plan_.tasks[it->second].id;
+  }
+
+  Task analysis_task(const std::string& name, const json& options, const Task& cell,
+                     const std::vector<std::string>& analysed, const std::string& partner_init) const {
+    Task t;
+    t.kind = TaskKind::analysis;
+    t.config = {{"kind", "analysis"}, {"analysis", name}, {"cells", analysed}, {"options", options}};
+    t.id = task_id(t.config);
+    t.axes = cell.axes;
+    t.axes["analysis"] = name;
+    t.key = name + " " + cell.key + (partner_init.empty() ? "" : " vs init=" + partner_init);
+    t.deps = analysed;
+    return t;
+  }
+
   void estimate_costs() {
-    if (!catalog_.estimate_cost) return;
+    std::map<std::string, const json*> config_of;
+    for (const auto& t : plan_.tasks) config_of[t.id] = &t.config;
     for (auto& t : plan_.tasks) {
       try {
-        t.cost = catalog_.estimate_cost(t.config);
+        if (t.kind != TaskKind::analysis && catalog_.estimate_cost)
+          t.cost = catalog_.estimate_cost(t.config);
+        else if (t.kind == TaskKind::analysis && catalog_.estimate_analysis_cost)
+          t.cost = catalog_.estimate_analysis_cost(t.config, *config_of.at(t.config["cells"][0]));
       } catch (const std::exception&) {
         t.cost = 0;  // unknown (e.g. missing data): the task itself will say why
       }

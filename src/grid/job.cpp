@@ -10,8 +10,8 @@ namespace featreuse::grid {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys = {"name",    "configs", "recipe",  "overrides",
-                                                "sources", "grid",    "include", "exclude"};
+const std::vector<std::string> kTopLevelKeys = {"name", "configs", "recipe",  "overrides", "sources",
+                                                "grid", "include", "exclude", "analyses"};
 
 std::vector<json> parse_filters(const ConfigDoc& doc, const char* key) {
   std::vector<json> out;
@@ -24,6 +24,42 @@ std::vector<json> parse_filters(const ConfigDoc& doc, const char* key) {
     if (!list[i].is_object() || list[i].empty())
       throw ConfigError(doc.where(at), at, "expected a non-empty mapping of axis: value");
     out.push_back(list[i]);
+  }
+  return out;
+}
+
+// `analyses:` as a list of names, or a mapping of name -> options (null for
+// the defaults); `cells:` inside the options is the analysis' cell filter.
+std::vector<AnalysisSpec> parse_analyses(const ConfigDoc& doc) {
+  std::vector<AnalysisSpec> out;
+  if (!doc.value.contains("analyses")) return out;
+  const json& given = doc.value["analyses"];
+  const std::string where = doc.where("analyses");
+  auto add = [&](const std::string& name, const json& options) {
+    const std::string at = "analyses." + name;
+    for (const auto& a : out)
+      if (a.name == name) throw ConfigError(where, at, "named twice");
+    AnalysisSpec spec{name, options.is_null() ? json::object() : options, json::object()};
+    if (!spec.options.is_object())
+      throw ConfigError(doc.where(at), at, "expected a mapping of options (or nothing for the defaults)");
+    if (spec.options.contains("cells")) {
+      spec.cells = spec.options["cells"];
+      spec.options.erase("cells");
+      if (!spec.cells.is_object() || spec.cells.empty())
+        throw ConfigError(doc.where(at), at + ".cells", "expected a non-empty mapping of axis: value");
+    }
+    out.push_back(std::move(spec));
+  };
+  if (given.is_array()) {
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (!given[i].is_string())
+        throw ConfigError(where, "analyses[" + std::to_string(i) + "]", "expected an analysis name");
+      add(given[i], json());
+    }
+  } else if (given.is_object()) {
+    for (const auto& name : doc.key_order.at("analyses")) add(name, given[name]);
+  } else {
+    throw ConfigError(where, "analyses", "expected a list of analysis names or a mapping of name: options");
   }
   return out;
 }
@@ -90,6 +126,7 @@ JobSpec parse_job(const ConfigDoc& doc, const std::string& configs_dir) {
       job.sources.push_back({name, v["sources"][name]});
     }
   }
+  job.analyses = parse_analyses(doc);
   return job;
 }
 

@@ -19,6 +19,7 @@ json plan_to_json(const Plan& plan) {
           {"filtered", plan.filtered},
           {"source_mismatch", plan.source_mismatch},
           {"duplicates", plan.duplicates},
+          {"analyses_skipped", plan.analyses_skipped},
           {"tasks", tasks}};
 }
 
@@ -30,6 +31,7 @@ Plan plan_from_json(const json& j) {
   plan.filtered = j["filtered"];
   plan.source_mismatch = j["source_mismatch"];
   plan.duplicates = j["duplicates"];
+  plan.analyses_skipped = j.value("analyses_skipped", int64_t(0));
   for (const auto& t : j["tasks"]) {
     Task task;
     task.id = t["id"];

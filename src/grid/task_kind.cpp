@@ -8,7 +8,8 @@ const EnumNames<TaskKind>& kinds() {
   static const EnumNames<TaskKind> names("task kind", {{TaskKind::source, "source"},
                                                        {TaskKind::import, "import"},
                                                        {TaskKind::st, "st"},
-                                                       {TaskKind::cell, "cell"}});
+                                                       {TaskKind::cell, "cell"},
+                                                       {TaskKind::analysis, "analysis"}});
   return names;
 }
 }  // namespace

@@ -286,6 +286,21 @@ std::vector<std::string> list_group(hid_t group) {
   return names;
 }
 
+void soft_link(hid_t loc, const std::string& target, const std::string& path) {
+  check(H5Lcreate_soft(target.c_str(), loc, path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot link '" + path + "' to '" + target + "'");
+}
+
+std::string soft_link_target(hid_t loc, const std::string& path) {
+  H5L_info_t info;
+  check(H5Lget_info(loc, path.c_str(), &info, H5P_DEFAULT), "cannot read link '" + path + "'");
+  if (info.type != H5L_TYPE_SOFT) return "";
+  std::string target(info.u.val_size, '\0');
+  check(H5Lget_val(loc, path.c_str(), target.data(), target.size(), H5P_DEFAULT), "H5Lget_val " + path);
+  while (!target.empty() && target.back() == '\0') target.pop_back();
+  return target;
+}
+
 void unlink(hid_t loc, const std::string& path) {
   check(H5Ldelete(loc, path.c_str(), H5P_DEFAULT), "cannot delete '" + path + "'");
 }

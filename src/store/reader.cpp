@@ -83,6 +83,25 @@ std::vector<StoredCell> read_cells(hid_t file) {
   return out;
 }
 
+ResultTable read_table(hid_t file, const std::string& path) {
+  h5::Handle dataset = h5::open_dataset(file, path);
+  const RowType type = RowType::from_json(json::parse(h5::get_string_attribute(dataset, "columns")));
+  Rows rows(type, h5::dims(dataset)[0]);
+  if (rows.size() > 0) h5::read_all(dataset, type.h5_type(), rows.data());
+  return ResultTable::from_rows(path.substr(path.rfind('/') + 1), rows);
+}
+
+std::vector<ResultTable> read_analysis(hid_t file, const std::string& id) {
+  std::vector<ResultTable> out;
+  const std::string group = cell_path(id) + "/analysis";
+  if (!h5::exists(file, group) || !h5::soft_link_target(file, group).empty()) return out;
+  for (const auto& name : h5::list_group(h5::open_group(file, group))) {
+    if (!h5::soft_link_target(file, group + "/" + name).empty()) continue;  // a cell's link to a task
+    out.push_back(read_table(file, group + "/" + name));
+  }
+  return out;
+}
+
 }  // namespace detail
 
 StoreReader::StoreReader(const std::string& path) : path_(path) {
@@ -96,6 +115,10 @@ CellRecord StoreReader::record(const std::string& id) const { return detail::rea
 
 Checkpoint StoreReader::checkpoint(const std::string& id, CheckpointKind which) const {
   return detail::read_checkpoint(file_, id, which);
+}
+
+std::vector<ResultTable> StoreReader::analysis(const std::string& id) const {
+  return detail::read_analysis(file_, id);
 }
 
 }  // namespace featreuse::store

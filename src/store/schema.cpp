@@ -37,7 +37,9 @@ json StudySchema::to_json() const {
       entries.push_back({e.name, e.offset, e.numel, e.shape, e.buffer, e.dtype});
     j["layouts"].push_back({{"id", l.id}, {"entries", entries}});
   }
-  for (const auto& c : cells)
+  for (const auto& c : cells) {
+    json tables = json::array();
+    for (const auto& t : c.tables) tables.push_back(t.to_json());
     j["cells"].push_back({{"id", c.id},
                           {"kind", grid::task_kind_name(c.kind)},
                           {"key", c.key},
@@ -49,7 +51,11 @@ json StudySchema::to_json() const {
                           {"test_count", c.test_count},
                           {"num_classes", c.num_classes},
                           {"multi_label", c.multi_label},
-                          {"setup_error", c.setup_error}});
+                          {"setup_error", c.setup_error},
+                          {"analysis", c.analysis},
+                          {"analysed", c.analysed},
+                          {"tables", tables}});
+  }
   return j;
 }
 
@@ -78,6 +84,9 @@ StudySchema StudySchema::from_json(const json& j) {
     cell.num_classes = c["num_classes"];
     cell.multi_label = c["multi_label"];
     cell.setup_error = c["setup_error"];
+    cell.analysis = c["analysis"];
+    cell.analysed = c["analysed"].get<std::vector<std::string>>();
+    for (const auto& t : c["tables"]) cell.tables.push_back(ResultTable::from_json(t));
     s.cells.push_back(std::move(cell));
   }
   return s;

@@ -165,6 +165,7 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
     write_rows_dataset(file_, base + "/record", rows);
   }
   if (!cell.setup_error.empty()) return;
+  if (cell.kind == grid::TaskKind::analysis) return create_analysis(cell, done);
 
   auto layout = layouts.find(cell.layout);
   if (layout == layouts.end()) throw Error("cell " + cell.id + " names an unknown layout " + cell.layout);
@@ -190,6 +191,44 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
     ensure_dataset(file_, base + "/test/labels", H5T_IEEE_F32LE, {n, c}, !done);
   else
     ensure_dataset(file_, base + "/test/labels", H5T_STD_I64LE, {n}, !done);
+}
+
+void Store::create_analysis(const CellSchema& cell, bool done) {
+  const std::string group = detail::cell_path(cell.id) + "/analysis";
+  if (!h5::exists(file_, group)) h5::create_group(file_, group);
+  for (const auto& table : cell.tables) {
+    const std::string path = group + "/" + table.name;
+    const Rows rows = table.to_rows();
+    h5::Handle type = rows.type().h5_type();
+    ensure_dataset(file_, path, type, {hsize_t(rows.size())}, !done);
+    if (done) continue;
+    // Not done: the planned rows with NaN values, and the columns' description.
+    h5::Handle dataset = h5::open_dataset(file_, path);
+    h5::set_attribute(dataset, "columns", rows.type().to_json().dump());
+    dataset.reset();
+    if (rank_ == 0) write_rows_dataset(file_, path, rows);
+  }
+  // Each analysed cell points at the tables: /cells/<cell>/analysis/<name>.
+  for (const auto& analysed : cell.analysed) {
+    const std::string link = detail::cell_path(analysed) + "/analysis/" + cell.analysis;
+    if (h5::exists(file_, link)) {
+      if (h5::soft_link_target(file_, link) == group) continue;
+      h5::unlink(file_, link);  // a newer plan's analysis of that name
+    } else if (!h5::exists(file_, detail::cell_path(analysed) + "/analysis")) {
+      h5::create_group(file_, detail::cell_path(analysed) + "/analysis");
+    }
+    h5::soft_link(file_, group, link);
+  }
+}
+
+void Store::write_analysis(const std::string& id, const std::vector<ResultTable>& tables) {
+  for (const auto& table : tables) {
+    const std::string path = detail::cell_path(id) + "/analysis/" + table.name;
+    if (!h5::exists(file_, path))
+      throw Error("store: analysis " + id + " has no planned table " + table.name);
+    detail::read_table(file_, path).check_same_rows(table);
+    write_rows_dataset(file_, path, table.to_rows());
+  }
 }
 
 namespace {

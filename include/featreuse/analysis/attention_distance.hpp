@@ -9,9 +9,13 @@
 // on the unshifted grid, so attention across a shifted window's wrapped edge
 // (masked by the model) would count at its true distance.
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "featreuse/data/dataset.hpp"
 #include "featreuse/models/attention_maps.hpp"
+#include "featreuse/models/network.hpp"
 
 namespace featreuse::analysis {
 
@@ -31,5 +35,13 @@ class AttentionDistance {
   std::vector<double> sum_;       // per head: sum over counted queries
   std::vector<int64_t> queries_;  // per head: counted (image, query) pairs
 };
+
+// Every block's mean attention distance per head over a split, in eval mode,
+// block by block in network order. Throws featreuse::Error when `net` has no
+// attention maps.
+std::vector<std::pair<std::string, std::vector<double>>> attention_distances(models::Network& net,
+                                                                             const data::Dataset& dataset,
+                                                                             data::Split split,
+                                                                             int64_t batch_size);
 
 }  // namespace featreuse::analysis

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace featreuse::analysis {
 
@@ -31,6 +32,25 @@ class CkaAccumulator {
 
  private:
   double xy_ = 0, xx_ = 0, yy_ = 0, cka_sum_ = 0;
+  int64_t batches_ = 0;
+};
+
+// Both estimators for every pair of a set of row activations and a set of
+// column activations of the same inputs (the probes of two networks), batch
+// by batch. Each activation's Gram matrix is centred once per batch, and a
+// batch's HSIC values for all pairs come from one matrix product.
+class CkaMatrix {
+ public:
+  // The batch's centred Gram matrices, one flattened per row (P x n^2, float64).
+  static at::Tensor centred_grams(const std::vector<at::Tensor>& activations);
+  // One batch (n >= 4): centred_grams of the rows' and the columns' activations.
+  void add(const at::Tensor& row_grams, const at::Tensor& col_grams, int64_t n);
+  at::Tensor reference() const;  // P x Q, the mean of the per-batch CKA
+  at::Tensor minibatch() const;  // P x Q, summed HSIC then the ratio
+  int64_t batches() const { return batches_; }
+
+ private:
+  at::Tensor xy_, xx_, yy_, cka_sum_;
   int64_t batches_ = 0;
 };
 

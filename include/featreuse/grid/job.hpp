@@ -15,6 +15,15 @@ struct SourceSpec {
   json fields;  // model, dataset, seed, init, recipe overrides ... as written
 };
 
+// An analysis named in the job's `analyses:` section: options as written
+// (checked against the analysis' defaults by expand()) and the cells it
+// applies to, a filter pattern like `include:` entries (empty: every cell).
+struct AnalysisSpec {
+  std::string name;
+  json options = json::object();
+  json cells = json::object();
+};
+
 struct JobSpec {
   ConfigDoc doc;                                   // the job file itself
   std::string name;                                // `name:` or the file stem
@@ -24,6 +33,7 @@ struct JobSpec {
   std::vector<std::pair<std::string, json>> axes;  // grid axes in file order, values as lists
   std::vector<json> include, exclude;              // filter patterns: axis -> value or list of values
   std::vector<SourceSpec> sources;
+  std::vector<AnalysisSpec> analyses;  // in file order
 };
 
 // Reads and checks the job file's own structure (known top-level keys, axis

@@ -17,19 +17,38 @@ struct InitScheme {
   bool needs_st = false;         // uses the ST draw of (source, cell seed): an "st" task
 };
 
+// An analysis the analysis module offers (the app fills these in).
+struct AnalysisScheme {
+  std::string name;
+  json defaults = json::object();  // every option with its default value
+  // Cross-network analyses: the init of the partner cell (the cell with the
+  // same axes except this init); empty for analyses of one cell.
+  std::string partner_init;
+  // Whether the analysis applies to a cell's resolved config (e.g. attention
+  // maps exist); unset: every cell.
+  std::function<bool(const json& cell_config)> applies;
+  // Throws featreuse::Error for option values out of range; unset: any.
+  std::function<void(const json& options)> check;
+};
+
 // What grid needs to know about the layers above it, injected by the app.
 struct Catalog {
   std::vector<InitScheme> init_schemes;
+  std::vector<AnalysisScheme> analyses;
   // Throws ConfigError when a model config names an unknown architecture.
   std::function<void(const json& model_config, const std::string& where)> check_model;
   // Relative cost of a task from its resolved config; may throw (cost 0 then).
   std::function<double(const json& config)> estimate_cost;
+  // Relative cost of an analysis task of the cell with `cell_config`; may throw.
+  std::function<double(const json& analysis_config, const json& cell_config)> estimate_analysis_cost;
 };
 
 // What a task does: pretrain a source, import a source from a weight file,
-// draw the ST state of a source for one seed, or train a grid cell.
-enum class TaskKind { source, import, st, cell };
-// The kind's name as configs and the store spell it: "source", "import", "st", "cell".
+// draw the ST state of a source for one seed, train a grid cell, or analyse
+// trained cells.
+enum class TaskKind { source, import, st, cell, analysis };
+// The kind's name as configs and the store spell it: "source", "import", "st",
+// "cell", "analysis".
 const char* task_kind_name(TaskKind kind);
 // Throws featreuse::Error naming an unknown kind.
 TaskKind parse_task_kind(const std::string& name);
@@ -53,6 +72,7 @@ struct Plan {
   int64_t filtered = 0;                          // dropped by include/exclude
   int64_t source_mismatch = 0;                   // dropped: source of another model
   int64_t duplicates = 0;                        // points resolving to an existing cell
+  int64_t analyses_skipped = 0;                  // (analysis, cell): not applicable or no partner
   size_t index_of(const std::string& id) const;  // throws if absent
 };
 

@@ -92,6 +92,11 @@ int64_t get_int_attribute(hid_t obj, const std::string& name);
 // Names of a group's direct members.
 std::vector<std::string> list_group(hid_t group);
 
+// A soft link at `path` to `target` (collective in parallel), and the target
+// of the soft link at `path` ("" when it is not one).
+void soft_link(hid_t loc, const std::string& target, const std::string& path);
+std::string soft_link_target(hid_t loc, const std::string& path);
+
 // Removes a link (collective in parallel).
 void unlink(hid_t loc, const std::string& path);
 

@@ -42,6 +42,8 @@ class StoreReader {
   CellRecord record(const std::string& id) const;
   // Throws featreuse::Error when the task has no such checkpoint.
   Checkpoint checkpoint(const std::string& id, CheckpointKind which) const;
+  // An analysis task's tables (values NaN until it is done).
+  std::vector<ResultTable> analysis(const std::string& id) const;
 
  private:
   std::string path_;

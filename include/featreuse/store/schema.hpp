@@ -12,6 +12,7 @@
 #include "featreuse/core/config.hpp"
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/grid/scheduler.hpp"
+#include "featreuse/store/result_table.hpp"
 #include "featreuse/store/table.hpp"
 
 namespace featreuse::store {
@@ -50,6 +51,12 @@ struct CellSchema {
   int64_t test_count = 0, num_classes = 0;
   bool multi_label = false;
   std::string setup_error;  // set: only config/record are created, the cell is failed
+  // Analysis tasks: the analysis' name, the cells it analyses (each gets a
+  // link /cells/<cell>/analysis/<name> to the task's tables) and its tables'
+  // rows.
+  std::string analysis;
+  std::vector<std::string> analysed;
+  std::vector<ResultTable> tables;
 };
 
 struct StudySchema {
@@ -102,6 +109,7 @@ struct CellOutputs {
   std::vector<float> test_logits;    // test_count x num_classes
   std::vector<int64_t> test_labels;  // single-label
   std::vector<float> test_targets;   // multi-label, test_count x num_classes
+  std::vector<ResultTable> tables;   // an analysis task's only output
 };
 
 }  // namespace featreuse::store

@@ -38,6 +38,8 @@ class Store {
   void write_record(const std::string& id, const CellRecord& record);
   // Independent: a finished task's checkpoints, curves and test predictions.
   void write_outputs(const std::string& id, const CellOutputs& outputs);
+  // Independent: an analysis task's tables, whose rows must be the planned ones.
+  void write_analysis(const std::string& id, const std::vector<ResultTable>& tables);
   // Independent: pushes this rank's written data to disk (fdatasync).
   void sync();
   // Collective.
@@ -45,6 +47,7 @@ class Store {
 
  private:
   void create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts);
+  void create_analysis(const CellSchema& cell, bool done);
   void rebuild_results();
   // Collective: /results with `type` and `rows` rows, kept when it already matches.
   void create_results_table(const RowType& type, size_t rows);

@@ -1,0 +1,334 @@
+#include "featreuse/analysis/task.hpp"
+
+#include <ATen/ATen.h>
+
+#include <functional>
+
+#include "featreuse/analysis/attention_distance.hpp"
+#include "featreuse/analysis/drift.hpp"
+#include "featreuse/analysis/layer_cka.hpp"
+#include "featreuse/analysis/layerwise.hpp"
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/registry.hpp"
+#include "featreuse/models/attention_maps.hpp"
+#include "featreuse/models/weights.hpp"
+#include "featreuse/store/schema.hpp"
+
+namespace featreuse::analysis {
+
+namespace {
+
+using json = nlohmann::json;
+using store::ResultTable;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---- table shapes, shared by planning and running ----
+
+std::vector<std::string> with_metrics(std::vector<std::string> columns) {
+  for (const auto& m : store::metric_columns()) columns.push_back(m);
+  return columns;
+}
+
+ResultTable table(std::string name, std::vector<std::string> keys, std::vector<std::string> values) {
+  ResultTable t;
+  t.name = std::move(name);
+  t.key_columns = std::move(keys);
+  t.value_columns = std::move(values);
+  return t;
+}
+
+// target, then every metric column (NaN where the dataset's metrics have none).
+std::vector<double> metric_values(const std::map<std::string, double>& metrics, const std::string& target,
+                                  std::vector<double> leading = {}) {
+  auto value = [&](const std::string& name) {
+    auto it = metrics.find(name);
+    return it == metrics.end() ? kNaN : it->second;
+  };
+  std::vector<double> out{value(target)};
+  out.insert(out.end(), leading.begin(), leading.end());
+  for (const auto& m : store::metric_columns()) out.push_back(value(m));
+  return out;
+}
+
+void load(models::Network& net, const models::TensorList& weights, const std::string& what) {
+  models::LoadOptions options;
+  options.keep_head = true;
+  options.source = what;
+  models::load_weights(net, weights, options);
+}
+
+std::vector<std::pair<size_t, size_t>> cka_pairs(const json& names) {
+  // networks: 0 = initial, 1 = trained
+  std::vector<std::pair<size_t, size_t>> out;
+  for (const auto& n : names)
+    out.push_back(n == "init_init"      ? std::make_pair(0, 0)
+                  : n == "trained_init" ? std::make_pair(1, 0)
+                                        : std::make_pair(1, 1));
+  return out;
+}
+
+// ---- the analyses ----
+
+struct Entry {
+  AnalysisInfo info;
+  std::function<void(const json& options)> check;
+  std::function<double(const json& options, const std::array<int64_t, 3>& sizes, int64_t probes)> passes;
+  std::function<std::vector<ResultTable>(const json& options, models::Network& net,
+                                         const at::Tensor& example)>
+      plan;
+  std::function<std::vector<ResultTable>(const json& options, const AnalysisInputs& in)> run;
+};
+
+void require(bool ok, const std::string& name, const std::string& option, const std::string& what) {
+  if (!ok) throw Error("analysis " + name + ": option " + option + " " + what);
+}
+
+Entry knn_entry() {
+  Entry e;
+  e.info = {"knn", {{"k", 200}, {"temperature", 0.1}, {"batch_size", 64}}, "", false, false};
+  e.check = [](const json& o) {
+    require(o["k"].get<int64_t>() >= 1, "knn", "k", "must be at least 1");
+    require(o["temperature"].get<double>() > 0, "knn", "temperature", "must be positive");
+    require(o["batch_size"].get<int64_t>() >= 1, "knn", "batch_size", "must be at least 1");
+  };
+  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return double(s[0] + s[2]); };
+  e.plan = [](const json&, models::Network& net, const at::Tensor& example) {
+    at::NoGradGuard no_grad;
+    net.eval();
+    const auto probed = net.forward_probed(example, net.probe_points());
+    net.train();
+    ResultTable t = table("knn", {"probe", "feature"}, with_metrics({"target"}));
+    for (const auto& probe : net.probe_points())
+      for (models::Pooling kind : feature_kinds(net, probe))
+        t.add_row(
+            {probe, models::pooled_as(probed.probes.at(probe).dim(), net.probe_prefix_tokens(probe), kind)});
+    return std::vector<ResultTable>{t};
+  };
+  e.run = [](const json& o, const AnalysisInputs& in) {
+    load(*in.net, in.best, "best checkpoint");
+    KnnOptions options;
+    options.k = o["k"];
+    options.temperature = o["temperature"];
+    ResultTable t = table("knn", {"probe", "feature"}, with_metrics({"target"}));
+    const std::string target = in.dataset->info().target_metric;
+    for (const auto& r :
+         layerwise_knn(*in.net, *in.dataset, in.net->probe_points(), options, o["batch_size"]))
+      t.add_row({r.probe, r.feature}, metric_values(r.metrics, target));
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+Entry reinit_entry() {
+  Entry e;
+  e.info = {"reinit", {{"batch_size", 64}}, "", false, false};
+  e.check = [](const json& o) {
+    require(o["batch_size"].get<int64_t>() >= 1, "reinit", "batch_size", "must be at least 1");
+  };
+  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t probes) {
+    return double(probes * s[2]);
+  };
+  e.plan = [](const json&, models::Network& net, const at::Tensor&) {
+    ResultTable t = table("reinit", {"probe"}, with_metrics({"target", "loss"}));
+    for (const auto& probe : net.probe_points()) t.add_row({probe});
+    return std::vector<ResultTable>{t};
+  };
+  e.run = [](const json& o, const AnalysisInputs& in) {
+    ResultTable t = table("reinit", {"probe"}, with_metrics({"target", "loss"}));
+    const std::string target = in.dataset->info().target_metric;
+    for (const auto& r : reinit_robustness(*in.net, in.initial, in.best, *in.dataset, in.net->probe_points(),
+                                           o["batch_size"]))
+      t.add_row({r.probe}, metric_values(r.metrics, target, {r.loss}));
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+Entry l2_entry() {
+  Entry e;
+  e.info = {"l2", json::object(), "", false, false};
+  e.check = [](const json&) {};
+  e.passes = [](const json&, const std::array<int64_t, 3>&, int64_t) { return 1.0; };
+  const std::vector<std::string> values = {"mean_scaled", "frobenius", "tensors"};
+  e.plan = [values](const json&, models::Network& net, const at::Tensor&) {
+    ResultTable t = table("l2", {"probe"}, values);
+    for (const auto& probe : net.probe_points()) t.add_row({probe});
+    return std::vector<ResultTable>{t};
+  };
+  e.run = [values](const json&, const AnalysisInputs& in) {
+    ResultTable t = table("l2", {"probe"}, values);
+    const auto probes = in.net->probe_points();
+    const auto drifts = weight_drift(*in.net, in.initial, in.best, probes);
+    for (size_t i = 0; i < probes.size(); ++i)
+      t.add_row({probes[i]}, {drifts[i].mean_scaled, drifts[i].frobenius, double(drifts[i].tensors)});
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+// CKA tables: one row per (pair, view, row probe, column probe).
+ResultTable cka_table(const std::string& name, const models::Network& net,
+                      const std::vector<std::string>& pairs) {
+  ResultTable t = table(name, {"pair", "view", "row", "col"}, {"reference", "minibatch"});
+  const CkaLayout layout = cka_layout(net);
+  for (const auto& pair : pairs)
+    for (const auto& [view, probes] : layout.views)
+      for (const auto& r : probes)
+        for (const auto& c : probes) t.add_row({pair, view, r, c});
+  return t;
+}
+
+void add_cka_rows(ResultTable& t, const std::string& pair, const std::vector<CkaEntry>& entries) {
+  for (const auto& e : entries) t.add_row({pair, e.view, e.row, e.col}, {e.reference, e.minibatch});
+}
+
+void check_cka_batch(const std::string& name, const json& o) {
+  require(o["batch_size"].get<int64_t>() >= 4, name, "batch_size", "must be at least 4 (unbiased HSIC)");
+}
+
+Entry cka_entry() {
+  Entry e;
+  e.info = {"cka",
+            {{"batch_size", 64}, {"pairs", {"init_init", "trained_init", "trained_trained"}}},
+            "",
+            false,
+            true};
+  e.check = [](const json& o) {
+    check_cka_batch("cka", o);
+    require(o["pairs"].is_array() && !o["pairs"].empty(), "cka", "pairs", "must be a non-empty list");
+    for (const auto& p : o["pairs"])
+      require(p == "init_init" || p == "trained_init" || p == "trained_trained", "cka", "pairs",
+              "takes init_init, trained_init, trained_trained; got " + p.dump());
+  };
+  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return 2.0 * double(s[2]); };
+  e.plan = [](const json& o, models::Network& net, const at::Tensor&) {
+    return std::vector<ResultTable>{cka_table("cka", net, o["pairs"].get<std::vector<std::string>>())};
+  };
+  e.run = [](const json& o, const AnalysisInputs& in) {
+    load(*in.net, in.initial, "initial checkpoint");
+    load(*in.other, in.best, "best checkpoint");
+    const auto names = o["pairs"].get<std::vector<std::string>>();
+    const auto results =
+        layer_cka({in.net, in.other}, cka_pairs(o["pairs"]), *in.dataset, data::Split::test, o["batch_size"]);
+    ResultTable t = table("cka", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
+    for (size_t i = 0; i < names.size(); ++i) add_cka_rows(t, names[i], results[i]);
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+Entry cka_cross_entry() {
+  Entry e;
+  e.info = {"cka_cross", {{"batch_size", 64}}, "st", false, true};
+  e.check = [](const json& o) { check_cka_batch("cka_cross", o); };
+  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return 2.0 * double(s[2]); };
+  e.plan = [](const json&, models::Network& net, const at::Tensor&) {
+    return std::vector<ResultTable>{cka_table("cka_cross", net, {"trained_partner"})};
+  };
+  e.run = [](const json& o, const AnalysisInputs& in) {
+    load(*in.net, in.best, "best checkpoint");
+    load(*in.other, in.partner_best, "the partner's best checkpoint");
+    const auto results =
+        layer_cka({in.net, in.other}, {{0, 1}}, *in.dataset, data::Split::test, o["batch_size"]);
+    ResultTable t = table("cka_cross", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
+    add_cka_rows(t, "trained_partner", results[0]);
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+Entry attention_entry() {
+  Entry e;
+  e.info = {
+      "attention_distance", {{"batch_size", 16}, {"checkpoints", {"initial", "best"}}}, "", true, false};
+  e.check = [](const json& o) {
+    require(o["batch_size"].get<int64_t>() >= 1, "attention_distance", "batch_size", "must be at least 1");
+    require(o["checkpoints"].is_array() && !o["checkpoints"].empty(), "attention_distance", "checkpoints",
+            "must be a non-empty list");
+    for (const auto& c : o["checkpoints"])
+      require(c == "initial" || c == "best", "attention_distance", "checkpoints",
+              "takes initial and best; got " + c.dump());
+  };
+  e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t) {
+    return double(o["checkpoints"].size()) * double(s[2]);
+  };
+  const std::vector<std::string> keys = {"checkpoint", "block", "head"};
+  e.plan = [keys](const json& o, models::Network& net, const at::Tensor& example) {
+    auto* source = dynamic_cast<models::AttentionMapSource*>(&net);
+    if (!source) throw Error("attention_distance: this architecture has no attention maps");
+    at::NoGradGuard no_grad;
+    net.eval();
+    const auto maps = source->attention_maps(example);
+    net.train();
+    ResultTable t = table("attention_distance", keys, {"distance"});
+    for (const auto& checkpoint : o["checkpoints"])
+      for (const auto& m : maps) {
+        const int64_t heads = m.window > 0 ? m.attn.size(2) : m.attn.size(1);
+        for (int64_t h = 0; h < heads; ++h) t.add_row({checkpoint, m.block, std::to_string(h)});
+      }
+    return std::vector<ResultTable>{t};
+  };
+  e.run = [keys](const json& o, const AnalysisInputs& in) {
+    ResultTable t = table("attention_distance", keys, {"distance"});
+    for (const auto& checkpoint : o["checkpoints"]) {
+      load(*in.net, checkpoint == "initial" ? in.initial : in.best,
+           checkpoint.get<std::string>() + " checkpoint");
+      for (const auto& [block, heads] :
+           attention_distances(*in.net, *in.dataset, data::Split::test, o["batch_size"]))
+        for (size_t h = 0; h < heads.size(); ++h)
+          t.add_row({checkpoint, block, std::to_string(h)}, {heads[h]});
+    }
+    return std::vector<ResultTable>{t};
+  };
+  return e;
+}
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> all = {knn_entry(), reinit_entry(),    l2_entry(),
+                                         cka_entry(), cka_cross_entry(), attention_entry()};
+  return all;
+}
+
+const Entry& entry(const std::string& name) {
+  static const Registry<const Entry*> by_name = [] {
+    Registry<const Entry*> r("analysis");
+    for (const auto& e : entries()) r.add(e.info.name, &e);
+    return r;
+  }();
+  return *by_name.get(name);
+}
+
+}  // namespace
+
+const std::vector<AnalysisInfo>& analyses() {
+  static const std::vector<AnalysisInfo> infos = [] {
+    std::vector<AnalysisInfo> out;
+    for (const auto& e : entries()) out.push_back(e.info);
+    return out;
+  }();
+  return infos;
+}
+
+const AnalysisInfo& analysis_info(const std::string& name) { return entry(name).info; }
+
+void check_options(const std::string& name, const json& options) { entry(name).check(options); }
+
+double forward_passes(const std::string& name, const json& options, const std::array<int64_t, 3>& split_sizes,
+                      int64_t probes) {
+  return entry(name).passes(options, split_sizes, probes);
+}
+
+std::vector<ResultTable> plan_tables(const std::string& name, const json& options, models::Network& net,
+                                     const at::Tensor& example) {
+  return entry(name).plan(options, net, example);
+}
+
+std::vector<ResultTable> run_analysis(const std::string& name, const json& options,
+                                      const AnalysisInputs& in) {
+  const Entry& e = entry(name);
+  if (!in.net || !in.dataset || (e.info.needs_two_networks && !in.other))
+    throw Error("analysis " + name + ": its networks or dataset were not given");
+  return e.run(options, in);
+}
+
+}  // namespace featreuse::analysis
