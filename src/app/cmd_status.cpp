@@ -55,6 +55,17 @@ int cmd_status(const Args& args) {
   std::printf("%s: %zu tasks: %zu done, %zu running, %zu failed, %zu pending\n", path.c_str(), cells.size(),
               counts[grid::TaskState::done], counts[grid::TaskState::running],
               counts[grid::TaskState::failed], counts[grid::TaskState::pending]);
+  // Per kind, e.g. "by kind: 12/12 cell, 40/58 analysis" (done of total).
+  std::map<std::string, std::pair<size_t, size_t>> by_kind;
+  for (const auto& c : cells) {
+    auto& [done, total] = by_kind[grid::task_kind_name(c.kind)];
+    done += c.record.status == grid::TaskState::done;
+    ++total;
+  }
+  std::string kinds;
+  for (const auto& [kind, n] : by_kind)
+    kinds += (kinds.empty() ? "" : ", ") + std::to_string(n.first) + "/" + std::to_string(n.second) + " " + kind;
+  std::printf("done by kind: %s\n", kinds.empty() ? "none" : kinds.c_str());
   std::printf("done tasks took %s of compute (sum of wall times)\n", format_duration(done_seconds).c_str());
 
   auto print_section = [&](grid::TaskState state, const char* title) {

@@ -9,6 +9,8 @@ Usage: check_store.py COMMAND STORE [args]; exits non-zero with a message on fai
   snapshot STORE OUT.json            attempts, end times and checkpoint hashes of done cells
   unchanged STORE SNAP.json          done cells of the snapshot are bit-for-bit the same
   message STORE SUBSTRING COUNT      COUNT failed cells have SUBSTRING in their message
+  analyses STORE COUNT               COUNT analysis tasks, all done, linked from their cells; l2
+                                     recomputed from the checkpoints; CKA of a network with itself 1
 """
 import hashlib
 import json
@@ -88,6 +90,9 @@ def schema(path):
             if rec["status"] != "done":
                 continue
             g = f["cells"][cid]
+            if text(g["kind"]) == "analysis":  # tables only: checked by the analyses command
+                checked += 1
+                continue
             sd, layout, flat = state_dict(f, cid, "best")
             if text(g["kind"]) in ("import", "st"):  # weights only: no training, curves or predictions
                 if g["test/logits"].shape[0] != 0 or not np.array_equal(g["checkpoints/initial"][()], flat):
@@ -96,7 +101,7 @@ def schema(path):
                 continue
             if int(layout["offset"][-1] + layout["numel"][-1]) != flat.size:
                 fail(f"{cid}: layout does not cover the checkpoint")
-            if not any(name.endswith("running_mean") for name in sd):
+            if config["model"]["arch"] == "resnet" and not any(name.endswith("running_mean") for name in sd):
                 fail(f"{cid}: no BatchNorm buffers in the layout")
             init, _, init_flat = state_dict(f, cid, "initial")
             if np.array_equal(init_flat, flat):
@@ -126,7 +131,7 @@ def schema(path):
                 src, _, _ = state_dict(f, source, "best")
                 # WT: every non-head tensor of the initial checkpoint is the source's best.
                 for name, t in init.items():
-                    if name.startswith("fc."):
+                    if name.startswith(("fc.", "head.")):  # torchvision's and timm's heads
                         continue
                     want = src[name]
                     if want.shape != t.shape:  # a 3-channel source stem into a 1-channel model: channel 0
@@ -145,17 +150,26 @@ def ids(path, other):
     print(f"ok: the same {len(ia)} ids")
 
 
+def task_digest(g):
+    """A done task's outputs: checkpoints and predictions, or an analysis' tables."""
+    digest = hashlib.sha256()
+    if text(g["kind"]) == "analysis":
+        for name in sorted(g["analysis"]):
+            digest.update(g["analysis"][name][()].tobytes())
+    else:
+        for name in ("checkpoints/initial", "checkpoints/best", "test/logits"):
+            digest.update(g[name][()].tobytes())
+    return digest.hexdigest()
+
+
 def snapshot(path, out):
     snap = {}
     with h5py.File(path, "r") as f:
         for cid, rec in records(f).items():
             if rec["status"] != "done":
                 continue
-            g = f["cells"][cid]
-            digest = hashlib.sha256()
-            for name in ("checkpoints/initial", "checkpoints/best", "test/logits"):
-                digest.update(g[name][()].tobytes())
-            snap[cid] = {"attempts": rec["attempts"], "end_time": rec["end_time"], "sha256": digest.hexdigest()}
+            snap[cid] = {"attempts": rec["attempts"], "end_time": rec["end_time"],
+                         "sha256": task_digest(f["cells"][cid])}
     with open(out, "w") as fh:
         json.dump(snap, fh)
     print(f"ok: snapshot of {len(snap)} done cells")
@@ -168,13 +182,9 @@ def unchanged(path, snap_file):
         recs = records(f)
         for cid, before in snap.items():
             rec = recs[cid]
-            g = f["cells"][cid]
-            digest = hashlib.sha256()
-            for name in ("checkpoints/initial", "checkpoints/best", "test/logits"):
-                digest.update(g[name][()].tobytes())
             if rec["status"] != "done" or rec["attempts"] != before["attempts"] or rec["end_time"] != before["end_time"]:
                 fail(f"{cid}: was done at the snapshot but ran again ({rec['attempts']} attempts)")
-            if digest.hexdigest() != before["sha256"]:
+            if task_digest(f["cells"][cid]) != before["sha256"]:
                 fail(f"{cid}: checkpoint or predictions changed")
     print(f"ok: the {len(snap)} cells done at the snapshot are bit-for-bit unchanged")
 
@@ -187,9 +197,74 @@ def message(path, substring, count):
     print(f"ok: {len(hits)} failed cells mention {substring!r}")
 
 
+def is_norm_parameter(name, sd):
+    """BatchNorm (a module with running statistics) or a timm LayerNorm (norm, norm1, norm2)."""
+    module, _, leaf = name.rpartition(".")
+    return module + ".running_mean" in sd or module.rpartition(".")[2].startswith("norm")
+
+
+def l2_drift(initial, best, module, buffers):
+    """The paper's per-module mean of ||dW||_F / numel over the module's non-norm parameters."""
+    scaled, squares = [], 0.0
+    for name, w in initial.items():
+        if not (name == module or name.startswith(module + ".")) or name in buffers:
+            continue
+        if is_norm_parameter(name, initial):
+            continue
+        d = float(np.linalg.norm((w.astype(np.float64) - best[name].astype(np.float64)).ravel()))
+        scaled.append(d / w.size)
+        squares += d * d
+    return float(np.mean(scaled)), float(np.sqrt(squares)), len(scaled)
+
+
+def analyses(path, count):
+    with h5py.File(path, "r") as f:
+        recs = records(f)
+        tasks = [cid for cid in recs if text(f["cells"][cid]["kind"]) == "analysis"]
+        if len(tasks) != int(count):
+            fail(f"{len(tasks)} analysis tasks, expected {count}")
+        l2_rows = cka_rows = 0
+        for aid in tasks:
+            g = f["cells"][aid]
+            if recs[aid]["status"] != "done":
+                fail(f"analysis {aid} is {recs[aid]['status']}: {recs[aid]['message']}")
+            config = json.loads(text(g["config"]))
+            name, cell = config["analysis"], config["cells"][0]
+            for analysed in config["cells"]:
+                link = f["cells"][analysed]["analysis"].get(name, getlink=True)
+                if link.path != f"/cells/{aid}/analysis":
+                    fail(f"/cells/{analysed}/analysis/{name} points at {link.path}")
+            table = g["analysis"][name][()]
+            if len(table) == 0:
+                fail(f"{aid}: empty {name} table")
+            if name == "l2":
+                initial, layout, _ = state_dict(f, cell, "initial")
+                best, _, _ = state_dict(f, cell, "best")
+                buffers = {r["name"].decode() for r in layout if r["kind"] == b"buffer"}
+                for row in table:
+                    want = l2_drift(initial, best, row["probe"].decode(), buffers)
+                    got = (row["mean_scaled"], row["frobenius"], int(row["tensors"]))
+                    if got[2] != want[2] or not np.allclose(got[:2], want[:2], rtol=1e-6, atol=1e-12):
+                        fail(f"{aid}: l2 of {row['probe'].decode()} is {got}, numpy gives {want}")
+                    l2_rows += 1
+            if name == "cka":
+                for row in table:
+                    if row["pair"] in (b"init_init", b"trained_trained") and row["row"] == row["col"]:
+                        if abs(row["reference"] - 1) > 1e-6 or abs(row["minibatch"] - 1) > 1e-6:
+                            fail(f"{aid}: CKA of {row['row'].decode()} with itself is {row['reference']}")
+                        cka_rows += 1
+            values = [table[c] for c in table.dtype.names if table.dtype[c].kind == "f"]
+            if name in ("cka", "cka_cross", "l2", "attention_distance") and not all(np.isfinite(v).all() for v in values):
+                fail(f"{aid}: non-finite values in its {name} table")
+            if name in ("knn", "reinit") and not np.isfinite(table["target"]).all():
+                fail(f"{aid}: non-finite target in its {name} table")
+    print(f"ok: {len(tasks)} analyses done and linked; {l2_rows} l2 rows match numpy; "
+          f"{cka_rows} CKA self-similarities are 1")
+
+
 if __name__ == "__main__":
     commands = {"counts": counts, "schema": schema, "ids": ids, "snapshot": snapshot, "unchanged": unchanged,
-                "message": message}
+                "message": message, "analyses": analyses}
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)

@@ -97,6 +97,21 @@ def cka_cases():
     return cases
 
 
+def cka_matrix_cases():
+    # Row activations against column activations of the same inputs, batch by batch.
+    n, batch = 40, 10
+    xs = [rng.normal(size=(n, d)) for d in (5, 9, 3)]
+    ys = [np.tanh(xs[0] @ rng.normal(size=(5, 6))) + 0.3 * rng.normal(size=(n, 6)), rng.normal(size=(n, 4))]
+    batches = [(s, s + batch) for s in range(0, n, batch)]
+    reference = [[float(np.mean([cka(x[a:b], y[a:b]) for a, b in batches])) for y in ys] for x in xs]
+
+    def summed(u, v):
+        return sum(hsic1(u[a:b] @ u[a:b].T, v[a:b] @ v[a:b].T) for a, b in batches)
+    minibatch = [[summed(x, y) / np.sqrt(summed(x, x) * summed(y, y)) for y in ys] for x in xs]
+    return {"xs": [x.tolist() for x in xs], "ys": [y.tolist() for y in ys], "batch": batch,
+            "reference": reference, "minibatch": minibatch}
+
+
 def frechet(mu1, sigma1, mu2, sigma2):  # pytorch-fid's calculate_frechet_distance
     diff = mu1 - mu2
     covmean, _ = scipy.linalg.sqrtm(sigma1.dot(sigma2), disp=False)
@@ -116,4 +131,5 @@ def frechet_cases():
     return cases
 
 
-print(json.dumps({"knn": knn_cases(), "cka": cka_cases(), "frechet": frechet_cases()}))
+print(json.dumps({"knn": knn_cases(), "cka": cka_cases(), "cka_matrix": cka_matrix_cases(),
+                  "frechet": frechet_cases()}))

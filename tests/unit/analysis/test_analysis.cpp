@@ -13,7 +13,9 @@
 #include "featreuse/analysis/drift.hpp"
 #include "featreuse/analysis/frechet.hpp"
 #include "featreuse/analysis/knn.hpp"
+#include "featreuse/analysis/layer_cka.hpp"
 #include "featreuse/analysis/layerwise.hpp"
+#include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/json.hpp"
 #include "featreuse/data/memory_dataset.hpp"
@@ -117,6 +119,25 @@ TEST(Cka, IsOneUnderAnOrthogonalMapAndForASelfComparison) {
   EXPECT_NEAR(acc.reference(), 1.0, 1e-6);
   EXPECT_NEAR(acc.minibatch(), 1.0, 1e-6);
   EXPECT_THROW(linear_cka(x.slice(0, 0, 3), x.slice(0, 0, 3)), Error);
+}
+
+TEST(Cka, MatrixOfEveryPairMatchesNumpyBatchByBatch) {
+  const auto& cases = oracle();
+  ASSERT_FALSE(cases.is_null()) << "the numpy oracle did not run";
+  const auto& c = cases["cka_matrix"];
+  std::vector<at::Tensor> xs, ys;
+  for (const auto& x : c["xs"]) xs.push_back(matrix(x));
+  for (const auto& y : c["ys"]) ys.push_back(matrix(y));
+  const int64_t batch = c["batch"], n = xs[0].size(0);
+  CkaMatrix m;
+  for (int64_t from = 0; from < n; from += batch) {
+    std::vector<at::Tensor> bx, by;
+    for (const auto& x : xs) bx.push_back(x.slice(0, from, from + batch));
+    for (const auto& y : ys) by.push_back(y.slice(0, from, from + batch));
+    m.add(CkaMatrix::centred_grams(bx), CkaMatrix::centred_grams(by), batch);
+  }
+  EXPECT_LT((m.reference() - matrix(c["reference"])).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((m.minibatch() - matrix(c["minibatch"])).abs().max().item<double>(), 1e-6);
 }
 
 TEST(Frechet, MatchesPytorchFidsScipyFormula) {
@@ -364,4 +385,68 @@ TEST(Reinit, UnchangedModulesGiveTheTrainedResultAndTheNetworkKeepsItsWeights) {
     for (const auto& [name, t] : trained)
       if (name == e.name) EXPECT_TRUE(at::equal(e.tensor, t)) << name;
   EXPECT_THROW(reinit_robustness(*net, initial, trained, *dataset, {"nope"}, 32), Error);
+}
+
+// A network against itself: every view's diagonal is 1 under both
+// estimators; DeiT's patch_embed (no class token) is in the `all` view only.
+TEST(LayerCka, ANetworkAgainstItselfHasAUnitDiagonal) {
+  auto dataset = bands();
+  auto a = small("deit"), b = small("deit");  // same seed: same weights
+  const CkaLayout layout = cka_layout(*a);
+  ASSERT_EQ(layout.views.size(), 3u);
+  EXPECT_EQ(layout.views[0].first, "all");
+  EXPECT_EQ(layout.views[0].second.front(), "patch_embed");
+  EXPECT_EQ(layout.views[1].second.front(), "blocks.0.attn");
+  for (const auto& [view, probes] : layout.views)
+    for (const auto& p : probes) EXPECT_NE(p, a->head_name());
+  const auto result = layer_cka({a.get(), b.get()}, {{0, 1}, {0, 0}}, *dataset, data::Split::test, 16);
+  ASSERT_EQ(result.size(), 2u);
+  size_t diagonal = 0;
+  for (const auto& pair : result)
+    for (const auto& e : pair) {
+      EXPECT_TRUE(std::isfinite(e.reference) && std::isfinite(e.minibatch)) << e.row << " " << e.col;
+      if (e.row != e.col) continue;
+      ++diagonal;
+      EXPECT_NEAR(e.reference, 1.0, 1e-9) << e.view << " " << e.row;
+      EXPECT_NEAR(e.minibatch, 1.0, 1e-9) << e.view << " " << e.row;
+    }
+  EXPECT_EQ(diagonal, 2 * (layout.views[0].second.size() + 2 * layout.views[1].second.size()));
+  // A last batch under 4 inputs (40 = 3 x 13 + 1) is left out, not an error.
+  EXPECT_NO_THROW(layer_cka({a.get()}, {{0, 0}}, *dataset, data::Split::test, 13));
+}
+
+// What an analysis task writes has exactly the rows its plan created.
+TEST(AnalysisTasks, RunWritesThePlannedRowsForEveryAnalysis) {
+  auto dataset = bands();
+  for (const std::string arch : {"resnet", "deit"}) {
+    auto net = small(arch), other = small(arch);
+    AnalysisInputs in;
+    in.net = net.get();
+    in.other = other.get();
+    in.initial = state_of(*net);
+    at::manual_seed(5);
+    auto trained = small(arch);
+    for (const auto& e : models::state_entries(*trained))
+      if (e.tensor.is_floating_point()) e.tensor.detach().add_(0.01 * at::randn_like(e.tensor));
+    in.best = state_of(*trained);
+    in.partner_best = in.initial;
+    in.dataset = dataset.get();
+    const at::Tensor example = at::zeros({1, 1, 16, 16});
+    for (const auto& info : analyses()) {
+      if (info.needs_attention_maps && arch != "deit") continue;
+      nlohmann::json options = info.defaults;
+      if (options.contains("batch_size")) options["batch_size"] = 16;
+      if (options.contains("k")) options["k"] = 5;
+      const auto planned = plan_tables(info.name, options, *net, example);
+      const auto ran = run_analysis(info.name, options, in);
+      ASSERT_EQ(planned.size(), ran.size()) << info.name;
+      for (size_t t = 0; t < planned.size(); ++t) {
+        EXPECT_NO_THROW(planned[t].check_same_rows(ran[t])) << arch << " " << info.name;
+        EXPECT_EQ(ran[t].values.size(), ran[t].keys.size());
+      }
+    }
+  }
+  EXPECT_THROW(analysis_info("knnn"), Error);
+  EXPECT_THROW(check_options("cka", {{"batch_size", 3}, {"pairs", {"init_init"}}}), Error);
+  EXPECT_THROW(check_options("cka", {{"batch_size", 64}, {"pairs", {"init_to_init"}}}), Error);
 }

@@ -27,6 +27,17 @@ Catalog catalog() {
   c.check_model = [](const json& model, const std::string& where) {
     if (model["arch"] != "resnet") throw ConfigError(where, "arch", "unknown architecture");
   };
+  AnalysisScheme knn{"knn", json{{"k", 200}, {"temperature", 0.1}}};
+  knn.check = [](const json& options) {
+    if (options["k"].get<int64_t>() < 1) throw Error("option k must be at least 1");
+  };
+  AnalysisScheme cross{"cka_cross", json::object(), "st"};
+  AnalysisScheme other_only{"other_only", json::object()};
+  other_only.applies = [](const json& cell) { return cell["model"]["name"] == "other"; };
+  c.analyses = {knn, cross, other_only};
+  c.estimate_analysis_cost = [](const json&, const json& cell) {
+    return cell["model"]["gflops"].get<double>();
+  };
   c.estimate_cost = [](const json& config) {
     // Like the real catalog: import and ST-draw tasks carry no recipe.
     if (!config.contains("recipe")) return 1.0;
@@ -351,4 +362,108 @@ TEST(Grid, SourcesFromWeightFilesAreIdentifiedByContent) {
     EXPECT_NE(std::string(e.what()).find("takes only model and weights"), std::string::npos);
   }
   fs::remove_all(dir);
+}
+
+namespace {
+const char* kStudy = R"(
+name: t
+sources:
+  src: {model: tiny, dataset: fm, seed: 0}
+  src_other: {model: other, dataset: fm, seed: 0}
+grid:
+  model: [tiny, other]
+  dataset: [fm]
+  init: [ri, st, wt, wtst]
+  wt_blocks: [1, 2]
+  seed: [0, 1]
+)";
+
+std::map<std::string, const Task*> cells_by_id(const Plan& plan) {
+  std::map<std::string, const Task*> out;
+  for (const auto& t : plan.tasks)
+    if (t.kind == TaskKind::cell) out[t.id] = &t;
+  return out;
+}
+}  // namespace
+
+TEST(Grid, AnalysesAreTasksAfterTheirCellsAndNeverChangeCellIds) {
+  const Plan without = plan_of(kStudy);
+  const Plan with = plan_of(std::string(kStudy) + R"(
+analyses:
+  knn: {k: 20}
+  cka_cross:
+  other_only:
+)");
+  // The same cells (and sources, ST draws) with the same ids.
+  std::set<std::string> before, after;
+  for (const auto& t : without.tasks) before.insert(t.id);
+  for (const auto& t : with.tasks)
+    if (t.kind != TaskKind::analysis) after.insert(t.id);
+  EXPECT_EQ(before, after);
+  const auto cells = cells_by_id(with);
+  ASSERT_EQ(cells.size(), 2u * 2u * (3u + 2u));  // models x seeds x (ri, st, wt + wtst at 2 depths)
+
+  std::map<std::string, int> per_analysis;
+  std::set<std::string> ids;
+  for (size_t i = 0; i < with.tasks.size(); ++i) {
+    const Task& t = with.tasks[i];
+    if (t.kind != TaskKind::analysis) continue;
+    ids.insert(t.id);
+    const std::string name = t.config["analysis"];
+    ++per_analysis[name];
+    ASSERT_EQ(t.deps, t.config["cells"].get<std::vector<std::string>>());
+    for (const auto& d : t.deps) EXPECT_LT(with.index_of(d), i) << "an analysis comes after its cells";
+    const Task& cell = *cells.at(t.deps[0]);
+    EXPECT_EQ(t.axes["analysis"], name);
+    if (name == "knn") {
+      EXPECT_EQ(t.config["options"], (json{{"k", 20}, {"temperature", 0.1}}));
+      EXPECT_EQ(t.deps.size(), 1u);
+    }
+    if (name == "cka_cross") {
+      // A transfer cell against the ST cell of the same model and seed.
+      ASSERT_EQ(t.deps.size(), 2u);
+      const Task& partner = *cells.at(t.deps[1]);
+      EXPECT_NE(cell.axes["init"], "st");
+      EXPECT_NE(cell.axes["init"], "ri");
+      EXPECT_EQ(partner.axes["init"], "st");
+      EXPECT_EQ(partner.axes["model"], cell.axes["model"]);
+      EXPECT_EQ(partner.axes["seed"], cell.axes["seed"]);
+    }
+    if (name == "other_only") EXPECT_EQ(cell.axes["model"], "other");
+  }
+  EXPECT_EQ(ids.size(), size_t(per_analysis["knn"] + per_analysis["cka_cross"] + per_analysis["other_only"]));
+  EXPECT_EQ(per_analysis["knn"], 20);
+  EXPECT_EQ(per_analysis["cka_cross"], 2 * 2 * 3);  // wt and wtst at 2 depths, per model and seed
+  EXPECT_EQ(per_analysis["other_only"], 10);
+  EXPECT_EQ(with.analyses_skipped, 20 - 12 + 10);  // cka_cross: ri and st cells; other_only: tiny cells
+
+  // Other options: other analysis ids, the same cells.
+  const Plan k10 = plan_of(std::string(kStudy) + "analyses: {knn: {k: 10}}\n");
+  for (const auto& t : k10.tasks)
+    if (t.kind == TaskKind::analysis) EXPECT_FALSE(ids.count(t.id));
+  // A list of names takes the defaults; a cells: filter narrows the cells.
+  const Plan listed = plan_of(std::string(kStudy) + "analyses: [knn]\n");
+  const Plan filtered =
+      plan_of(std::string(kStudy) + "analyses: {knn: {cells: {init: [st, wt], seed: 0}}}\n");
+  int n_listed = 0, n_filtered = 0;
+  for (const auto& t : listed.tasks) n_listed += t.kind == TaskKind::analysis;
+  for (const auto& t : filtered.tasks) n_filtered += t.kind == TaskKind::analysis;
+  EXPECT_EQ(n_listed, 20);
+  EXPECT_EQ(n_filtered, 4);
+}
+
+TEST(Grid, AnalysisMistakesNameTheKeyAndTheChoices) {
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: [knnn]\n")
+                .find("unknown analysis 'knnn'; known: knn, cka_cross"),
+            std::string::npos)
+      << error_of(std::string(kStudy) + "analyses: [knnn]\n");
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: {knn: {kk: 3}}\n").find("kk"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: {knn: {k: 0}}\n").find("k must be at least 1"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: {knn: {k: x}}\n").find("analyses.knn"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: {knn: {cells: {colour: red}}}\n").find("not an axis"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kStudy) + "analyses: knn\n").find("expected a list of analysis names"),
+            std::string::npos);
 }
