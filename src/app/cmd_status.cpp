@@ -64,7 +64,8 @@ int cmd_status(const Args& args) {
   }
   std::string kinds;
   for (const auto& [kind, n] : by_kind)
-    kinds += (kinds.empty() ? "" : ", ") + std::to_string(n.first) + "/" + std::to_string(n.second) + " " + kind;
+    kinds +=
+        (kinds.empty() ? "" : ", ") + std::to_string(n.first) + "/" + std::to_string(n.second) + " " + kind;
   std::printf("done by kind: %s\n", kinds.empty() ? "none" : kinds.c_str());
   std::printf("done tasks took %s of compute (sum of wall times)\n", format_duration(done_seconds).c_str());
 

@@ -1,0 +1,18 @@
+#pragma once
+// `report`'s analysis sections: per analysis stored in the study, per
+// setting (the varying axes but init, source, the WT-ST depth and the axis
+// averaged over), a table of probes by initialisation, mean ± std over that
+// axis: the k-NN target per probe and feature, the re-initialised target, the
+// l2 drift, the CKA diagonal (trained vs initial; WT vs ST), the mean attention
+// distance per block.
+#include <string>
+#include <vector>
+
+#include "featreuse/store/reader.hpp"
+
+namespace featreuse::app {
+
+void print_analysis_summaries(const store::StoreReader& reader,
+                              const std::vector<std::string>& setting_columns);
+
+}  // namespace featreuse::app
