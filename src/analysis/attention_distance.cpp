@@ -100,10 +100,9 @@ std::vector<double> AttentionDistance::mean() const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::vector<double>>> attention_distances(models::Network& net,
-                                                                             const data::Dataset& dataset,
-                                                                             data::Split split,
-                                                                             int64_t batch_size) {
+std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
+    models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
+    const std::vector<int64_t>& subset) {
   auto* source = dynamic_cast<models::AttentionMapSource*>(&net);
   if (!source) throw Error("attention distance: this architecture has no attention maps");
   at::NoGradGuard no_grad;
@@ -112,6 +111,7 @@ std::vector<std::pair<std::string, std::vector<double>>> attention_distances(mod
   std::vector<AttentionDistance> blocks;
   data::StreamOptions options;
   options.batch_size = batch_size;
+  options.subset = subset;
   auto stream = dataset.stream(split, options);
   data::Batch batch;
   while (stream->next(batch)) {

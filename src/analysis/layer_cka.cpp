@@ -53,7 +53,7 @@ CkaLayout cka_layout(const models::Network& net) {
 std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>& nets,
                                              const std::vector<std::pair<size_t, size_t>>& pairs,
                                              const data::Dataset& dataset, data::Split split,
-                                             int64_t batch_size) {
+                                             int64_t batch_size, const std::vector<int64_t>& subset) {
   if (nets.empty()) throw Error("CKA: no network");
   const CkaLayout layout = cka_layout(*nets[0]);
   for (const auto& [a, b] : pairs)
@@ -63,6 +63,7 @@ std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>
   std::vector<std::map<std::string, CkaMatrix>> accumulators(pairs.size());
   data::StreamOptions options;
   options.batch_size = batch_size;
+  options.subset = subset;
   auto stream = dataset.stream(split, options);
   data::Batch batch;
   while (stream->next(batch)) {

@@ -33,7 +33,8 @@ std::map<std::string, double> metrics_of(const at::Tensor& scores, const at::Ten
 // Groups of consecutive probes whose training-split features fit the budget
 // (sizes from one probed batch).
 std::vector<std::vector<std::string>> probe_groups(models::Network& net, const data::Dataset& dataset,
-                                                   const std::vector<std::string>& probes, int64_t budget) {
+                                                   const std::vector<std::string>& probes, int64_t budget,
+                                                   int64_t rows) {
   data::StreamOptions options;
   options.batch_size = 2;
   data::Batch batch;
@@ -43,7 +44,6 @@ std::vector<std::vector<std::string>> probe_groups(models::Network& net, const d
   net.eval();
   const auto probed = net.forward_probed(batch.images, probes);
   net.train();
-  const int64_t rows = dataset.size(data::Split::train);
   std::vector<std::vector<std::string>> groups(1);
   int64_t used = 0;
   for (const auto& probe : probes) {
@@ -86,7 +86,8 @@ std::vector<models::Pooling> feature_kinds(const models::Network& net, const std
 }
 
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
-                            const std::vector<std::string>& probes, int64_t batch_size) {
+                            const std::vector<std::string>& probes, int64_t batch_size,
+                            const std::vector<int64_t>& subset) {
   at::NoGradGuard no_grad;
   net.eval();
   SplitEmbeddings out;
@@ -94,6 +95,7 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
   std::vector<at::Tensor> labels;
   data::StreamOptions options;
   options.batch_size = batch_size;
+  options.subset = subset;
   auto stream = dataset.stream(split, options);
   data::Batch batch;
   while (stream->next(batch)) {
@@ -117,13 +119,19 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
 
 std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
                                        const std::vector<std::string>& probes, const KnnOptions& options,
-                                       int64_t batch_size, int64_t max_bank_bytes) {
+                                       int64_t batch_size, int64_t max_bank_bytes,
+                                       const std::vector<int64_t>& bank_subset,
+                                       const std::vector<int64_t>& query_subset) {
   models::checked_probes(net, probes);
   const int64_t classes = dataset.info().num_classes;
+  const int64_t bank_rows =
+      bank_subset.empty() ? dataset.size(data::Split::train) : int64_t(bank_subset.size());
   std::vector<ProbeResult> out;
-  for (const auto& group : probe_groups(net, dataset, probes, max_bank_bytes)) {
-    const SplitEmbeddings bank = embed_split(net, dataset, data::Split::train, group, batch_size);
-    const SplitEmbeddings queries = embed_split(net, dataset, data::Split::test, group, batch_size);
+  for (const auto& group : probe_groups(net, dataset, probes, max_bank_bytes, bank_rows)) {
+    const SplitEmbeddings bank =
+        embed_split(net, dataset, data::Split::train, group, batch_size, bank_subset);
+    const SplitEmbeddings queries =
+        embed_split(net, dataset, data::Split::test, group, batch_size, query_subset);
     for (const auto& probe : group)
       for (models::Pooling kind : feature_kinds(net, probe)) {
         const FeatureKey key{probe, kind};
@@ -141,7 +149,8 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
 
 std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
                                            const models::TensorList& trained, const data::Dataset& dataset,
-                                           const std::vector<std::string>& modules, int64_t batch_size) {
+                                           const std::vector<std::string>& modules, int64_t batch_size,
+                                           const std::vector<int64_t>& test_subset) {
   const auto before = by_name(initial), after = by_name(trained);
   std::vector<ProbeResult> out;
   for (const auto& module : modules) {
@@ -154,7 +163,7 @@ std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::T
       }
     if (reset == 0) throw Error("re-init: no state entry under module '" + module + "'");
     assign(net, mixed);
-    const train::Evaluation test = train::evaluate(net, dataset, data::Split::test, batch_size);
+    const train::Evaluation test = train::evaluate(net, dataset, data::Split::test, batch_size, test_subset);
     ProbeResult r;
     r.probe = module;
     r.metrics = test.metrics();

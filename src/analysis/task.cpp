@@ -10,6 +10,7 @@
 #include "featreuse/analysis/layerwise.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/registry.hpp"
+#include "featreuse/core/rng.hpp"
 #include "featreuse/models/attention_maps.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/schema.hpp"
@@ -50,6 +51,28 @@ std::vector<double> metric_values(const std::map<std::string, double>& metrics, 
   return out;
 }
 
+// The test images an analysis uses: all, or `test_images` of them drawn with
+// one fixed seed, so every cell and every analysis sees the same ones.
+std::vector<int64_t> test_subset(const json& options, const data::Dataset& dataset) {
+  const int64_t wanted = options.value("test_images", int64_t(0)), size = dataset.size(data::Split::test);
+  if (wanted <= 0 || wanted >= size) return {};
+  const auto order = shuffled_range(size, derive_seed(0, "analysis_test_images"));
+  std::vector<int64_t> subset(order.begin(), order.begin() + wanted);
+  std::sort(subset.begin(), subset.end());
+  return subset;
+}
+
+// How many test images an analysis with these options reads.
+int64_t tested(const json& options, const std::array<int64_t, 3>& sizes) {
+  const int64_t wanted = options.value("test_images", int64_t(0));
+  return wanted > 0 ? std::min(wanted, sizes[2]) : sizes[2];
+}
+
+void check_test_images(const std::string& name, const json& o) {
+  if (o["test_images"].get<int64_t>() < 0)
+    throw Error("analysis " + name + ": option test_images must be 0 (all) or positive");
+}
+
 void load(models::Network& net, const models::TensorList& weights, const std::string& what) {
   models::LoadOptions options;
   options.keep_head = true;
@@ -85,13 +108,17 @@ void require(bool ok, const std::string& name, const std::string& option, const 
 
 Entry knn_entry() {
   Entry e;
-  e.info = {"knn", {{"k", 200}, {"temperature", 0.1}, {"batch_size", 64}}, "", false, false};
+  e.info = {
+      "knn", {{"k", 200}, {"temperature", 0.1}, {"batch_size", 64}, {"test_images", 0}}, "", false, false};
   e.check = [](const json& o) {
+    check_test_images("knn", o);
     require(o["k"].get<int64_t>() >= 1, "knn", "k", "must be at least 1");
     require(o["temperature"].get<double>() > 0, "knn", "temperature", "must be positive");
     require(o["batch_size"].get<int64_t>() >= 1, "knn", "batch_size", "must be at least 1");
   };
-  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return double(s[0] + s[2]); };
+  e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t) {
+    return double(s[0] + tested(o, s));
+  };
   e.plan = [](const json&, models::Network& net, const at::Tensor& example) {
     at::NoGradGuard no_grad;
     net.eval();
@@ -111,8 +138,8 @@ Entry knn_entry() {
     options.temperature = o["temperature"];
     ResultTable t = table("knn", {"probe", "feature"}, with_metrics({"target"}));
     const std::string target = in.dataset->info().target_metric;
-    for (const auto& r :
-         layerwise_knn(*in.net, *in.dataset, in.net->probe_points(), options, o["batch_size"]))
+    for (const auto& r : layerwise_knn(*in.net, *in.dataset, in.net->probe_points(), options, o["batch_size"],
+                                       int64_t(2) << 30, in.train_subset, test_subset(o, *in.dataset)))
       t.add_row({r.probe, r.feature}, metric_values(r.metrics, target));
     return std::vector<ResultTable>{t};
   };
@@ -121,12 +148,13 @@ Entry knn_entry() {
 
 Entry reinit_entry() {
   Entry e;
-  e.info = {"reinit", {{"batch_size", 64}}, "", false, false};
+  e.info = {"reinit", {{"batch_size", 64}, {"test_images", 0}}, "", false, false};
   e.check = [](const json& o) {
+    check_test_images("reinit", o);
     require(o["batch_size"].get<int64_t>() >= 1, "reinit", "batch_size", "must be at least 1");
   };
-  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t probes) {
-    return double(probes * s[2]);
+  e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t probes) {
+    return double(probes * tested(o, s));
   };
   e.plan = [](const json&, models::Network& net, const at::Tensor&) {
     ResultTable t = table("reinit", {"probe"}, with_metrics({"target", "loss"}));
@@ -137,7 +165,7 @@ Entry reinit_entry() {
     ResultTable t = table("reinit", {"probe"}, with_metrics({"target", "loss"}));
     const std::string target = in.dataset->info().target_metric;
     for (const auto& r : reinit_robustness(*in.net, in.initial, in.best, *in.dataset, in.net->probe_points(),
-                                           o["batch_size"]))
+                                           o["batch_size"], test_subset(o, *in.dataset)))
       t.add_row({r.probe}, metric_values(r.metrics, target, {r.loss}));
     return std::vector<ResultTable>{t};
   };
@@ -183,16 +211,18 @@ void add_cka_rows(ResultTable& t, const std::string& pair, const std::vector<Cka
 }
 
 void check_cka_batch(const std::string& name, const json& o) {
+  check_test_images(name, o);
   require(o["batch_size"].get<int64_t>() >= 4, name, "batch_size", "must be at least 4 (unbiased HSIC)");
 }
 
 Entry cka_entry() {
   Entry e;
-  e.info = {"cka",
-            {{"batch_size", 64}, {"pairs", {"init_init", "trained_init", "trained_trained"}}},
-            "",
-            false,
-            true};
+  e.info = {
+      "cka",
+      {{"batch_size", 64}, {"pairs", {"init_init", "trained_init", "trained_trained"}}, {"test_images", 0}},
+      "",
+      false,
+      true};
   e.check = [](const json& o) {
     check_cka_batch("cka", o);
     require(o["pairs"].is_array() && !o["pairs"].empty(), "cka", "pairs", "must be a non-empty list");
@@ -200,7 +230,9 @@ Entry cka_entry() {
       require(p == "init_init" || p == "trained_init" || p == "trained_trained", "cka", "pairs",
               "takes init_init, trained_init, trained_trained; got " + p.dump());
   };
-  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return 2.0 * double(s[2]); };
+  e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t) {
+    return 2.0 * double(tested(o, s));
+  };
   e.plan = [](const json& o, models::Network& net, const at::Tensor&) {
     return std::vector<ResultTable>{cka_table("cka", net, o["pairs"].get<std::vector<std::string>>())};
   };
@@ -208,8 +240,8 @@ Entry cka_entry() {
     load(*in.net, in.initial, "initial checkpoint");
     load(*in.other, in.best, "best checkpoint");
     const auto names = o["pairs"].get<std::vector<std::string>>();
-    const auto results =
-        layer_cka({in.net, in.other}, cka_pairs(o["pairs"]), *in.dataset, data::Split::test, o["batch_size"]);
+    const auto results = layer_cka({in.net, in.other}, cka_pairs(o["pairs"]), *in.dataset, data::Split::test,
+                                   o["batch_size"], test_subset(o, *in.dataset));
     ResultTable t = table("cka", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
     for (size_t i = 0; i < names.size(); ++i) add_cka_rows(t, names[i], results[i]);
     return std::vector<ResultTable>{t};
@@ -219,17 +251,19 @@ Entry cka_entry() {
 
 Entry cka_cross_entry() {
   Entry e;
-  e.info = {"cka_cross", {{"batch_size", 64}}, "st", false, true};
+  e.info = {"cka_cross", {{"batch_size", 64}, {"test_images", 0}}, "st", false, true};
   e.check = [](const json& o) { check_cka_batch("cka_cross", o); };
-  e.passes = [](const json&, const std::array<int64_t, 3>& s, int64_t) { return 2.0 * double(s[2]); };
+  e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t) {
+    return 2.0 * double(tested(o, s));
+  };
   e.plan = [](const json&, models::Network& net, const at::Tensor&) {
     return std::vector<ResultTable>{cka_table("cka_cross", net, {"trained_partner"})};
   };
   e.run = [](const json& o, const AnalysisInputs& in) {
     load(*in.net, in.best, "best checkpoint");
     load(*in.other, in.partner_best, "the partner's best checkpoint");
-    const auto results =
-        layer_cka({in.net, in.other}, {{0, 1}}, *in.dataset, data::Split::test, o["batch_size"]);
+    const auto results = layer_cka({in.net, in.other}, {{0, 1}}, *in.dataset, data::Split::test,
+                                   o["batch_size"], test_subset(o, *in.dataset));
     ResultTable t = table("cka_cross", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
     add_cka_rows(t, "trained_partner", results[0]);
     return std::vector<ResultTable>{t};
@@ -239,10 +273,14 @@ Entry cka_cross_entry() {
 
 Entry attention_entry() {
   Entry e;
-  e.info = {
-      "attention_distance", {{"batch_size", 16}, {"checkpoints", {"initial", "best"}}}, "", true, false};
+  e.info = {"attention_distance",
+            {{"batch_size", 16}, {"checkpoints", {"initial", "best"}}, {"test_images", 0}},
+            "",
+            true,
+            false};
   e.check = [](const json& o) {
     require(o["batch_size"].get<int64_t>() >= 1, "attention_distance", "batch_size", "must be at least 1");
+    check_test_images("attention_distance", o);
     require(o["checkpoints"].is_array() && !o["checkpoints"].empty(), "attention_distance", "checkpoints",
             "must be a non-empty list");
     for (const auto& c : o["checkpoints"])
@@ -250,7 +288,7 @@ Entry attention_entry() {
               "takes initial and best; got " + c.dump());
   };
   e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t) {
-    return double(o["checkpoints"].size()) * double(s[2]);
+    return double(o["checkpoints"].size()) * double(tested(o, s));
   };
   const std::vector<std::string> keys = {"checkpoint", "block", "head"};
   e.plan = [keys](const json& o, models::Network& net, const at::Tensor& example) {
@@ -273,8 +311,8 @@ Entry attention_entry() {
     for (const auto& checkpoint : o["checkpoints"]) {
       load(*in.net, checkpoint == "initial" ? in.initial : in.best,
            checkpoint.get<std::string>() + " checkpoint");
-      for (const auto& [block, heads] :
-           attention_distances(*in.net, *in.dataset, data::Split::test, o["batch_size"]))
+      for (const auto& [block, heads] : attention_distances(*in.net, *in.dataset, data::Split::test,
+                                                            o["batch_size"], test_subset(o, *in.dataset)))
         for (size_t h = 0; h < heads.size(); ++h)
           t.add_row({checkpoint, block, std::to_string(h)}, {heads[h]});
     }

@@ -15,6 +15,7 @@
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/train/checkpoint.hpp"
+#include "featreuse/train/recipe.hpp"
 #include "study.hpp"
 
 namespace featreuse::app {
@@ -95,6 +96,8 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   in.dataset = &data;
   in.initial = stored_weights(store_, cell.id, store::CheckpointKind::initial);
   in.best = stored_weights(store_, cell.id);
+  in.train_subset = train::training_subset(data, train::parse_recipe(cell.config["recipe"]),
+                                           cell.config["seed"].get<uint64_t>());
   if (analysis::analysis_info(name).needs_two_networks) {
     other = build_network(cell.config, data.info());
     in.other = other.get();

@@ -35,8 +35,8 @@ void append(std::vector<T>& out, const at::Tensor& t) {
 }
 }  // namespace
 
-Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split,
-                    int64_t batch_size) {
+Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
+                    const std::vector<int64_t>& subset) {
   at::NoGradGuard no_grad;
   net.eval();
   Evaluation out;
@@ -44,6 +44,7 @@ Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Sp
   const bool multi = is_multi_label(dataset);
   data::StreamOptions options;
   options.batch_size = batch_size;
+  options.subset = subset;
   auto stream = dataset.stream(split, options);
   data::Batch batch;
   double loss_sum = 0;

@@ -22,17 +22,6 @@ namespace featreuse::train {
 
 namespace {
 
-// The training subset: the same images for every epoch, drawn by the cell
-// seed (empty: the whole split).
-std::vector<int64_t> training_subset(const data::Dataset& dataset, const Schedule& schedule, uint64_t seed) {
-  const int64_t split = dataset.size(data::Split::train);
-  if (schedule.train_images >= split) return {};
-  auto order = shuffled_range(split, derive_seed(seed, "train_subset"));
-  std::vector<int64_t> subset(order.begin(), order.begin() + schedule.train_images);
-  std::sort(subset.begin(), subset.end());
-  return subset;
-}
-
 // One cell's training run, step by step; `run` is the whole of it.
 class CellTrainer {
  public:
@@ -87,7 +76,7 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
       multi_label_(is_multi_label(dataset)),
       target_metric_(dataset.info().target_metric),
       schedule_(make_schedule(in.recipe, dataset.size(data::Split::train))),
-      subset_(training_subset(dataset, schedule_, in.seed)),
+      subset_(training_subset(dataset, in.recipe, in.seed)),
       base_lr_(in.recipe.lr_for(in.random_init)),
       optimizer_(make_optimizer(in.recipe.optimizer_for(in.family), in.recipe, base_lr_, net)),
       lr_schedule_(in.recipe, base_lr_),
@@ -319,6 +308,16 @@ TrainResult CellTrainer::finish() {
 }
 
 }  // namespace
+
+std::vector<int64_t> training_subset(const data::Dataset& dataset, const Recipe& recipe, uint64_t seed) {
+  const int64_t split = dataset.size(data::Split::train);
+  const Schedule schedule = make_schedule(recipe, split);
+  if (schedule.train_images >= split) return {};
+  auto order = shuffled_range(split, derive_seed(seed, "train_subset"));
+  std::vector<int64_t> subset(order.begin(), order.begin() + schedule.train_images);
+  std::sort(subset.begin(), subset.end());
+  return subset;
+}
 
 TrainResult train_cell(const TrainInputs& inputs, const data::Dataset& dataset, models::Network& net,
                        dist::GradientReducer& reducer) {

@@ -38,10 +38,9 @@ class AttentionDistance {
 
 // Every block's mean attention distance per head over a split, in eval mode,
 // block by block in network order. Throws featreuse::Error when `net` has no
-// attention maps.
-std::vector<std::pair<std::string, std::vector<double>>> attention_distances(models::Network& net,
-                                                                             const data::Dataset& dataset,
-                                                                             data::Split split,
-                                                                             int64_t batch_size);
+// attention maps. `subset`: positions of the split to use (empty: all).
+std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
+    models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
+    const std::vector<int64_t>& subset = {});
 
 }  // namespace featreuse::analysis

@@ -32,10 +32,11 @@ struct CkaEntry {
 // For each pair (a, b) of indices into `nets`, every probe of nets[a] (rows)
 // against every probe of nets[b] (columns) per view, in the order of
 // cka_layout (view, row, column). One forward of each network per batch, in
-// eval mode; a last batch of fewer than 4 inputs is left out.
+// eval mode; a last batch of fewer than 4 inputs is left out. `subset`:
+// positions of the split to use (empty: all).
 std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>& nets,
                                              const std::vector<std::pair<size_t, size_t>>& pairs,
                                              const data::Dataset& dataset, data::Split split,
-                                             int64_t batch_size);
+                                             int64_t batch_size, const std::vector<int64_t>& subset = {});
 
 }  // namespace featreuse::analysis

@@ -34,8 +34,10 @@ struct SplitEmbeddings {
   std::map<std::pair<std::string, models::Pooling>, at::Tensor> features;  // (probe, pooling) -> N x D
   std::map<std::pair<std::string, models::Pooling>, std::string> pooled;   // what pool_probe did (pooled_as)
 };
+// `subset`: positions of the split to embed (empty: all).
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
-                            const std::vector<std::string>& probes, int64_t batch_size);
+                            const std::vector<std::string>& probes, int64_t batch_size,
+                            const std::vector<int64_t>& subset = {});
 
 struct ProbeResult {
   std::string probe;
@@ -45,14 +47,19 @@ struct ProbeResult {
 };
 
 // Runs over the probes in groups whose pooled training features fit in
-// `max_bank_bytes`, one pass over each split per group.
+// `max_bank_bytes`, one pass over each split per group. The bank is the
+// training split's `bank_subset` (the images the cell trained on; empty: all).
 std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
                                        const std::vector<std::string>& probes, const KnnOptions& options,
-                                       int64_t batch_size, int64_t max_bank_bytes = int64_t(2) << 30);
+                                       int64_t batch_size, int64_t max_bank_bytes = int64_t(2) << 30,
+                                       const std::vector<int64_t>& bank_subset = {},
+                                       const std::vector<int64_t>& query_subset = {});
 
-// `net` is left with the trained weights.
+// `net` is left with the trained weights. `test_subset`: positions of the
+// test split to evaluate (empty: all).
 std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
                                            const models::TensorList& trained, const data::Dataset& dataset,
-                                           const std::vector<std::string>& modules, int64_t batch_size);
+                                           const std::vector<std::string>& modules, int64_t batch_size,
+                                           const std::vector<int64_t>& test_subset = {});
 
 }  // namespace featreuse::analysis

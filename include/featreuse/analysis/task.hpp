@@ -53,8 +53,9 @@ std::vector<store::ResultTable> plan_tables(const std::string& name, const nlohm
 struct AnalysisInputs {
   models::Network* net = nullptr;
   models::Network* other = nullptr;
-  models::TensorList initial, best;  // the analysed cell's checkpoints
-  models::TensorList partner_best;   // cross-network: the partner cell's best checkpoint
+  models::TensorList initial, best;   // the analysed cell's checkpoints
+  std::vector<int64_t> train_subset;  // the training images the cell saw (empty: the whole split)
+  models::TensorList partner_best;    // cross-network: the partner cell's best checkpoint
   const data::Dataset* dataset = nullptr;
 };
 

@@ -21,9 +21,10 @@ struct Evaluation {
   std::map<std::string, double> metrics() const;
 };
 
-// Leaves the network in train mode.
-Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split,
-                    int64_t batch_size);
+// Leaves the network in train mode. `subset`: positions of the split to
+// evaluate (empty: all).
+Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
+                    const std::vector<int64_t>& subset = {});
 
 bool is_multi_label(const data::Dataset& dataset);
 // Cross-entropy, or binary cross-entropy on logits for multi-label sets.

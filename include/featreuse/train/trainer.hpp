@@ -42,6 +42,11 @@ struct TrainResult {
 // (checked every step; the state is saved to `resume` first). With a saved
 // state in `resume`, training continues from it exactly (same steps, same
 // data order, same randomness).
+// The positions of the training split a cell trains on: the same images for
+// every epoch, drawn by the cell seed after the recipe's train_size or
+// train_fraction (empty: the whole split).
+std::vector<int64_t> training_subset(const data::Dataset& dataset, const Recipe& recipe, uint64_t seed);
+
 TrainResult train_cell(const TrainInputs& inputs, const data::Dataset& dataset, models::Network& net,
                        dist::GradientReducer& reducer);
 
