@@ -437,6 +437,7 @@ TEST(AnalysisTasks, RunWritesThePlannedRowsForEveryAnalysis) {
       nlohmann::json options = info.defaults;
       if (options.contains("batch_size")) options["batch_size"] = 16;
       if (options.contains("k")) options["k"] = 5;
+      if (options.contains("test_images")) options["test_images"] = 24;  // of 40: a fixed draw
       const auto planned = plan_tables(info.name, options, *net, example);
       const auto ran = run_analysis(info.name, options, in);
       ASSERT_EQ(planned.size(), ran.size()) << info.name;
@@ -447,6 +448,9 @@ TEST(AnalysisTasks, RunWritesThePlannedRowsForEveryAnalysis) {
     }
   }
   EXPECT_THROW(analysis_info("knnn"), Error);
-  EXPECT_THROW(check_options("cka", {{"batch_size", 3}, {"pairs", {"init_init"}}}), Error);
-  EXPECT_THROW(check_options("cka", {{"batch_size", 64}, {"pairs", {"init_to_init"}}}), Error);
+  EXPECT_THROW(check_options("reinit", {{"batch_size", 64}, {"test_images", -1}}), Error);
+  EXPECT_THROW(check_options("cka", {{"batch_size", 3}, {"pairs", {"init_init"}}, {"test_images", 0}}),
+               Error);
+  EXPECT_THROW(check_options("cka", {{"batch_size", 64}, {"pairs", {"init_to_init"}}, {"test_images", 0}}),
+               Error);
 }
