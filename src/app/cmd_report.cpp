@@ -2,8 +2,10 @@
 // metric, mean ± std over seeds; then, where a setting has RI and WT cells,
 // Figure 1's two numbers: the gain WT/RI and the share of WT's performance
 // that weight statistics do not explain, (WT-ST)/WT (also min-max normalised
-// over the settings, as the figure's colour scale); then the analyses'
-// per-probe summaries (report_analyses.hpp).
+// over the settings, as the figure's colour scale); convergence speed from
+// the validation curves; then the analyses' per-probe summaries
+// (report_analyses.hpp).
+#include <array>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -139,6 +141,44 @@ void print_figure1(Grouping& g, const std::vector<std::string>& setting_columns)
   print_table(header, rows);
 }
 
+// The first validation step whose target reaches `share` of the final one
+// (-1 when the final target is not positive).
+int64_t steps_to(const std::vector<store::ValPoint>& curve, double share) {
+  if (curve.empty() || !(curve.back().target > 0)) return -1;
+  for (const auto& p : curve)
+    if (p.target >= share * curve.back().target) return p.iteration;
+  return -1;
+}
+
+// Convergence speed: steps to 95% and 99% of the final validation target,
+// from the stored curves, per cell group.
+void print_convergence(const store::StoreReader& reader, const Grouping& g) {
+  std::map<std::vector<std::string>, std::array<Stats, 3>> groups;
+  for (const auto& c : g.cells) {
+    if (c.record.status != grid::TaskState::done) continue;
+    const auto curve = reader.val_curve(c.id);
+    const int64_t at95 = steps_to(curve, 0.95), at99 = steps_to(curve, 0.99);
+    if (at95 < 0) continue;
+    auto& s = groups[g.key_of(c, {})];
+    s[0].values.push_back(double(at95));
+    s[1].values.push_back(double(at99));
+    s[2].values.push_back(double(curve.back().iteration));
+  }
+  if (groups.empty()) return;
+  std::printf(
+      "\nconvergence: training steps until the validation target first reaches 95%% and 99%% of its "
+      "final value, mean ± std over seeds\n\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, s] : groups) {
+    auto row = key;
+    row.insert(row.end(), {s[0].text(0), s[1].text(0), s[2].text(0)});
+    rows.push_back(row);
+  }
+  auto header = g.columns;
+  header.insert(header.end(), {"to 95%", "to 99%", "last step"});
+  print_table(header, rows);
+}
+
 }  // namespace
 
 int cmd_report(const Args& args) {
@@ -168,6 +208,7 @@ int cmd_report(const Args& args) {
   for (const auto& a : g.columns)
     if (!kInitAxes.count(a)) setting_columns.push_back(a);
   print_figure1(g, setting_columns);
+  print_convergence(reader, g);
   print_analysis_summaries(reader, setting_columns);
   return 0;
 }

@@ -174,6 +174,10 @@ void print_analysis_summaries(const store::StoreReader& reader,
     auto summary = std::find_if(summaries().begin(), summaries().end(),
                                 [&](const Summary& s) { return s.analysis == name; });
     if (summary == summaries().end()) continue;
+    // Only the analyses the cells link to: the newest options when a study was
+    // analysed several times with other options.
+    const json config = json::parse(task.config);
+    if (reader.linked_analysis(config["cells"][0], name) != task.id) continue;
     Collected& c = collected[name];
     if (task.record.status != grid::TaskState::done) {
       ++c.not_done;

@@ -83,6 +83,26 @@ std::vector<StoredCell> read_cells(hid_t file) {
   return out;
 }
 
+std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id) {
+  std::vector<ValPoint> out;
+  const std::string path = cell_path(id) + "/curves/val";
+  if (!h5::exists(file, path)) return out;
+  h5::Handle dataset = h5::open_dataset(file, path);
+  Rows rows(val_curve_type(), h5::dims(dataset)[0]);
+  if (rows.size() > 0) h5::read_all(dataset, val_curve_type().h5_type(), rows.data());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows.get_int(i, "iteration") < 0) continue;  // unused capacity
+    ValPoint p{rows.get_int(i, "iteration"),
+               rows.get_double(i, "epoch"),
+               rows.get_double(i, "loss"),
+               rows.get_double(i, "target"),
+               {}};
+    for (const auto& m : metric_columns()) p.metrics[m] = rows.get_double(i, m);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 ResultTable read_table(hid_t file, const std::string& path) {
   h5::Handle dataset = h5::open_dataset(file, path);
   const RowType type = RowType::from_json(json::parse(h5::get_string_attribute(dataset, "columns")));
@@ -115,6 +135,19 @@ CellRecord StoreReader::record(const std::string& id) const { return detail::rea
 
 Checkpoint StoreReader::checkpoint(const std::string& id, CheckpointKind which) const {
   return detail::read_checkpoint(file_, id, which);
+}
+
+std::vector<ValPoint> StoreReader::val_curve(const std::string& id) const {
+  return detail::read_val_curve(file_, id);
+}
+
+std::string StoreReader::linked_analysis(const std::string& cell, const std::string& name) const {
+  const std::string link = detail::cell_path(cell) + "/analysis/" + name;
+  if (!h5::exists(file_, link)) return "";
+  const std::string target = h5::soft_link_target(file_, link);  // /cells/<id>/analysis
+  const std::string prefix = "/cells/";
+  if (target.rfind(prefix, 0) != 0) return "";
+  return target.substr(prefix.size(), target.find('/', prefix.size()) - prefix.size());
 }
 
 std::vector<ResultTable> StoreReader::analysis(const std::string& id) const {

@@ -20,6 +20,7 @@ void check_store(hid_t file, const std::string& path);
 CellRecord read_record(hid_t file, const std::string& id);
 std::vector<StoredCell> read_cells(hid_t file);
 Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind which);
+std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id);
 // An analysis table at `path`, described by its `columns` attribute.
 ResultTable read_table(hid_t file, const std::string& path);
 // Every table of analysis task `id` (none when it has none).

@@ -32,7 +32,7 @@ check_py unchanged "$WORK/s.h5" "$WORK/snap2.json"
 "$FEATREUSE" status "$WORK/s.h5" > "$WORK/status.txt" || fail "status failed"
 grep -q "analysis" "$WORK/status.txt" || fail "status does not count analyses: $(cat "$WORK/status.txt")"
 "$FEATREUSE" report "$WORK/s.h5" > "$WORK/report.txt" || fail "report failed"
-for section in "layer-wise k-NN" "re-initialisation" "l2 drift" "CKA"; do
+for section in "layer-wise k-NN" "re-initialisation" "l2 drift" "CKA" "attention distance" "convergence"; do
   grep -qi "$section" "$WORK/report.txt" || fail "report has no $section section: $(cat "$WORK/report.txt")"
 done
 echo "PASS analyses"

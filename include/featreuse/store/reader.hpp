@@ -42,6 +42,11 @@ class StoreReader {
   CellRecord record(const std::string& id) const;
   // Throws featreuse::Error when the task has no such checkpoint.
   Checkpoint checkpoint(const std::string& id, CheckpointKind which) const;
+  // A training task's validation curve (the points it reached; none when the
+  // task has no curve).
+  std::vector<ValPoint> val_curve(const std::string& id) const;
+  // The analysis task that /cells/<cell>/analysis/<name> links to ("" when none).
+  std::string linked_analysis(const std::string& cell, const std::string& name) const;
   // An analysis task's tables (values NaN until it is done).
   std::vector<ResultTable> analysis(const std::string& id) const;
 
