@@ -34,12 +34,19 @@ at::Tensor KnnBank::top_k_neighbours(const at::Tensor& queries, int64_t k, int64
   for (int64_t start = 0; start < bank_.size(0); start += bank_chunk) {
     const int64_t count = std::min(bank_chunk, bank_.size(0) - start);
     const at::Tensor sim = at::mm(queries, bank_.narrow(0, start, count).t());
-    const at::Tensor idx = at::arange(start, start + count, at::kLong).expand({queries.size(0), count});
-    const at::Tensor all_sim = best_sim.defined() ? at::cat({best_sim, sim}, 1) : sim;
-    const at::Tensor all_idx = best_idx.defined() ? at::cat({best_idx, idx}, 1) : idx;
-    auto [values, positions] = all_sim.topk(std::min<int64_t>(k, all_sim.size(1)), 1);
-    best_sim = values;
-    best_idx = all_idx.gather(1, positions);
+    // The chunk's own top k first, then merged with the running top k: the
+    // merge sorts 2k candidates per query instead of k + bank_chunk.
+    auto [values, positions] = sim.topk(std::min(k, count), 1);
+    positions += start;
+    if (!best_sim.defined()) {
+      best_sim = values;
+      best_idx = positions;
+      continue;
+    }
+    const at::Tensor all_sim = at::cat({best_sim, values}, 1), all_idx = at::cat({best_idx, positions}, 1);
+    auto [merged, picked] = all_sim.topk(std::min<int64_t>(k, all_sim.size(1)), 1);
+    best_sim = merged;
+    best_idx = all_idx.gather(1, picked);
   }
   indices = best_idx;
   return best_sim;

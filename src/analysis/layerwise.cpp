@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/progress.hpp"
 #include "featreuse/train/evaluate.hpp"
 #include "featreuse/train/metrics.hpp"
 
@@ -127,7 +128,10 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
   const int64_t bank_rows =
       bank_subset.empty() ? dataset.size(data::Split::train) : int64_t(bank_subset.size());
   std::vector<ProbeResult> out;
-  for (const auto& group : probe_groups(net, dataset, probes, max_bank_bytes, bank_rows)) {
+  const auto groups = probe_groups(net, dataset, probes, max_bank_bytes, bank_rows);
+  ProgressLog progress("k-NN", (long long)probes.size(), "probes");  // embedding both splits dominates
+  long long probes_done = 0;
+  for (const auto& group : groups) {
     const SplitEmbeddings bank =
         embed_split(net, dataset, data::Split::train, group, batch_size, bank_subset);
     const SplitEmbeddings queries =
@@ -143,6 +147,8 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
         r.metrics = metrics_of(scores, queries.labels, classes);
         out.push_back(std::move(r));
       }
+    probes_done += (long long)group.size();
+    progress.update(probes_done, group.back());
   }
   return out;
 }
@@ -153,6 +159,7 @@ std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::T
                                            const std::vector<int64_t>& test_subset) {
   const auto before = by_name(initial), after = by_name(trained);
   std::vector<ProbeResult> out;
+  ProgressLog progress("re-init", (long long)modules.size(), "modules");  // one test pass each
   for (const auto& module : modules) {
     std::map<std::string, at::Tensor> mixed = after;
     int64_t reset = 0;
@@ -169,6 +176,7 @@ std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::T
     r.metrics = test.metrics();
     r.loss = test.loss;
     out.push_back(std::move(r));
+    progress.update((long long)out.size(), module);
   }
   assign(net, after);
   return out;

@@ -122,14 +122,17 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   };
   std::map<std::string, const grid::Task*> task_by_id;
   for (const auto& task : plan.tasks) task_by_id[task.id] = &task;
-  std::map<std::string, std::vector<store::ResultTable>> tables_of;  // analysis + model + data shape
+  // Tables by analysis, options and architecture; one network per architecture.
+  std::map<std::string, std::vector<store::ResultTable>> tables_of;
+  std::map<std::string, std::shared_ptr<models::Network>> network_of;
   auto analysis_tables = [&](const grid::Task& task, const grid::Task& cell, const data::DatasetInfo& info) {
-    const std::string key = task.config["analysis"].dump() + task.config["options"].dump() +
-                            cell.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
-                            std::to_string(info.channels) + "|" + std::to_string(info.image_size);
+    const std::string arch = cell.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
+                             std::to_string(info.channels) + "|" + std::to_string(info.image_size);
+    const std::string key = task.config["analysis"].dump() + task.config["options"].dump() + arch;
     auto it = tables_of.find(key);
     if (it == tables_of.end()) {
-      auto net = build_network(cell.config, info);
+      auto& net = network_of[arch];
+      if (!net) net = build_network(cell.config, info);
       const at::Tensor example = at::zeros({1, info.channels, info.image_size, info.image_size});
       it = tables_of
                .emplace(key,
