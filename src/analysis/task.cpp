@@ -2,7 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <functional>
+#include <limits>
+#include <map>
 
 #include "featreuse/analysis/attention_distance.hpp"
 #include "featreuse/analysis/drift.hpp"
@@ -38,15 +41,16 @@ ResultTable table(std::string name, std::vector<std::string> keys, std::vector<s
   return t;
 }
 
-// target, then every metric column (NaN where the dataset's metrics have none).
+// The target metric's value, then `after_target` (re-init: the loss), then
+// every metric column (NaN where the dataset's metrics have none).
 std::vector<double> metric_values(const std::map<std::string, double>& metrics, const std::string& target,
-                                  std::vector<double> leading = {}) {
+                                  std::vector<double> after_target = {}) {
   auto value = [&](const std::string& name) {
     auto it = metrics.find(name);
     return it == metrics.end() ? kNaN : it->second;
   };
   std::vector<double> out{value(target)};
-  out.insert(out.end(), leading.begin(), leading.end());
+  out.insert(out.end(), after_target.begin(), after_target.end());
   for (const auto& m : store::metric_columns()) out.push_back(value(m));
   return out;
 }
