@@ -109,10 +109,7 @@ std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
   net.eval();
   std::vector<std::string> names;
   std::vector<AttentionDistance> blocks;
-  data::StreamOptions options;
-  options.batch_size = batch_size;
-  options.subset = subset;
-  auto stream = dataset.stream(split, options);
+  auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
   while (stream->next(batch)) {
     const auto maps = source->attention_maps(batch.images);

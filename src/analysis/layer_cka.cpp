@@ -61,10 +61,7 @@ std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>
   at::NoGradGuard no_grad;
   for (auto* net : nets) net->eval();
   std::vector<std::map<std::string, CkaMatrix>> accumulators(pairs.size());
-  data::StreamOptions options;
-  options.batch_size = batch_size;
-  options.subset = subset;
-  auto stream = dataset.stream(split, options);
+  auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
   while (stream->next(batch)) {
     const int64_t n = batch.images.size(0);

@@ -36,10 +36,8 @@ std::map<std::string, double> metrics_of(const at::Tensor& scores, const at::Ten
 std::vector<std::vector<std::string>> probe_groups(models::Network& net, const data::Dataset& dataset,
                                                    const std::vector<std::string>& probes, int64_t budget,
                                                    int64_t rows) {
-  data::StreamOptions options;
-  options.batch_size = 2;
   data::Batch batch;
-  if (!dataset.stream(data::Split::train, options)->next(batch))
+  if (!dataset.evaluation_stream(data::Split::train, 2)->next(batch))
     throw Error("k-NN: the training split is empty");
   at::NoGradGuard no_grad;
   net.eval();
@@ -94,10 +92,7 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
   SplitEmbeddings out;
   std::map<FeatureKey, std::vector<at::Tensor>> parts;
   std::vector<at::Tensor> labels;
-  data::StreamOptions options;
-  options.batch_size = batch_size;
-  options.subset = subset;
-  auto stream = dataset.stream(split, options);
+  auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
   while (stream->next(batch)) {
     const auto probed = net.forward_probed(batch.images, probes);

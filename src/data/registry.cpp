@@ -29,6 +29,14 @@ const Reader& find(const nlohmann::json& config) {
 }
 }  // namespace
 
+std::unique_ptr<BatchStream> Dataset::evaluation_stream(Split split, int64_t batch_size,
+                                                        const std::vector<int64_t>& subset) const {
+  StreamOptions options;
+  options.batch_size = batch_size;
+  options.subset = subset;
+  return stream(split, options);
+}
+
 const char* split_name(Split split) {
   switch (split) {
     case Split::train:

@@ -42,10 +42,7 @@ Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Sp
   Evaluation out;
   out.num_classes = dataset.info().num_classes;
   const bool multi = is_multi_label(dataset);
-  data::StreamOptions options;
-  options.batch_size = batch_size;
-  options.subset = subset;
-  auto stream = dataset.stream(split, options);
+  auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
   double loss_sum = 0;
   while (stream->next(batch)) {

@@ -70,6 +70,10 @@ class Dataset {
   virtual const DatasetInfo& info() const = 0;
   int64_t size(Split split) const { return info().size(split); }
   virtual std::unique_ptr<BatchStream> stream(Split split, const StreamOptions& options) const = 0;
+  // One pass in order without augmentations, as evaluations and analyses
+  // read a split; `subset`: positions of the split to use (empty: all).
+  std::unique_ptr<BatchStream> evaluation_stream(Split split, int64_t batch_size,
+                                                 const std::vector<int64_t>& subset = {}) const;
 };
 
 }  // namespace featreuse::data
