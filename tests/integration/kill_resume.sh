@@ -7,25 +7,25 @@ source "$(dirname "$0")/lib.sh"
 
 setsid $MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" 2> "$WORK/run.log" &
 job=$!
-# Freeze the job (SIGSTOP) before reading its status, so the store cannot
-# change between what status shows and the kill: the kill then lands at a
-# moment known to have >= 3 tasks done and one running (a rank between two
-# tasks has none running for a few ms).
+# Freeze the job (SIGSTOP to mpirun and every rank) before reading its
+# status, so the store cannot change between what status shows and the
+# kill: the kill then lands at a moment known to have >= 3 tasks done and
+# one running (a rank between two tasks has none running for a few ms).
 done_count=0
 killed=
 for _ in $(seq 1 600); do
   sleep 0.5
   kill -0 $job 2> /dev/null || fail "the job ended before it could be killed"
-  kill -STOP -- -$job
+  signal_job STOP "$WORK/s.h5"
   if out=$("$FEATREUSE" status "$WORK/s.h5" 2> /dev/null); then
     done_count=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
     if [ "${done_count:-0}" -ge 3 ] && echo "$out" | grep -q "left running by a job that died"; then
-      kill -9 -- -$job
+      signal_job KILL "$WORK/s.h5"
       killed=1
       break
     fi
   fi
-  kill -CONT -- -$job
+  signal_job CONT "$WORK/s.h5"
 done
 [ -n "$killed" ] || fail "no moment with 3 tasks done and one running to kill"
 wait $job 2> /dev/null || true

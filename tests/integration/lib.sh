@@ -13,3 +13,11 @@ trap 'rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 check_py() { "$PY" "$SOURCE_DIR/tests/integration/check_store.py" "$@"; }
+
+# The processes of a running job (mpirun and its ranks, which Open MPI puts in
+# process groups of their own), found by the store path on their command line.
+job_pids() { pgrep -f "featreuse run .*$1" || true; }
+signal_job() { # SIGNAL STORE
+  local pid
+  for pid in $(job_pids "$2"); do kill "-$1" "$pid" 2> /dev/null || true; done
+}
