@@ -23,6 +23,11 @@ else()
 endif()
 add_library(featreuse::hdf5 ALIAS featreuse_hdf5)
 
+# libzip for .npz files (FID statistics), through pkg-config: Debian's CMake
+# config for it also wants the zipcmp tools, which libzip-dev does not bring.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+
 # Torch's imported target carries its ABI flag; expose it as one target.
 add_library(featreuse_torch INTERFACE)
 target_link_libraries(featreuse_torch INTERFACE ${TORCH_LIBRARIES})

@@ -8,12 +8,12 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-pthread libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libspdlog-dev libfmt-dev libyaml-cpp-dev libboost-program-options-dev libboost-math-dev nlohmann-json3-dev
-  zlib1g-dev libturbojpeg0-dev libpng-dev libgtest-dev
+  zlib1g-dev libzip-dev libturbojpeg0-dev libpng-dev libgtest-dev
   # the demo's data
   dataset-fashion-mnist
   # Python oracles and post-hoc analysis (run with /usr/bin/python3)
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
-  python3-matplotlib
+  python3-matplotlib python3-scipy python3-pip
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -29,4 +29,12 @@ fi
 blas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 if [ -e "$blas" ]; then
   update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" > /dev/null
+fi
+# pytorch-fid (not packaged by Debian) for the FID oracle test: pure Python,
+# its dependencies are the Debian packages above, installed once outside the
+# clone. CMake finds it there (FEATREUSE_PYTHON_PACKAGES).
+python_packages=${FEATREUSE_PYTHON_PACKAGES:-/opt/featreuse/python}
+if [ ! -d "$python_packages/pytorch_fid" ]; then
+  /usr/bin/python3 -m pip install -q --no-deps --disable-pip-version-check --root-user-action=ignore \
+    --target "$python_packages" pytorch-fid==0.3.0
 fi

@@ -10,6 +10,7 @@ int cmd_report(const Args& args);
 int cmd_models(const Args& args);
 int cmd_weights(const Args& args);
 int cmd_features(const Args& args);
+int cmd_fid(const Args& args);
 int cmd_prepare(const Args& args);
 int cmd_synth(const Args& args);
 int cmd_bench(const Args& args);
@@ -23,6 +24,7 @@ const std::vector<Command>& commands() {
       {"models", "list registered models and model configs with parameter counts", cmd_models},
       {"weights", "import a .pth/.safetensors weight file for a model (or list one)", cmd_weights},
       {"features", "write a model's logits and probe activations for an input to HDF5", cmd_features},
+      {"fid", "Fréchet Inception Distance between two image sets (datasets, .npy, .npz statistics)", cmd_fid},
       {"prepare", "decode a dataset's public files once into a prepared cache (MPI-parallel)", cmd_prepare},
       {"synth", "write a small synthetic copy of a public dataset layout", cmd_synth},
       {"bench", "throughput benchmarks (bench loader)", cmd_bench},

@@ -117,6 +117,8 @@ DatasetInfo make_info(const Config& c, int64_t n_train_pool, int64_t n_test) {
   info.num_classes = int64_t(c.classes.size());
   info.labels = LabelKind::single;
   info.target_metric = c.target_metric;
+  info.mean = c.mean;
+  info.stddev = c.std;
   for (int64_t k : c.classes) info.class_names.push_back(kClassNames[k]);
   if (c.val_size < 0 || c.val_size >= n_train_pool)
     throw Error("dataset '" + c.name + "': val_size " + std::to_string(c.val_size) + " must be in [0, " +

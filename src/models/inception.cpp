@@ -3,6 +3,9 @@
 // as the paper's code builds it: aux_logits=False, transform_input=False,
 // avgpool -> dropout(0.5) -> fc, BatchNorm eps 1e-3. A `width` option scales
 // every channel count for small test/demo variants (names stay the same).
+// `inception_v3_fid` is the network pytorch-fid builds for FID (TensorFlow's
+// inception-2015-12-05 graph): 1008 classes and the pooling of TF's Mixed
+// blocks (see BranchPool).
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -50,12 +53,31 @@ struct Mixed : nn::Module {
   }
 };
 
-at::Tensor avg3(const at::Tensor& x) { return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}); }
 at::Tensor max3(const at::Tensor& x) { return at::max_pool2d(x, {3, 3}, {2, 2}); }
+
+// The 3x3/1 pooling in front of a Mixed block's branch_pool conv. torchvision
+// averages over the padded window; TensorFlow's graph (pytorch-fid's
+// FIDInceptionA/C/E_1) leaves the padding out of the average, and its last
+// block (FIDInceptionE_2, Mixed_7c) takes the maximum instead.
+enum class BranchPool { average, average_without_padding, maximum };
+
+at::Tensor branch_pool(const at::Tensor& x, BranchPool kind) {
+  switch (kind) {
+    case BranchPool::average_without_padding:
+      return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}, /*ceil_mode=*/false, /*count_include_pad=*/false);
+    case BranchPool::maximum:
+      return at::max_pool2d(x, {3, 3}, {1, 1}, {1, 1});
+    case BranchPool::average:
+      break;
+  }
+  return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1});
+}
 
 struct InceptionA : Mixed {
   Conv b1, b5_1, b5_2, bd_1, bd_2, bd_3, pool;
-  InceptionA(int64_t in, int64_t pool_features, const std::function<int64_t(int64_t)>& c) {
+  BranchPool pooling;
+  InceptionA(int64_t in, int64_t pool_features, const std::function<int64_t(int64_t)>& c, BranchPool pooling)
+      : pooling(pooling) {
     b1 = add("branch1x1", in, c(64), {1, 1});
     b5_1 = add("branch5x5_1", in, c(48), {1, 1});
     b5_2 = add("branch5x5_2", c(48), c(64), {5, 5}, {1, 1}, {2, 2});
@@ -67,7 +89,7 @@ struct InceptionA : Mixed {
   }
   at::Tensor forward(const at::Tensor& x) override {
     return at::cat({b1->forward(x), b5_2->forward(b5_1->forward(x)),
-                    bd_3->forward(bd_2->forward(bd_1->forward(x))), pool->forward(avg3(x))},
+                    bd_3->forward(bd_2->forward(bd_1->forward(x))), pool->forward(branch_pool(x, pooling))},
                    1);
   }
 };
@@ -88,7 +110,9 @@ struct InceptionB : Mixed {
 
 struct InceptionC : Mixed {
   Conv b1, b7_1, b7_2, b7_3, bd_1, bd_2, bd_3, bd_4, bd_5, pool;
-  InceptionC(int64_t in, int64_t c7, const std::function<int64_t(int64_t)>& c) {
+  BranchPool pooling;
+  InceptionC(int64_t in, int64_t c7, const std::function<int64_t(int64_t)>& c, BranchPool pooling)
+      : pooling(pooling) {
     b1 = add("branch1x1", in, c(192), {1, 1});
     b7_1 = add("branch7x7_1", in, c7, {1, 1});
     b7_2 = add("branch7x7_2", c7, c7, {1, 7}, {1, 1}, {0, 3});
@@ -105,7 +129,7 @@ struct InceptionC : Mixed {
     auto b7 = b7_3->forward(b7_2->forward(b7_1->forward(x)));
     auto bd = bd_1->forward(x);
     bd = bd_5->forward(bd_4->forward(bd_3->forward(bd_2->forward(bd))));
-    return at::cat({b1->forward(x), b7, bd, pool->forward(avg3(x))}, 1);
+    return at::cat({b1->forward(x), b7, bd, pool->forward(branch_pool(x, pooling))}, 1);
   }
 };
 
@@ -128,7 +152,8 @@ struct InceptionD : Mixed {
 
 struct InceptionE : Mixed {
   Conv b1, b3_1, b3_2a, b3_2b, bd_1, bd_2, bd_3a, bd_3b, pool;
-  InceptionE(int64_t in, const std::function<int64_t(int64_t)>& c) {
+  BranchPool pooling;
+  InceptionE(int64_t in, const std::function<int64_t(int64_t)>& c, BranchPool pooling) : pooling(pooling) {
     b1 = add("branch1x1", in, c(320), {1, 1});
     b3_1 = add("branch3x3_1", in, c(384), {1, 1});
     b3_2a = add("branch3x3_2a", c(384), c(384), {1, 3}, {1, 1}, {0, 1});
@@ -145,7 +170,7 @@ struct InceptionE : Mixed {
     b3 = at::cat({b3_2a->forward(b3), b3_2b->forward(b3)}, 1);
     auto bd = bd_2->forward(bd_1->forward(x));
     bd = at::cat({bd_3a->forward(bd), bd_3b->forward(bd)}, 1);
-    return at::cat({b1->forward(x), b3, bd, pool->forward(avg3(x))}, 1);
+    return at::cat({b1->forward(x), b3, bd, pool->forward(branch_pool(x, pooling))}, 1);
   }
 };
 
@@ -160,7 +185,8 @@ void trunc_normal(at::Tensor t, double std, double a, double b) {
 
 class Inception3 : public Network {
  public:
-  Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout, const std::string& init)
+  Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout, const std::string& init,
+             bool tensorflow_pooling)
       : dropout_(dropout) {
     auto c = [width](int64_t n) {
       return std::max<int64_t>(1, static_cast<int64_t>(std::lround(n * width)));
@@ -186,17 +212,19 @@ class Inception3 : public Network {
       stages_.push_back({name, [m](const at::Tensor& x) { return m->forward(x); }});
       ch = m->out_channels;
     };
-    mixed("Mixed_5b", std::make_shared<InceptionA>(ch, c(32), c));
-    mixed("Mixed_5c", std::make_shared<InceptionA>(ch, c(64), c));
-    mixed("Mixed_5d", std::make_shared<InceptionA>(ch, c(64), c));
+    const BranchPool avg = tensorflow_pooling ? BranchPool::average_without_padding : BranchPool::average;
+    const BranchPool last = tensorflow_pooling ? BranchPool::maximum : BranchPool::average;
+    mixed("Mixed_5b", std::make_shared<InceptionA>(ch, c(32), c, avg));
+    mixed("Mixed_5c", std::make_shared<InceptionA>(ch, c(64), c, avg));
+    mixed("Mixed_5d", std::make_shared<InceptionA>(ch, c(64), c, avg));
     mixed("Mixed_6a", std::make_shared<InceptionB>(ch, c));
-    mixed("Mixed_6b", std::make_shared<InceptionC>(ch, c(128), c));
-    mixed("Mixed_6c", std::make_shared<InceptionC>(ch, c(160), c));
-    mixed("Mixed_6d", std::make_shared<InceptionC>(ch, c(160), c));
-    mixed("Mixed_6e", std::make_shared<InceptionC>(ch, c(192), c));
+    mixed("Mixed_6b", std::make_shared<InceptionC>(ch, c(128), c, avg));
+    mixed("Mixed_6c", std::make_shared<InceptionC>(ch, c(160), c, avg));
+    mixed("Mixed_6d", std::make_shared<InceptionC>(ch, c(160), c, avg));
+    mixed("Mixed_6e", std::make_shared<InceptionC>(ch, c(192), c, avg));
     mixed("Mixed_7a", std::make_shared<InceptionD>(ch, c));
-    mixed("Mixed_7b", std::make_shared<InceptionE>(ch, c));
-    mixed("Mixed_7c", std::make_shared<InceptionE>(ch, c));
+    mixed("Mixed_7b", std::make_shared<InceptionE>(ch, c, avg));
+    mixed("Mixed_7c", std::make_shared<InceptionE>(ch, c, last));
     fc = register_module("fc", nn::Linear(ch, num_classes));
     init_weights(init);
   }
@@ -275,6 +303,22 @@ class Inception3 : public Network {
   nn::Linear fc{nullptr};
 };
 
+// Options shared by both variants, checked; builds the network.
+std::shared_ptr<Network> build_inception(const ModelSpec& spec, bool tensorflow_pooling) {
+  OptionReader r(spec.arch, spec.options);
+  const double width = r.get_double("width", 1.0);
+  const double dropout = r.get_double("dropout", 0.5);
+  const auto init = r.get_string("init", "paper", {"paper", "torchvision"});
+  r.finish();
+  const std::string who = "model '" + spec.arch + "': ";
+  if (!(width > 0.0 && width <= 4.0)) throw Error(who + "option 'width' must be in (0, 4]");
+  if (!(dropout >= 0.0 && dropout < 1.0)) throw Error(who + "option 'dropout' must be in [0, 1)");
+  if (spec.num_classes < 1) throw Error(who + "num_classes must be positive");
+  if (spec.in_channels != 1 && spec.in_channels != 3) throw Error(who + "in_channels must be 1 or 3");
+  return std::make_shared<Inception3>(spec.num_classes, spec.in_channels, width, dropout, init,
+                                      tensorflow_pooling);
+}
+
 }  // namespace
 
 void register_inception_models(Registry& registry) {
@@ -282,22 +326,12 @@ void register_inception_models(Registry& registry) {
                 "torchvision inception_v3 without aux head, transform_input off (options: width, "
                 "dropout, init paper|torchvision)",
                 224},
-               [](const ModelSpec& spec) -> std::shared_ptr<Network> {
-                 OptionReader r(spec.arch, spec.options);
-                 const double width = r.get_double("width", 1.0);
-                 const double dropout = r.get_double("dropout", 0.5);
-                 const auto init = r.get_string("init", "paper", {"paper", "torchvision"});
-                 r.finish();
-                 const std::string who = "model '" + spec.arch + "': ";
-                 if (!(width > 0.0 && width <= 4.0)) throw Error(who + "option 'width' must be in (0, 4]");
-                 if (!(dropout >= 0.0 && dropout < 1.0))
-                   throw Error(who + "option 'dropout' must be in [0, 1)");
-                 if (spec.num_classes < 1) throw Error(who + "num_classes must be positive");
-                 if (spec.in_channels != 1 && spec.in_channels != 3)
-                   throw Error(who + "in_channels must be 1 or 3");
-                 return std::make_shared<Inception3>(spec.num_classes, spec.in_channels, width, dropout,
-                                                     init);
-               });
+               [](const ModelSpec& spec) { return build_inception(spec, /*tensorflow_pooling=*/false); });
+  registry.add({"inception_v3_fid", Family::inception,
+                "pytorch-fid's FID Inception (TensorFlow's 2015-12-05 graph: 1008 classes, TF pooling in "
+                "the Mixed blocks); weights pt_inception-2015-12-05; used by `featreuse fid`",
+                299},
+               [](const ModelSpec& spec) { return build_inception(spec, /*tensorflow_pooling=*/true); });
 }
 
 }  // namespace featreuse::models

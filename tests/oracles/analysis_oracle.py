@@ -11,6 +11,8 @@ inputs and expected outputs:
   the minibatch estimator of Nguyen et al. from Song et al.'s explicit
   unbiased HSIC formula, summed over batches.
 - frechet: pytorch-fid's formula with scipy.linalg.sqrtm.
+- moments: FID statistics as pytorch-fid takes them, np.mean and np.cov
+  (rowvar=False) of all feature rows, with the batch sizes to feed them in.
 """
 import json
 
@@ -131,5 +133,14 @@ def frechet_cases():
     return cases
 
 
+def moments_cases():
+    cases = []
+    for batches, d in (([7, 1, 15], 5), ([2], 3), ([40, 40, 3], 12)):
+        x = rng.normal(loc=100.0, scale=2.0, size=(sum(batches), d))  # a large mean: cancellation shows
+        cases.append({"features": x.tolist(), "batches": batches, "mu": np.mean(x, axis=0).tolist(),
+                      "sigma": np.cov(x, rowvar=False).tolist()})
+    return cases
+
+
 print(json.dumps({"knn": knn_cases(), "cka": cka_cases(), "cka_matrix": cka_matrix_cases(),
-                  "frechet": frechet_cases()}))
+                  "frechet": frechet_cases(), "moments": moments_cases()}))

@@ -11,6 +11,7 @@
 #include "featreuse/analysis/attention_distance.hpp"
 #include "featreuse/analysis/cka.hpp"
 #include "featreuse/analysis/drift.hpp"
+#include "featreuse/analysis/fid.hpp"
 #include "featreuse/analysis/frechet.hpp"
 #include "featreuse/analysis/knn.hpp"
 #include "featreuse/analysis/layer_cka.hpp"
@@ -152,6 +153,35 @@ TEST(Frechet, MatchesPytorchFidsScipyFormula) {
   const at::Tensor s = at::eye(4, at::kDouble);
   EXPECT_NEAR(frechet_distance(at::zeros({4}), s, at::zeros({4}), s), 0.0, 1e-12);
   EXPECT_THROW(frechet_distance(at::zeros({4}), s, at::zeros({3}), at::eye(3)), Error);
+}
+
+TEST(FeatureMoments, MatchNumpyMeanAndCovWhateverTheBatches) {
+  const auto& cases = oracle();
+  ASSERT_FALSE(cases.is_null()) << "the numpy oracle did not run";
+  for (const auto& c : cases["moments"]) {
+    const at::Tensor x = matrix(c["features"]);
+    FeatureMoments moments;
+    int64_t row = 0;
+    for (int64_t n : c["batches"].get<std::vector<int64_t>>()) {
+      moments.add(x.narrow(0, row, n));
+      row += n;
+    }
+    const FeatureStats stats = moments.finish();
+    EXPECT_EQ(stats.count, x.size(0));
+    EXPECT_TRUE(at::allclose(stats.mu, vector_of(c["mu"]), 1e-12, 1e-12));
+    EXPECT_TRUE(at::allclose(stats.sigma, matrix(c["sigma"]), 1e-10, 1e-12));
+  }
+  FeatureMoments one;
+  one.add(at::ones({1, 3}));
+  EXPECT_THROW(one.finish(), Error);
+}
+
+TEST(FidInput, RepeatsGrayToRgbResizesTo299AndScalesToPlusMinusOne) {
+  const at::Tensor gray = at::full({2, 1, 40, 50}, 0.25);
+  const at::Tensor x = fid_input(gray);
+  EXPECT_EQ(x.sizes(), (at::IntArrayRef{2, 3, 299, 299}));
+  EXPECT_TRUE(at::allclose(x, at::full_like(x, -0.5)));
+  EXPECT_THROW(fid_input(at::zeros({2, 2, 8, 8})), Error);
 }
 
 // Known changes to known tensors of a small ResNet: conv1 moved by c in every
