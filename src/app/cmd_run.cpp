@@ -74,8 +74,6 @@ int run(const RunOptions& opt) {
     throw CollectiveError(e.what());
   }
   log::set_tag(topology.world_rank, topology.group);
-  if (topology.group_size > 1)
-    throw CollectiveError("--ranks-per-task > 1 (data-parallel groups) is not available yet; use 1");
   const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.local_size);
   at::set_num_threads(threads);
   stop::install_handlers();
@@ -192,8 +190,9 @@ int cmd_run(const Args& args) {
   options.add_options()("help,h", "show this help")("store", po::value(&opt.store),
                                                     "the HDF5 store (created if missing)")(
       "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1),
-      "ranks per group (data-parallel width)")("retry-failed", po::bool_switch(&opt.retry_failed),
-                                               "run failed tasks again")(
+      "ranks per group: each task trains data-parallel on G ranks of one node, the recipe's batch split "
+      "over them (G must divide it)")("retry-failed", po::bool_switch(&opt.retry_failed),
+                                      "run failed tasks again")(
       "threads", po::value(&opt.threads)->default_value(0),
       "compute threads per rank (0: cores / ranks per node)")(
       "log-level", po::value(&level)->default_value("info"), "trace, debug, info, warn, error")(

@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
@@ -22,6 +24,9 @@ namespace featreuse::app {
 
 namespace {
 constexpr size_t kOpenDatasets = 2;
+// How long a rank whose task failed waits for the rest of its group to fail
+// with it before it aborts the job (the others are then stuck in a collective).
+constexpr double kGroupFailureWait_s = 30;
 
 models::TensorList stored_weights(const store::Store& store, const std::string& id,
                                   store::CheckpointKind which = store::CheckpointKind::best) {
@@ -42,6 +47,19 @@ train::TrainResult weights_only(models::Network& net, std::string message) {
 TaskRunner::TaskRunner(store::Store& store, const grid::Plan& plan, const dist::Topology& topology,
                        dist::GradientReducer& reducer)
     : store_(store), plan_(plan), topology_(topology), reducer_(reducer) {}
+
+// One rank of a data-parallel group failed alone: the others wait inside a
+// collective that will never complete, so the whole job ends. The task's
+// record still says running, and the next run redoes it from its saved state.
+void TaskRunner::abort_group(const grid::Task& task, const std::string& message) const {
+  spdlog::critical(
+      "task {} failed on rank {} of group {} while the other ranks of the group went on: {}. Aborting the "
+      "job so that no rank waits for ever; rerun the same command to continue (done tasks are kept, this "
+      "one resumes from its saved state)",
+      task.id, topology_.group_rank, topology_.group, message);
+  MPI_Abort(MPI_COMM_WORLD, 3);
+  std::abort();  // MPI_Abort does not return
+}
 
 const data::Dataset& TaskRunner::dataset(const json& config) {
   const std::string key = config.dump();
@@ -156,13 +174,15 @@ dist::Outcome TaskRunner::run(size_t index) {
   spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
   // A training task's saved state lives beside the store until it is done.
   train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
+  train::ReadOnlyResumeSlot group_member_resume(resume);  // every rank of a group resumes, the leader saves
   Stopwatch clock;
   try {
-    train::TrainResult result = task.kind == grid::TaskKind::import ? import_weights(task)
-                                : task.kind == grid::TaskKind::st   ? draw_st(task)
-                                : task.kind == grid::TaskKind::analysis
-                                    ? analyse(task)
-                                    : train(task, writer ? &resume : nullptr);
+    train::TrainResult result =
+        task.kind == grid::TaskKind::import ? import_weights(task)
+        : task.kind == grid::TaskKind::st   ? draw_st(task)
+        : task.kind == grid::TaskKind::analysis
+            ? analyse(task)
+            : train(task, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume);
     if (writer) {
       if (task.kind == grid::TaskKind::analysis)
         store_.write_analysis(task.id, result.outputs.tables);
@@ -202,6 +222,8 @@ dist::Outcome TaskRunner::run(size_t index) {
     spdlog::warn("task {} interrupted: left pending", task.id);
     return dist::Outcome::interrupted;
   } catch (const std::exception& e) {
+    if (topology_.group_size > 1 && !dist::all_arrive_within(topology_.failure_comm, kGroupFailureWait_s))
+      abort_group(task, e.what());
     record.status = grid::TaskState::failed;
     record.end_time = unix_time();
     record.wall_s = clock.seconds();

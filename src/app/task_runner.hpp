@@ -30,6 +30,7 @@ class TaskRunner {
   // A network shaped like `source`'s checkpoints.
   std::shared_ptr<models::Network> source_network(const grid::Task& source);
   const data::Dataset& dataset(const json& config);
+  [[noreturn]] void abort_group(const grid::Task& task, const std::string& message) const;
   store::Store& store_;
   const grid::Plan& plan_;
   const dist::Topology& topology_;

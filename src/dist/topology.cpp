@@ -26,6 +26,7 @@ Topology make_topology(MPI_Comm world, int ranks_per_task) {
   t.group = t.world_rank / ranks_per_task;
   MPI_Comm_split(world, t.group, t.world_rank, &t.group_comm);
   MPI_Comm_rank(t.group_comm, &t.group_rank);
+  MPI_Comm_dup(t.group_comm, &t.failure_comm);
 
   // A group must live on one node: its ranks share a node-local leader.
   int node_leader = t.world_rank;  // after the broadcast: the world rank of local rank 0
@@ -45,6 +46,7 @@ Topology make_topology(MPI_Comm world, int ranks_per_task) {
 
 void free_topology(Topology& t) {
   if (t.group_comm != MPI_COMM_NULL) MPI_Comm_free(&t.group_comm);
+  if (t.failure_comm != MPI_COMM_NULL) MPI_Comm_free(&t.failure_comm);
   if (t.local_comm != MPI_COMM_NULL) MPI_Comm_free(&t.local_comm);
 }
 
@@ -55,6 +57,19 @@ void wait_sleeping(MPI_Request& request, int poll_ms) {
     if (done) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
+}
+
+bool all_arrive_within(MPI_Comm comm, double timeout_s) {
+  MPI_Request request;
+  MPI_Ibarrier(comm, &request);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int done = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;  // the request stays pending: the caller aborts the job
 }
 
 void barrier_sleeping(MPI_Comm comm) {

@@ -60,4 +60,38 @@ Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Sp
   return out;
 }
 
+Evaluation evaluate_in_group(models::Network& net, const data::Dataset& dataset, data::Split split,
+                             int64_t batch_size, dist::GradientReducer& group, int rank) {
+  const int64_t n = dataset.size(split), ranks = group.size();
+  std::vector<int64_t> mine;
+  for (int64_t i = rank; i < n; i += ranks) mine.push_back(i);
+  const Evaluation part = evaluate(net, dataset, split, batch_size, mine);
+  const int64_t classes = dataset.info().num_classes;
+  const bool multi = is_multi_label(dataset);
+  // Every rank fills its rows of the whole: [loss sum | logits | labels or targets].
+  std::vector<double> whole(size_t(1 + n * classes + (multi ? n * classes : n)), 0.0);
+  double* logits = whole.data() + 1;
+  double* labels = logits + n * classes;
+  whole[0] = part.n > 0 ? part.loss * double(part.n) : 0.0;
+  for (int64_t k = 0; k < part.n; ++k) {
+    const int64_t row = mine[size_t(k)];
+    for (int64_t c = 0; c < classes; ++c) logits[row * classes + c] = part.logits[size_t(k * classes + c)];
+    if (multi)
+      for (int64_t c = 0; c < classes; ++c) labels[row * classes + c] = part.targets[size_t(k * classes + c)];
+    else
+      labels[row] = double(part.labels[size_t(k)]);
+  }
+  group.sum(whole);
+  Evaluation out;
+  out.n = n;
+  out.num_classes = classes;
+  out.loss = n > 0 ? whole[0] / double(n) : std::nan("");
+  out.logits.assign(logits, logits + n * classes);
+  if (multi)
+    out.targets.assign(labels, labels + n * classes);
+  else
+    for (int64_t i = 0; i < n; ++i) out.labels.push_back(int64_t(std::lround(labels[i])));
+  return out;
+}
+
 }  // namespace featreuse::train

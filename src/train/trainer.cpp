@@ -31,6 +31,9 @@ class CellTrainer {
 
  private:
   void start_or_resume();
+  void share_leader_state(bool parameters);
+  bool group_agrees(bool mine);
+  Evaluation evaluate_split(data::Split split);
   data::StreamOptions epoch_stream() const;
   void train_epoch();
   void stop_if_requested();
@@ -83,6 +86,10 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
       progress_("train " + in.label, schedule_.total_steps, "img", in.progress_interval_s) {
   if (dataset.size(data::Split::val) == 0)
     throw Error("dataset '" + dataset.info().name + "' has no validation images");
+  if (in.shard_count > 1 && recipe_.batch_size % in.shard_count != 0)
+    throw Error("batch_size " + std::to_string(recipe_.batch_size) + " cannot be split over a group of " +
+                std::to_string(in.shard_count) + " ranks: the global batch stays the recipe's, so " +
+                "--ranks-per-task must divide it");
   if (recipe_.precision == Precision::bf16)
     spdlog::warn("{}: precision bf16 is autocast on GPUs only; training in fp32 on this CPU", in.label);
   net_.train();
@@ -90,6 +97,40 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
   // Training randomness (dropout, drop path) from its own stream of the cell seed.
   at::manual_seed(derive_seed(in.seed, "train"));
   start_or_resume();
+  share_leader_state(/*parameters=*/true);
+}
+
+// A data-parallel group starts from its leader's weights, and evaluates with
+// the leader's BatchNorm running statistics, as DDP's broadcast_buffers does
+// (each rank's own statistics drift apart, like DDP without SyncBN). Only
+// float tensors travel (num_batches_tracked is the same count everywhere).
+void CellTrainer::share_leader_state(bool parameters) {
+  if (reducer_.size() <= 1) return;
+  std::vector<at::Tensor> tensors;
+  for (const auto& entry : models::state_entries(net_))
+    if ((parameters || entry.is_buffer) && entry.tensor.scalar_type() == at::kFloat)
+      tensors.push_back(entry.tensor);
+  at::NoGradGuard no_grad;
+  reducer_.broadcast(tensors);
+}
+
+// True on every rank of the group iff it is true on any: decisions that end
+// a step (a stop request, a diverged loss) must be taken together or the
+// others wait in the next collective for ever.
+bool CellTrainer::group_agrees(bool mine) {
+  if (reducer_.size() <= 1) return mine;
+  std::vector<double> votes{mine ? 1.0 : 0.0};
+  reducer_.sum(votes);
+  return votes[0] > 0;
+}
+
+// A split evaluated by the whole group: each rank takes its share of the
+// images and the group sums the pieces, so every rank sees the same result
+// and takes the same schedule decisions.
+Evaluation CellTrainer::evaluate_split(data::Split split) {
+  if (reducer_.size() <= 1) return evaluate(net_, dataset_, split, recipe_.eval_batch_size);
+  share_leader_state(/*parameters=*/false);
+  return evaluate_in_group(net_, dataset_, split, recipe_.eval_batch_size, reducer_, in_.shard_rank);
 }
 
 void CellTrainer::start_or_resume() {
@@ -129,7 +170,7 @@ TrainResult CellTrainer::run() {
 
 data::StreamOptions CellTrainer::epoch_stream() const {
   data::StreamOptions options;
-  options.batch_size = recipe_.batch_size;
+  options.batch_size = recipe_.batch_size / in_.shard_count;  // the group's batch is the recipe's
   options.shuffle = true;
   options.seed = in_.seed;
   options.epoch = st_.epoch;
@@ -158,7 +199,7 @@ void CellTrainer::train_epoch() {
 }
 
 void CellTrainer::stop_if_requested() {
-  if (!(in_.should_stop ? in_.should_stop() : stop::requested())) return;
+  if (!group_agrees(in_.should_stop ? in_.should_stop() : stop::requested())) return;
   st_.train_seconds = clock_.seconds() + seconds_before_ - st_.eval_seconds;
   save_state();
   throw Interrupted();
@@ -178,7 +219,12 @@ void CellTrainer::step(const data::Batch& batch) {
 
 double CellTrainer::forward_backward(const data::Batch& batch) {
   at::Tensor loss = loss_of(net_.forward(batch.images), batch.labels, multi_label_);
-  const double value = loss.item<double>();
+  double value = loss.item<double>();
+  if (reducer_.size() > 1) {  // the group's loss: the mean of equal shards' means
+    std::vector<double> sum{value};
+    reducer_.sum(sum);
+    value = sum[0] / reducer_.size();
+  }
   if (!std::isfinite(value))
     throw Error("training diverged: loss is " + std::to_string(value) + " at step " +
                 std::to_string(st_.step + 1) + " (epoch " + std::to_string(st_.epoch + 1) + ")");
@@ -220,7 +266,7 @@ void CellTrainer::record_loss(double loss, double used_lr) {
   char extra[96];
   std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)st_.epoch + 1,
                 (long long)recipe_.epochs, loss, used_lr);
-  progress_.update(st_.step, extra, (st_.step - first_step_) * recipe_.batch_size * in_.shard_count);
+  progress_.update(st_.step, extra, (st_.step - first_step_) * recipe_.batch_size);
 }
 
 // The plateau at the epoch's end (unless it steps where the reference does)
@@ -243,7 +289,7 @@ double CellTrainer::plateau_input(double before_any) const {
 
 void CellTrainer::validate() {
   Stopwatch eval_clock;
-  Evaluation val = evaluate(net_, dataset_, data::Split::val, recipe_.eval_batch_size);
+  Evaluation val = evaluate_split(data::Split::val);
   auto metrics = val.metrics();
   auto it = metrics.find(target_metric_);
   if (it == metrics.end())
@@ -287,13 +333,12 @@ TrainResult CellTrainer::finish() {
   record.iterations = st_.step;
   record.best_val = st_.best_val;
   record.best_iteration = st_.best_iteration;
-  record.images_per_s =
-      double(st_.step * recipe_.batch_size * in_.shard_count) / std::max(st_.train_seconds, 1e-9);
+  record.images_per_s = double(st_.step * recipe_.batch_size) / std::max(st_.train_seconds, 1e-9);
   if (stopped_early_)
     record.message = "stopped after epoch " + std::to_string(st_.epoch) + ": lr below min_lr";
 
   unflatten_into(net_, st_.best);
-  Evaluation test = evaluate(net_, dataset_, data::Split::test, recipe_.eval_batch_size);
+  Evaluation test = evaluate_split(data::Split::test);
   record.metrics = test.metrics();
   record.test_loss = test.loss;
   record.target = record.metrics.count(target_metric_) ? record.metrics[target_metric_] : std::nan("");

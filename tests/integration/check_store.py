@@ -11,6 +11,8 @@ Usage: check_store.py COMMAND STORE [args]; exits non-zero with a message on fai
   message STORE SUBSTRING COUNT      COUNT failed cells have SUBSTRING in their message
   analyses STORE COUNT               COUNT analysis tasks, all done, linked from their cells; l2
                                      recomputed from the checkpoints; CKA of a network with itself 1
+  same_training A B TOL              every task of A trained as in B (steps, best iteration, best
+                                     checkpoint and test target within TOL)
 """
 import hashlib
 import json
@@ -262,9 +264,37 @@ def analyses(path, count):
           f"{cka_rows} CKA self-similarities are 1")
 
 
+def same_training(path_a, path_b, tolerance):
+    """Every cell of A trained as in B: the same steps and best iteration, the
+    best checkpoint and the test target within `tolerance` (relative to the
+    largest magnitude)."""
+    tol = float(tolerance)
+    with h5py.File(path_a, "r") as fa, h5py.File(path_b, "r") as fb:
+        ra, rb = records(fa), records(fb)
+        if sorted(ra) != sorted(rb):
+            fail(f"{path_a} and {path_b} hold different tasks")
+        worst = 0.0
+        for cid in ra:
+            a, b = ra[cid], rb[cid]
+            if a["status"] != "done" or b["status"] != "done":
+                fail(f"{cid}: not done in both stores")
+            for key in ("iterations", "best_iteration"):
+                if a[key] != b[key]:
+                    fail(f"{cid}: {key} {a[key]} vs {b[key]}")
+            wa = fa["cells"][cid]["checkpoints"]["best"][()]
+            wb = fb["cells"][cid]["checkpoints"]["best"][()]
+            err = float(np.abs(wa - wb).max() / max(np.abs(wb).max(), 1e-12))
+            worst = max(worst, err)
+            if err > tol:
+                fail(f"{cid}: best checkpoints differ by {err:.2e} of their largest weight (tolerance {tol})")
+            if abs(a["target"] - b["target"]) > tol * max(abs(b["target"]), 1.0) * 100:
+                fail(f"{cid}: test target {a['target']} vs {b['target']}")
+    print(f"ok: {len(ra)} tasks trained alike; largest relative weight difference {worst:.2e}")
+
+
 if __name__ == "__main__":
     commands = {"counts": counts, "schema": schema, "ids": ids, "snapshot": snapshot, "unchanged": unchanged,
-                "message": message, "analyses": analyses}
+                "message": message, "analyses": analyses, "same_training": same_training}
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)

@@ -9,6 +9,9 @@ struct Topology {
   MPI_Comm world = MPI_COMM_NULL;
   MPI_Comm group_comm = MPI_COMM_NULL;  // the ranks training one task together
   MPI_Comm local_comm = MPI_COMM_NULL;  // the ranks on this node
+  // The group again, apart from its collectives: a failing rank meets the
+  // others here without matching a collective they may be inside.
+  MPI_Comm failure_comm = MPI_COMM_NULL;
   int world_rank = 0, world_size = 1;
   int group = 0, group_count = 1;
   int group_rank = 0, group_size = 1;
@@ -27,5 +30,10 @@ void wait_sleeping(MPI_Request& request, int poll_ms = 5);
 
 // A barrier that sleeps while it waits (see wait_sleeping).
 void barrier_sleeping(MPI_Comm comm);
+
+// True when every rank of `comm` calls this within `timeout_s`: a failure
+// the whole group met at the same point. False when some rank is elsewhere
+// (inside a collective the failed rank will never join).
+bool all_arrive_within(MPI_Comm comm, double timeout_s);
 
 }  // namespace featreuse::dist

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "featreuse/data/dataset.hpp"
+#include "featreuse/dist/reducer.hpp"
 #include "featreuse/models/network.hpp"
 
 namespace featreuse::train {
@@ -25,6 +26,13 @@ struct Evaluation {
 // evaluate (empty: all).
 Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
                     const std::vector<int64_t>& subset = {});
+
+// The whole split evaluated by a data-parallel group: rank `rank` of
+// `group` takes every size-th image from its rank on, and the pieces are
+// summed over the group, so every rank returns the whole evaluation, in the
+// split's order.
+Evaluation evaluate_in_group(models::Network& net, const data::Dataset& dataset, data::Split split,
+                             int64_t batch_size, dist::GradientReducer& group, int rank);
 
 bool is_multi_label(const data::Dataset& dataset);
 // Cross-entropy, or binary cross-entropy on logits for multi-label sets.

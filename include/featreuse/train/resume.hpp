@@ -51,4 +51,17 @@ class FileResumeSlot : public ResumeSlot {
   std::string path_;
 };
 
+// The other ranks of a data-parallel group resume from their leader's slot
+// but never write it: only the leader saves and clears.
+class ReadOnlyResumeSlot : public ResumeSlot {
+ public:
+  explicit ReadOnlyResumeSlot(ResumeSlot& leader_slot) : slot_(leader_slot) {}
+  std::optional<TrainState> load() override { return slot_.load(); }
+  void save(const TrainState&) override {}
+  void clear() override {}
+
+ private:
+  ResumeSlot& slot_;
+};
+
 }  // namespace featreuse::train
