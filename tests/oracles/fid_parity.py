@@ -30,6 +30,7 @@ it is missing.
 import argparse
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 
@@ -132,7 +133,8 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--pytorch-fid", default="")
     args = parser.parse_args()
-    os.makedirs(args.workdir, exist_ok=True)
+    shutil.rmtree(args.workdir, ignore_errors=True)  # pytorch-fid refuses to overwrite its .npz files
+    os.makedirs(args.workdir)
     fid_score, inception = load_pytorch_fid(args.pytorch_fid)
     torch.set_num_threads(2)
     ok = True
