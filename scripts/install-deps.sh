@@ -13,7 +13,7 @@ packages=(
   dataset-fashion-mnist
   # Python oracles and post-hoc analysis (run with /usr/bin/python3)
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
-  python3-matplotlib python3-scipy python3-pip
+  python3-matplotlib python3-scipy python3-yaml python3-pip
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -30,11 +30,14 @@ blas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 if [ -e "$blas" ]; then
   update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" > /dev/null
 fi
-# pytorch-fid (not packaged by Debian) for the FID oracle test: pure Python,
-# its dependencies are the Debian packages above, installed once outside the
-# clone. CMake finds it there (FEATREUSE_PYTHON_PACKAGES).
+# pytorch-fid and timm (not packaged by Debian) for the FID and timm oracle
+# tests: pure Python, their dependencies are the Debian packages above
+# (timm's optional huggingface_hub and safetensors are not needed), installed
+# once outside the clone. CMake finds them there (FEATREUSE_PYTHON_PACKAGES).
 python_packages=${FEATREUSE_PYTHON_PACKAGES:-/opt/featreuse/python}
-if [ ! -d "$python_packages/pytorch_fid" ]; then
-  /usr/bin/python3 -m pip install -q --no-deps --disable-pip-version-check --root-user-action=ignore \
-    --target "$python_packages" pytorch-fid==0.3.0
-fi
+for spec in pytorch_fid:pytorch-fid==0.3.0 timm:timm==0.9.16; do
+  if [ ! -d "$python_packages/${spec%%:*}" ]; then
+    /usr/bin/python3 -m pip install -q --no-deps --disable-pip-version-check --root-user-action=ignore \
+      --target "$python_packages" "${spec#*:}"
+  fi
+done
