@@ -9,6 +9,7 @@ namespace featreuse::app {
 
 int cmd_bench_loader(const Args& args);
 int cmd_bench_knn(const Args& args);
+int cmd_bench_train(const Args& args);
 
 namespace {
 struct BenchKind {
@@ -19,6 +20,7 @@ struct BenchKind {
 const BenchKind kKinds[] = {
     {"loader", "training-loader throughput on a prepared cache (img/s)", cmd_bench_loader},
     {"knn", "the layer-wise k-NN on a synthetic bank: time and peak memory", cmd_bench_knn},
+    {"train", "the whole training step on random images (img/s)", cmd_bench_train},
 };
 
 void usage() {

@@ -1,0 +1,32 @@
+#!/bin/bash
+# The whole training step, featreuse (`featreuse bench train`: the trainer's
+# loop on in-memory random images) against PyTorch eager (train_reference.py:
+# the same architecture, a fixed random batch, no loader), same threads, same
+# machine, one after the other. Prints each pair and the ratio (>1: featreuse
+# is faster). The issue's set: the demo's models at their size with batch 64,
+# resnet50 and deit_small at 224 with batch 16. Usage:
+#   benchmarks/train.sh [FEATREUSE] [THREADS]     (timm: FEATREUSE_TIMM_PATH, default /opt/featreuse/python)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+featreuse=${1:-$root/build/src/app/featreuse}
+threads=${2:-$(nproc)}
+timm=${FEATREUSE_TIMM_PATH:-/opt/featreuse/python}
+export OMP_NUM_THREADS=$threads
+run_pair() { # MODEL BATCH SIZE STEPS WARMUP
+  local ours reference
+  ours=$("$featreuse" bench train --model "$1" --batch "$2" --size "$3" --steps "$4" --warmup "$5" \
+    --threads "$threads" --json)
+  reference=$(/usr/bin/python3 "$root/benchmarks/train_reference.py" "$1" "$2" "$3" "$4" "$5" "$threads" \
+    --timm "$timm")
+  /usr/bin/python3 - "$ours" "$reference" << 'PYEOF'
+import json, sys
+ours, ref = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"{ours['model']:<13} batch {ours['batch']:>3} {ours['size']:>3} px: featreuse {ours['images_per_s']:8.1f} img/s, "
+      f"PyTorch {ref['torch']} {ref['images_per_s']:8.1f} img/s, ratio {ours['images_per_s'] / ref['images_per_s']:.2f}x")
+PYEOF
+}
+echo "$(nproc) cores, $threads threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+run_pair resnet_small 64 28 30 5
+run_pair deit_micro 64 28 30 5
+run_pair resnet50 16 224 5 2
+run_pair deit_small 16 224 5 2

@@ -1,0 +1,146 @@
+// featreuse bench train: images/s of the whole training step as `run` takes
+// it (the trainer's loop over an in-memory batch stream: normalisation,
+// forward, loss, backward, gradient clip, optimiser step, schedule), on
+// random images, after a warm-up run. benchmarks/train.sh runs the same
+// models through PyTorch on the same machine and prints the ratio.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <mpi.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "featreuse/core/config.hpp"
+#include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
+#include "featreuse/data/memory_dataset.hpp"
+#include "featreuse/models/model_config.hpp"
+#include "featreuse/models/registry.hpp"
+#include "featreuse/train/trainer.hpp"
+#include "model_args.hpp"
+
+namespace featreuse::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct BenchTrainOptions {
+  std::string model, recipe = "default", configs;
+  int64_t batch = 64, size = 0, steps = 20, warmup = 3, classes = 10, channels = 3;
+  int threads = 0;
+  bool json_line = false;
+};
+
+// Random images and labels: `train` images to train on, one batch each for
+// validation and test (the trainer needs both; they are not timed).
+std::unique_ptr<data::Dataset> random_dataset(const BenchTrainOptions& o, int64_t train) {
+  auto split = [&](int64_t n) {
+    return data::SplitData{at::randint(0, 256, {n, o.channels, o.size, o.size}, at::kByte),
+                           at::randint(0, o.classes, {n}, at::kLong)};
+  };
+  data::DatasetInfo info;
+  info.name = "random";
+  info.reader = "memory";
+  info.channels = o.channels;
+  info.image_size = o.size;
+  info.num_classes = o.classes;
+  info.split_sizes = {train, o.batch, o.batch};
+  std::vector<double> mean(size_t(o.channels), 0.5), stddev(size_t(o.channels), 0.25);
+  info.mean = mean;
+  info.stddev = stddev;
+  return std::make_unique<data::InMemoryDataset>(
+      info, std::array<data::SplitData, 3>{split(train), split(o.batch), split(o.batch)}, mean, stddev);
+}
+
+// The configured recipe, cut to `steps` steps of one epoch that validates
+// only at its end.
+train::Recipe bench_recipe(const BenchTrainOptions& o, int64_t steps) {
+  json recipe = load_yaml_file(configs_dir_or_default(o.configs) + "/recipes/" + o.recipe + ".yaml").value;
+  recipe["batch_size"] = o.batch;
+  recipe["eval_batch_size"] = o.batch;
+  recipe["epochs"] = 1;
+  recipe["train_size"] = o.batch * steps;
+  recipe["train_fraction"] = 0.0;
+  recipe["val_every"] = 1.0;
+  recipe["log_every"] = steps;
+  recipe["checkpoint_every_s"] = 0.0;
+  recipe["plateau"] = false;
+  return train::parse_recipe(recipe);
+}
+
+// Trains `steps` steps; the trainer's own throughput (evaluation excluded).
+double train_images_per_s(const BenchTrainOptions& o, const models::ModelConfig& config,
+                          const data::Dataset& dataset, dist::GradientReducer& reducer, int64_t steps) {
+  auto net = models::build_model(config, o.classes, o.channels);
+  train::TrainInputs in;
+  in.label = "bench " + config.name;
+  in.recipe = bench_recipe(o, steps);
+  in.family = models::registry().info(config.spec.arch).family;
+  in.random_init = true;
+  in.progress_interval_s = 1e9;
+  return train::train_cell(in, dataset, *net, reducer).record.images_per_s;
+}
+
+}  // namespace
+
+int cmd_bench_train(const Args& args) {
+  po::options_description options("featreuse bench train --model M [options]");
+  BenchTrainOptions o;
+  options.add_options()("help,h", "show this help")(
+      "model", po::value(&o.model), "model config or architecture")("batch", po::value(&o.batch),
+                                                                    "batch size (default 64)")(
+      "size", po::value(&o.size), "image side (default: the model config's image_size)")(
+      "steps", po::value(&o.steps), "timed steps (default 20)")(
+      "warmup", po::value(&o.warmup), "untimed steps first (default 3)")("classes", po::value(&o.classes),
+                                                                         "classes (default 10)")(
+      "channels", po::value(&o.channels), "input channels (default 3)")("recipe", po::value(&o.recipe),
+                                                                        "recipe config (default: default)")(
+      "threads", po::value(&o.threads), "torch threads (default: all cores)")(
+      "json", po::bool_switch(&o.json_line), "print one JSON line")("configs", po::value(&o.configs),
+                                                                    "configs folder");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
+  if (vm.count("help") || o.model.empty()) {
+    std::cout << options << "\n";
+    return vm.count("help") ? 0 : 2;
+  }
+  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.classes < 2 || (o.channels != 1 && o.channels != 3))
+    throw Error(
+        "bench train: --batch and --steps must be positive, --warmup not negative, --classes at "
+        "least 2, --channels 1 or 3");
+  set_torch_threads(o.threads);
+  const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
+  if (o.size <= 0) o.size = config.spec.image_size;
+  spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result
+
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  double rate = 0;
+  {
+    auto reducer = dist::make_mpi_reducer(MPI_COMM_SELF);
+    at::manual_seed(0);
+    const auto dataset = random_dataset(o, o.batch * std::max(o.steps, o.warmup));
+    if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, o.warmup);
+    rate = train_images_per_s(o, config, *dataset, *reducer, o.steps);
+  }
+  MPI_Finalize();
+
+  if (o.json_line)
+    std::printf(
+        R"({"model": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "images_per_s": %.3f})"
+        "\n",
+        config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.steps, at::get_num_threads(),
+        rate);
+  else
+    std::printf(
+        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads: %.1f img/s (%.1f ms/step)\n",
+        config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.size, (long long)o.steps,
+        at::get_num_threads(), rate, 1000.0 * double(o.batch) / rate);
+  return 0;
+}
+
+}  // namespace featreuse::app
