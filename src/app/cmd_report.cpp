@@ -191,10 +191,8 @@ int cmd_report(const Args& args) {
                                                                                    "the HDF5 store");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
-  if (vm.count("help") || path.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  if (auto code = help_or_missing(vm, options, "report", {{"STORE (the .h5 store)", !path.empty()}}))
+    return *code;
   if (!metric.empty()) {
     const auto& known = store::metric_columns();
     if (std::find(known.begin(), known.end(), metric) == known.end())

@@ -43,12 +43,10 @@ int import_weights(const std::vector<std::string>& args) {
       "in-channels", po::value(&in_channels), "1 or 3; 1 keeps channel 0 of the first conv (default 3)")(
       "configs", po::value(&configs), "configs folder");
   const po::variables_map vm = parse_args(args, opts, {"file"}, "weights import");
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (file.empty() || model.empty() || out.empty())
-    throw Error("weights import: FILE, --model and --out are required (see --help)");
+  if (auto code = help_or_missing(
+          vm, opts, "weights import",
+          {{"FILE (the weight file)", !file.empty()}, {"--model", !model.empty()}, {"--out", !out.empty()}}))
+    return *code;
 
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
   const auto weights = models::read_weights(file);

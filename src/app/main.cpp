@@ -19,7 +19,12 @@ void print_usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  featreuse::log::init();
+  try {
+    featreuse::log::init();
+  } catch (const featreuse::UsageError& e) {
+    std::fprintf(stderr, "featreuse: error: %s\n", e.what());
+    return 2;
+  }
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();
     return argc < 2 ? 2 : 0;
@@ -34,6 +39,9 @@ int main(int argc, char** argv) {
     featreuse::app::Args args(argv + 1, argv + argc);
     try {
       return c.run(args);
+    } catch (const featreuse::UsageError& e) {
+      std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
+      return 2;
     } catch (const featreuse::Error& e) {
       std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
       return 1;

@@ -5,6 +5,7 @@
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
+#include "featreuse/core/log.hpp"
 #include "featreuse/core/rng.hpp"
 
 using namespace featreuse;
@@ -139,4 +140,21 @@ TEST(Rng, DerivedSeedsAndShufflesAreFixed) {
   // must not change between builds, or resumed studies would mix orders.
   EXPECT_EQ(shuffled_range(8, 7), (std::vector<int64_t>{2, 3, 5, 6, 1, 0, 4, 7}));
   EXPECT_EQ(derive_seed(7, "x", 0), 17262171730251860905ull);
+}
+
+TEST(Log, LevelsInAnyCaseUnknownOnesRefusedWithTheValidNames) {
+  EXPECT_EQ(log::parse_level("INFO", "--log-level"), spdlog::level::info);
+  EXPECT_EQ(log::parse_level("Debug", "--log-level"), spdlog::level::debug);
+  EXPECT_EQ(log::parse_level("warning", "--log-level"), spdlog::level::warn);
+  EXPECT_EQ(log::parse_level("OFF", "--log-level"), spdlog::level::off);
+  for (const char* bad : {"verbose", "", "inf0"}) {
+    try {
+      log::parse_level(bad, "FEATREUSE_LOG_LEVEL");
+      FAIL() << bad;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("FEATREUSE_LOG_LEVEL: unknown log level"), std::string::npos);
+      EXPECT_NE(std::string(e.what()).find("trace, debug, info, warn, error, critical, off"),
+                std::string::npos);
+    }
+  }
 }
