@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
@@ -111,7 +113,8 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   return result;
 }
 
-train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume) {
+train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume,
+                                     Heartbeat* heartbeat) {
   const data::Dataset& data = dataset(task.config["dataset"]);
   auto net = build_network(task.config, data.info());
   const json& init = task.config["init"];
@@ -136,6 +139,10 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
   in.resume = resume;
   in.shard_rank = topology_.group_rank;
   in.shard_count = topology_.group_size;
+  if (heartbeat)
+    in.on_step = [heartbeat](int64_t step, int64_t total, int64_t epoch, int64_t epochs) {
+      heartbeat->training(step, total, epoch, epochs);
+    };
   return train::train_cell(in, data, *net, reducer_);
 }
 
@@ -154,15 +161,19 @@ dist::Outcome TaskRunner::run(size_t index) {
     store_.sync();
   }
   spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
+  // Beats until the task's record is written (it is destroyed after that).
+  std::optional<Heartbeat> heartbeat;
+  if (writer) heartbeat.emplace(store_.path(), task.id);
   // A training task's saved state lives beside the store until it is done.
   train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
   Stopwatch clock;
   try {
-    train::TrainResult result = task.kind == grid::TaskKind::import ? import_weights(task)
-                                : task.kind == grid::TaskKind::st   ? draw_st(task)
-                                : task.kind == grid::TaskKind::analysis
-                                    ? analyse(task)
-                                    : train(task, writer ? &resume : nullptr);
+    train::TrainResult result =
+        task.kind == grid::TaskKind::import ? import_weights(task)
+        : task.kind == grid::TaskKind::st   ? draw_st(task)
+        : task.kind == grid::TaskKind::analysis
+            ? analyse(task)
+            : train(task, writer ? &resume : nullptr, heartbeat ? &*heartbeat : nullptr);
     if (writer) {
       if (task.kind == grid::TaskKind::analysis)
         store_.write_analysis(task.id, result.outputs.tables);

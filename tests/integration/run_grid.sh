@@ -29,6 +29,7 @@ $MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/a.h5" 2> "$WORK/reru
 grep -q "5 done before (skipped)" "$WORK/rerun.log" || fail "rerun did not skip the done tasks"
 check_py unchanged "$WORK/a.h5" "$WORK/snap.json"
 "$FEATREUSE" status "$WORK/a.h5" | grep -q "5 tasks: 5 done" || fail "status does not show 5 done"
+[ -z "$(ls -A "$WORK/a.h5.progress")" ] || fail "progress files left behind by a finished run"
 
 # plan --store: done tasks, new ones with a time from the done ones' speed.
 "$FEATREUSE" plan "$JOBS/tiny.yaml" --store "$WORK/a.h5" > "$WORK/plan_store.txt"
