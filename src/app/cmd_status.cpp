@@ -99,12 +99,13 @@ json task_json(const store::StoredCell& c, const std::map<std::string, store::Ta
 
 int print_json(const std::string& path, const std::vector<store::StoredCell>& cells,
                const std::map<std::string, store::TaskProgress>& progress) {
-  json counts = {{"done", 0}, {"running", 0}, {"failed", 0}, {"pending", 0}, {"stale", 0}};
+  std::map<std::string, int> counts = {
+      {"done", 0}, {"running", 0}, {"failed", 0}, {"pending", 0}, {"stale", 0}};
   json tasks = json::array();
   for (const auto& c : cells) {
     tasks.push_back(task_json(c, progress));
-    counts[grid::state_name(c.record.status)] = counts[grid::state_name(c.record.status)].get<int>() + 1;
-    if (tasks.back().value("stale", false)) counts["stale"] = counts["stale"].get<int>() + 1;
+    counts[grid::state_name(c.record.status)] += 1;
+    if (tasks.back().value("stale", false)) counts["stale"] += 1;
   }
   std::printf("%s\n",
               json({{"store", path}, {"tasks_total", cells.size()}, {"counts", counts}, {"tasks", tasks}})

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "featreuse: error: %s\n", e.what());
     return 2;
   }
+  if (argc < 2) std::fprintf(stderr, "featreuse: missing the command\n\n");
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();
     return argc < 2 ? 2 : 0;

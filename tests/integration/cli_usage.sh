@@ -14,6 +14,7 @@ expect_usage() {  # message fragment, command...
 }
 expect_usage "featreuse run: missing JOB" "$FEATREUSE" run --store "$WORK/s.h5"
 expect_usage "featreuse run: missing --store" "$FEATREUSE" run "$JOBS/tiny.yaml"
+expect_usage "featreuse: missing the command" "$FEATREUSE"
 expect_usage "featreuse plan: missing JOB" "$FEATREUSE" plan
 expect_usage "featreuse status: missing STORE" "$FEATREUSE" status
 expect_usage "featreuse report: missing STORE" "$FEATREUSE" report
@@ -23,8 +24,8 @@ grep -q -- "--store" "$WORK/err.txt" || fail "the help does not follow the missi
 expect_usage "unknown log level 'verbose' (valid: trace, debug, info, warn, error, critical, off)" \
   "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --log-level verbose
 [ ! -e "$WORK/s.h5" ] || fail "a store was created despite the bad log level"
-expect_usage "FEATREUSE_LOG_LEVEL: unknown log level 'loud'" env FEATREUSE_LOG_LEVEL=loud "$FEATREUSE" models
-FEATREUSE_LOG_LEVEL=WARNING "$FEATREUSE" models > /dev/null || fail "FEATREUSE_LOG_LEVEL=WARNING refused"
+expect_usage "FEATREUSE_LOG_LEVEL: unknown log level 'loud'" env FEATREUSE_LOG_LEVEL=loud "$FEATREUSE" --version
+FEATREUSE_LOG_LEVEL=WARNING "$FEATREUSE" --version > /dev/null || fail "FEATREUSE_LOG_LEVEL=WARNING refused"
 # INFO is accepted: the run gets past the options and fails on the job file instead (exit 1).
 rc=0
 $MPIRUN 1 "$FEATREUSE" run "$WORK/nojob.yaml" --store "$WORK/s.h5" --log-level INFO 2> "$WORK/err.txt" || rc=$?
