@@ -1,5 +1,8 @@
 #include "cli.hpp"
 
+#include <cstdio>
+#include <iostream>
+
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::app {
@@ -16,9 +19,24 @@ po::variables_map parse_args(const std::vector<std::string>& arguments,
     po::store(po::command_line_parser(arguments).options(options).positional(bare).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw Error(std::string(e.what()) + " (see featreuse " + command + " --help)");
+    throw UsageError(std::string(e.what()) + " (see featreuse " + command + " --help)");
   }
   return vm;
+}
+
+std::optional<int> help_or_missing(const po::variables_map& vm, const po::options_description& options,
+                                   const std::string& command, const std::vector<Required>& required) {
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  for (const auto& r : required) {
+    if (r.given) continue;
+    std::fprintf(stderr, "featreuse %s: missing %s\n\n", command.c_str(), r.name.c_str());
+    std::cerr << options << "\n";
+    return 2;
+  }
+  return std::nullopt;
 }
 
 }  // namespace featreuse::app

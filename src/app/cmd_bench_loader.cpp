@@ -37,10 +37,7 @@ int cmd_bench_loader(const Args& args) {
                                                                           "print one JSON line");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {}, "bench loader");
-  if (vm.count("help") || cache.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  if (auto code = help_or_missing(vm, options, "bench loader", {{"--cache", !cache.empty()}})) return *code;
   if (batch <= 0 || batches <= 0 || warmup < 0)
     throw Error("bench loader: batch sizes and counts must be positive");
   at::set_num_threads(std::max(1, threads));

@@ -3,6 +3,8 @@
 // or a split of a dataset (its config name or file; eval transforms).
 //   featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5
 //   featreuse features --model NAME --weights W --data DATASET --split test --probes P... --out F.h5
+//   featreuse features --store S.h5 --cell ID [--which best|initial] [--split test] --probes P... --out F.h5
+// A stored task brings its network, weights and (unless --input/--data) dataset.
 // F.h5 holds /logits [N, classes] and /probes/<probe> [N, ...] (float32),
 // /probe_names, /labels for --data, and attributes model, arch, weights,
 // input, pool; each probe's dataset says how it was pooled (attribute pooled).
@@ -12,6 +14,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -19,12 +22,16 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/data/registry.hpp"
+#include "featreuse/grid/plan.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/probe_pooling.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/h5.hpp"
+#include "featreuse/store/reader.hpp"
 #include "model_args.hpp"
 #include "npy.hpp"
+#include "stored_task.hpp"
+#include "study.hpp"
 
 namespace po = boost::program_options;
 
@@ -69,13 +76,9 @@ Images from_npy(const std::string& input) {
   return out;
 }
 
-Images from_dataset(const std::string& name, const std::string& split_name, const std::string& configs,
-                    int64_t batch) {
-  const std::string path = name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0
-                               ? name
-                               : configs + "/datasets/" + name + ".yaml";
-  json config = load_yaml_file(path).value;
-  if (!config.contains("name")) config["name"] = name;
+// A split of the dataset `config` describes (`name` for messages).
+Images from_dataset_config(const json& config, const std::string& name, const std::string& split_name,
+                           int64_t batch) {
   data::Split split = data::Split::test;
   if (split_name == "train")
     split = data::Split::train;
@@ -95,6 +98,53 @@ Images from_dataset(const std::string& name, const std::string& split_name, cons
   return out;
 }
 
+Images from_dataset(const std::string& name, const std::string& split_name, const std::string& configs,
+                    int64_t batch) {
+  const std::string path = name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0
+                               ? name
+                               : configs + "/datasets/" + name + ".yaml";
+  json config = load_yaml_file(path).value;
+  if (!config.contains("name")) config["name"] = name;
+  return from_dataset_config(config, name, split_name, batch);
+}
+
+// The network to run with its weights loaded, and what to call it in the output.
+struct LoadedModel {
+  std::shared_ptr<models::Network> net;
+  std::string name, arch, weights;
+};
+
+// --model and --weights: the head follows the file (or --num-classes).
+LoadedModel from_weight_file(const std::string& model, const std::string& weights_path,
+                             const std::string& configs, int64_t num_classes, int64_t channels) {
+  const auto cfg = models::resolve_model(model, configs);
+  const auto weights = models::read_weights(weights_path);
+  auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, channels);
+  const int64_t rows = head_rows(*net, weights);
+  if (num_classes <= 0 && rows > 0 && rows != 1000) net = models::build_model(cfg, rows, channels);
+  models::LoadOptions load;
+  load.keep_head = rows > 0;
+  load.source = weights_path;
+  models::load_weights(*net, weights, load);
+  if (rows <= 0) spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
+  return {net, cfg.name, cfg.spec.arch, weights_path};
+}
+
+// --store and --cell: the task's network as it was trained, with a checkpoint's weights.
+LoadedModel from_store(const store::StoreReader& reader, const store::StoredCell& task,
+                       store::CheckpointKind which) {
+  const json config = json::parse(task.config);
+  if (!config.contains("model") || !config.contains("dataset"))
+    throw Error("task " + task.id + " is not a trained model (kind " + grid::task_kind_name(task.kind) + ")");
+  auto net = build_network(config, data::describe_dataset(config["dataset"]));
+  models::LoadOptions load;
+  load.keep_head = true;
+  load.source = reader.path() + " " + task.id;
+  models::load_weights(*net, done_checkpoint(reader, task, which), load);
+  return {net, config["model"].value("name", std::string(config["model"]["arch"])), config["model"]["arch"],
+          load.source + " " + store::checkpoint_name(which)};
+}
+
 // Creates /<path> sized [n, sample dims...] float32 on first use.
 h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at::Tensor& batch) {
   std::vector<hsize_t> dims{static_cast<hsize_t>(n)};
@@ -106,17 +156,23 @@ h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at
 
 int cmd_features(const Args& args) {
   po::options_description opts(
-      "featreuse features --model NAME --weights W --input X.npy --probes P... --out F.h5");
+      "featreuse features (--model NAME --weights W | --store S.h5 --cell ID) (--input X.npy | --data D) "
+      "--probes P... --out F.h5");
   std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none";
+  std::string store_path, cell_id, which = "best";
   std::vector<std::string> probes;
   int64_t batch_size = 16, num_classes = 0;
   int threads = 0;
   opts.add_options()("help,h", "show this help")("model", po::value(&model),
                                                  "model config or architecture name")(
       "weights", po::value(&weights_path), "weights (.safetensors from `weights import`, or .pth)")(
+      "store", po::value(&store_path), "or a study store: with --cell, a trained task's network and weights")(
+      "cell", po::value(&cell_id), "with --store: the task id")(
+      "which", po::value(&which), "with --store: best (default) or initial weights")(
       "input", po::value(&input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
-      "data", po::value(&data_name), "or a dataset: its config name (configs/datasets/) or .yaml file")(
-      "split", po::value(&split), "with --data: train, val or test (default test)")(
+      "data", po::value(&data_name),
+      "or a dataset: its config name (configs/datasets/) or .yaml file; with --store, the cell's own by "
+      "default")("split", po::value(&split), "with --data: train, val or test (default test)")(
       "probes", po::value(&probes)->multitoken(), "probe points (module paths), or 'all'; none: logits only")(
       "out", po::value(&out), "output .h5")(
       "pool", po::value(&pool),
@@ -128,30 +184,40 @@ int cmd_features(const Args& args) {
                                                                             "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
+  const bool stored = !store_path.empty();
+  if (!vm.count("help")) {
+    if (stored && (!model.empty() || !weights_path.empty()))
+      throw UsageError("give --store and --cell, or --model and --weights, not both");
+    if (!input.empty() && !data_name.empty()) throw UsageError("give --input or --data, not both");
+    if (!stored && input.empty() && data_name.empty())
+      throw UsageError("missing --input or --data (see featreuse features --help)");
   }
-  if (model.empty() || weights_path.empty() || input.empty() == data_name.empty() || out.empty())
-    throw Error("features: --model, --weights, --out and one of --input / --data are required (see --help)");
+  const std::vector<Required> required =
+      stored ? std::vector<Required>{{"--cell", !cell_id.empty()}, {"--out", !out.empty()}}
+             : std::vector<Required>{{"--model (or --store)", !model.empty()},
+                                     {"--weights", !weights_path.empty()},
+                                     {"--out", !out.empty()}};
+  if (auto code = help_or_missing(vm, opts, "features", required)) return *code;
   const models::Pooling pooling = models::parse_pooling(pool);
-  if (batch_size < 1) throw Error("features: --batch-size must be positive");
+  if (batch_size < 1) throw UsageError("features: --batch-size must be positive");
   set_torch_threads(threads);
 
-  Images images = input.empty() ? from_dataset(data_name, split, configs_dir_or_default(configs), batch_size)
-                                : from_npy(input);
+  std::optional<store::StoreReader> reader;
+  std::optional<store::StoredCell> task;
+  if (stored) {
+    reader.emplace(store_path);
+    task = find_task(*reader, cell_id);
+  }
+  Images images = !input.empty() ? from_npy(input)
+                  : !data_name.empty()
+                      ? from_dataset(data_name, split, configs_dir_or_default(configs), batch_size)
+                      : from_dataset_config(json::parse(task->config)["dataset"], "of task " + task->id,
+                                            split, batch_size);
   const int64_t n = images.n, channels = images.channels;
-
-  const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
-  const auto weights = models::read_weights(weights_path);
-  auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, channels);
-  const int64_t rows = head_rows(*net, weights);
-  if (num_classes <= 0 && rows > 0 && rows != 1000) net = models::build_model(cfg, rows, channels);
-  models::LoadOptions load;
-  load.keep_head = rows > 0;
-  load.source = weights_path;
-  models::load_weights(*net, weights, load);
-  if (rows <= 0) spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
+  const LoadedModel loaded =
+      stored ? from_store(*reader, *task, parse_checkpoint_kind(which))
+             : from_weight_file(model, weights_path, configs_dir_or_default(configs), num_classes, channels);
+  const auto& net = loaded.net;
 
   if (probes.size() == 1 && probes[0] == "all") probes = net->probe_points();
   models::checked_probes(*net, probes);
@@ -195,9 +261,9 @@ int cmd_features(const Args& args) {
   h5::Handle str = h5::string_type(width);
   h5::Handle names_ds = h5::create_dataset(file, "probe_names", str, {static_cast<hsize_t>(probes.size())});
   if (!probes.empty()) h5::write_all(names_ds, str, names.data());
-  h5::set_attribute(file, "model", cfg.name);
-  h5::set_attribute(file, "arch", cfg.spec.arch);
-  h5::set_attribute(file, "weights", weights_path);
+  h5::set_attribute(file, "model", loaded.name);
+  h5::set_attribute(file, "arch", loaded.arch);
+  h5::set_attribute(file, "weights", loaded.weights);
   h5::set_attribute(file, "input", images.description);
   h5::set_attribute(file, "pool", pool);
   h5::flush(file);

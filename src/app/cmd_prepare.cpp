@@ -127,14 +127,11 @@ int cmd_prepare(const Args& args) {
       "ddsm-classes", po::value<int>(), "cbis_ddsm: 2 (normal/abnormal) or 3")(
       "threads", po::value<int>(), "decoding threads per rank (default: cores / ranks on the node)")(
       "force", po::bool_switch()->default_value(false), "rebuild an existing cache")(
-      "log-level", po::value(&level), "debug, info, warn");
+      "log-level", po::value(&level), "trace, debug, info, warn, error, critical, off (any case)");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "prepare");
-  if (vm.count("help") || dataset.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
-  if (vm.count("log-level")) spdlog::set_level(spdlog::level::from_str(level));
+  if (auto code = help_or_missing(vm, options, "prepare", {{"DATASET", !dataset.empty()}})) return *code;
+  if (vm.count("log-level")) log::set_level(level);
   const data::PrepareOptions prepare = parse(vm, dataset);
 
   int provided = 0;

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/text.hpp"
+#include "featreuse/grid/axis_order.hpp"
 #include "featreuse/store/reader.hpp"
 #include "report_analyses.hpp"
 #include "report_format.hpp"
@@ -31,8 +32,20 @@ namespace {
 const std::set<std::string> kInitAxes = {"init",        "source",         "wt_blocks",
                                          "wt_fraction", "init.wt_blocks", "init.wt_fraction"};
 
+using RowKey = std::vector<std::string>;
+
+// Rows keyed by values of `axes`, ordered as the job lists them (numbers numerically).
+struct RowLess {
+  const grid::AxisOrder* order;
+  std::vector<std::string> axes;
+  bool operator()(const RowKey& a, const RowKey& b) const { return order->less(axes, a, b); }
+};
+template <typename V>
+using Rows = std::map<RowKey, V, RowLess>;
+
 // The grid cells of a study and how the report groups them.
 struct Grouping {
+  grid::AxisOrder order;
   std::vector<store::StoredCell> cells;
   std::map<std::string, std::set<std::string>> seen;  // axis -> values
   std::vector<std::string> columns;                   // varying axes but the one averaged over
@@ -62,6 +75,7 @@ struct Grouping {
 
 Grouping group_cells(const store::StoreReader& reader, const std::string& over, const std::string& metric) {
   Grouping g;
+  g.order = grid::AxisOrder(reader.job_texts());
   g.metric = metric;
   for (auto& c : reader.cells())
     if (c.kind == grid::TaskKind::cell) g.cells.push_back(std::move(c));
@@ -90,7 +104,7 @@ Grouping group_cells(const store::StoreReader& reader, const std::string& over, 
 }
 
 void print_cell_groups(const std::string& path, const std::string& over, Grouping& g) {
-  std::map<std::vector<std::string>, Stats> groups;
+  Rows<Stats> groups(RowLess{&g.order, g.columns});
   for (const auto& c : g.cells) g.add(groups[g.key_of(c, {})], c);
   const std::string names = join(g.metric_names);
   std::printf("%s: test %s, mean ± std over %s%s%s\n\n", path.c_str(),
@@ -110,7 +124,7 @@ void print_cell_groups(const std::string& path, const std::string& over, Groupin
 // Figure 1: per setting (every varying axis but the init axes).
 void print_figure1(Grouping& g, const std::vector<std::string>& setting_columns) {
   if (!g.seen.count("init") || !g.seen["init"].count("ri") || !g.seen["init"].count("wt")) return;
-  std::map<std::vector<std::string>, std::map<std::string, Stats>> settings;
+  Rows<std::map<std::string, Stats>> settings(RowLess{&g.order, setting_columns});
   for (const auto& c : g.cells) {
     const std::string init = c.axes.contains("init") ? value_text(c.axes["init"]) : "";
     if (init == "ri" || init == "st" || init == "wt") g.add(settings[g.key_of(c, kInitAxes)][init], c);
@@ -153,7 +167,7 @@ int64_t steps_to(const std::vector<store::ValPoint>& curve, double share) {
 // Convergence speed: steps to 95% and 99% of the final validation target,
 // from the stored curves, per cell group.
 void print_convergence(const store::StoreReader& reader, const Grouping& g) {
-  std::map<std::vector<std::string>, std::array<Stats, 3>> groups;
+  Rows<std::array<Stats, 3>> groups(RowLess{&g.order, g.columns});
   for (const auto& c : g.cells) {
     if (c.record.status != grid::TaskState::done) continue;
     const auto curve = reader.val_curve(c.id);
@@ -191,10 +205,8 @@ int cmd_report(const Args& args) {
                                                                                    "the HDF5 store");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
-  if (vm.count("help") || path.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  if (auto code = help_or_missing(vm, options, "report", {{"STORE (the .h5 store)", !path.empty()}}))
+    return *code;
   if (!metric.empty()) {
     const auto& known = store::metric_columns();
     if (std::find(known.begin(), known.end(), metric) == known.end())
@@ -209,7 +221,7 @@ int cmd_report(const Args& args) {
     if (!kInitAxes.count(a)) setting_columns.push_back(a);
   print_figure1(g, setting_columns);
   print_convergence(reader, g);
-  print_analysis_summaries(reader, setting_columns);
+  print_analysis_summaries(reader, setting_columns, g.order);
   return 0;
 }
 

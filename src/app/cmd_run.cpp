@@ -1,4 +1,4 @@
-// featreuse run JOB --store S.h5 [--ranks-per-task G] [--retry-failed]:
+// featreuse run JOB --store S.h5 [--ranks-per-task G] [--retry-failed] [--strict]:
 // the orchestrator. Rank 0 expands the job and checks it against the store;
 // all ranks create the store's layout together; then groups take tasks from
 // the coordinator until none can run. Rerunning the same command skips done
@@ -24,6 +24,7 @@
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
 #include "featreuse/store/store.hpp"
+#include "plan_store.hpp"
 #include "study.hpp"
 #include "task_runner.hpp"
 
@@ -37,30 +38,28 @@ struct RunOptions {
   std::string job, store;
   int ranks_per_task = 1;
   bool retry_failed = false;
+  bool strict = false;  // exit kTasksFailed when a task failed
   int threads = 0;
 };
 
-// A job that would give an existing cell another config is refused, naming
-// the cell and what changed. Analyses are exempt: one with other options is
-// another task beside the stored one (the cell's link points at the newest).
-std::string check_against_store(const grid::Plan& plan, const std::vector<store::StoredCell>& stored) {
-  std::map<std::string, const store::StoredCell*> by_key;
-  for (const auto& c : stored) by_key[c.key] = &c;
-  std::string problems;
-  size_t count = 0;
-  for (const auto& t : plan.tasks) {
-    if (t.kind == grid::TaskKind::analysis) continue;
-    auto it = by_key.find(t.key);
-    if (it == by_key.end() || it->second->id == t.id) continue;
-    if (++count > 5) continue;
-    const json before = json::parse(it->second->config);
-    problems += "\n  cell " + t.key + " (stored as " + it->second->id + ", now " + t.id +
-                "): " + describe_differences(grid::identity_view(before), grid::identity_view(t.config));
-  }
-  if (count == 0) return "";
-  return "the job changes the config of " + std::to_string(count) + " cell" + (count == 1 ? "" : "s") +
-         " already in the store:" + problems + (count > 5 ? "\n  ..." : "") +
-         "\nUse a new store, or make the change a grid axis so the old and new cells can live side by side.";
+// The exit code of `run --strict` when a task failed (scheduling worked):
+// distinct from 1 (the job could not run), 2 (usage) and 3 (internal error).
+constexpr int kTasksFailed = 4;
+
+// The job's outcome on stdout, the failed count last; returns that count.
+size_t print_summary(const grid::Plan& plan, store::Store& store, const std::string& path, double seconds) {
+  std::map<grid::TaskState, size_t> counts;
+  for (const auto& t : plan.tasks) counts[store.read_record(t.id).status] += 1;
+  const size_t failed = counts[grid::TaskState::failed];
+  const std::string summary =
+      "job " + plan.job_name + " finished in " + format_duration(seconds) + ": " +
+      std::to_string(counts[grid::TaskState::done]) + " done, " +
+      std::to_string(counts[grid::TaskState::pending] + counts[grid::TaskState::running]) + " pending, of " +
+      std::to_string(plan.tasks.size()) + " tasks; store " + path + "\n" + std::to_string(failed) +
+      " failed" + (failed > 0 ? " (featreuse status " + path + " lists them)" : "");
+  spdlog::info("{}", summary);
+  std::printf("%s\n", summary.c_str());
+  return failed;
 }
 
 int run(const RunOptions& opt) {
@@ -164,21 +163,14 @@ int run(const RunOptions& opt) {
   }
   dist::barrier_sleeping(MPI_COMM_WORLD);
 
-  if (world_rank == 0) {
-    std::map<grid::TaskState, size_t> counts;
-    for (const auto& t : plan.tasks) counts[store.read_record(t.id).status] += 1;
-    const std::string summary =
-        "job " + plan.job_name + " finished in " + format_duration(clock.seconds()) + ": " +
-        std::to_string(counts[grid::TaskState::done]) + " done, " +
-        std::to_string(counts[grid::TaskState::failed]) + " failed, " +
-        std::to_string(counts[grid::TaskState::pending] + counts[grid::TaskState::running]) +
-        " pending, of " + std::to_string(plan.tasks.size()) + " tasks; store " + opt.store;
-    spdlog::info("{}", summary);
-    std::printf("%s\n", summary.c_str());
-  }
+  // Rank 0 counts; every rank exits with the same code, so mpirun and srun
+  // pass it on whichever rank they report.
+  const size_t failed = std::stoull(decided_by_rank0(MPI_COMM_WORLD, [&] {
+    return std::to_string(print_summary(plan, store, opt.store, clock.seconds()));
+  }));
   store.close();
   dist::free_topology(topology);
-  return 0;
+  return opt.strict && failed > 0 ? kTasksFailed : 0;
 }
 
 }  // namespace
@@ -193,17 +185,19 @@ int cmd_run(const Args& args) {
       "ranks per group: each task trains data-parallel on G ranks of one node, the recipe's batch split "
       "over them (G must divide it)")("retry-failed", po::bool_switch(&opt.retry_failed),
                                       "run failed tasks again")(
+      "strict", po::bool_switch(&opt.strict),
+      "exit with code 4 when any task failed (for Slurm afterok and scripts; default: 0)")(
       "threads", po::value(&opt.threads)->default_value(0),
       "compute threads per rank (0: cores / ranks per node)")(
-      "log-level", po::value(&level)->default_value("info"), "trace, debug, info, warn, error")(
+      "log-level", po::value(&level),
+      "trace, debug, info, warn, error, critical, off (any case; default info, or FEATREUSE_LOG_LEVEL)")(
       "job", po::value(&opt.job), "the job file");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "run");
-  if (vm.count("help") || opt.job.empty() || opt.store.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
-  spdlog::set_level(spdlog::level::from_str(level));
+  if (auto code = help_or_missing(
+          vm, options, "run", {{"JOB (the job file)", !opt.job.empty()}, {"--store", !opt.store.empty()}}))
+    return *code;
+  if (vm.count("log-level")) log::set_level(level);
 
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);

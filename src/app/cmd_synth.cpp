@@ -29,10 +29,9 @@ int cmd_synth(const Args& args) {
                                                              "zlib level of the PNGs written (default 6)");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "synth");
-  if (vm.count("help") || o.layout.empty() || o.out.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  if (auto code =
+          help_or_missing(vm, options, "synth", {{"DATASET", !o.layout.empty()}, {"--out", !o.out.empty()}}))
+    return *code;
   if (!size.empty()) {
     if (std::sscanf(size.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width <= 0 || o.height <= 0)
       throw Error("synth: --size must look like 2000x1500, not '" + size + "'");

@@ -1,7 +1,9 @@
 // featreuse weights: import torchvision/timm weight files into a checked
-// .safetensors for one model, or list a weight file's tensors.
+// .safetensors for one model, list a weight file's tensors, or export a
+// stored task's checkpoint (cmd_weights_export.cpp).
 //   featreuse weights import FILE --model NAME --out W.safetensors [--keep-head]
 //   featreuse weights list FILE
+//   featreuse weights export STORE --cell ID [--which best|initial] --out W.safetensors|W.pth
 #include <ATen/ATen.h>
 
 #include <boost/program_options.hpp>
@@ -20,6 +22,8 @@
 namespace po = boost::program_options;
 
 namespace featreuse::app {
+
+int export_weights(const std::vector<std::string>& args);  // cmd_weights_export.cpp
 
 namespace {
 
@@ -43,12 +47,10 @@ int import_weights(const std::vector<std::string>& args) {
       "in-channels", po::value(&in_channels), "1 or 3; 1 keeps channel 0 of the first conv (default 3)")(
       "configs", po::value(&configs), "configs folder");
   const po::variables_map vm = parse_args(args, opts, {"file"}, "weights import");
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
-  if (file.empty() || model.empty() || out.empty())
-    throw Error("weights import: FILE, --model and --out are required (see --help)");
+  if (auto code = help_or_missing(
+          vm, opts, "weights import",
+          {{"FILE (the weight file)", !file.empty()}, {"--model", !model.empty()}, {"--out", !out.empty()}}))
+    return *code;
 
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
   const auto weights = models::read_weights(file);
@@ -102,15 +104,22 @@ int list_weights(const std::vector<std::string>& args) {
 int cmd_weights(const Args& args) {
   const std::string usage =
       "usage: featreuse weights import FILE --model NAME --out W.safetensors [--keep-head]\n"
-      "       featreuse weights list FILE\n";
-  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") {
+      "       featreuse weights list FILE\n"
+      "       featreuse weights export STORE --cell ID [--which best|initial] --out W.safetensors|W.pth\n";
+  if (args.size() < 2) {
+    std::fprintf(stderr, "featreuse weights: missing the action (import, list or export)\n\n%s",
+                 usage.c_str());
+    return 2;
+  }
+  if (args[1] == "--help" || args[1] == "-h") {
     std::printf("%s", usage.c_str());
-    return args.size() < 2 ? 2 : 0;
+    return 0;
   }
   const std::vector<std::string> rest(args.begin() + 2, args.end());
   if (args[1] == "import") return import_weights(rest);
   if (args[1] == "list") return list_weights(rest);
-  throw Error("weights: unknown action '" + args[1] + "'\n" + usage);
+  if (args[1] == "export") return export_weights(rest);
+  throw UsageError("weights: unknown action '" + args[1] + "'\n" + usage);
 }
 
 }  // namespace featreuse::app

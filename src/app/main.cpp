@@ -14,12 +14,26 @@ void print_usage() {
   std::printf("featreuse %s: transfer-learning studies on HPC clusters\n\n", featreuse::version());
   std::printf("usage: featreuse <command> [options]   (featreuse <command> --help for its options)\n\n");
   for (const auto& c : featreuse::app::commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf("\nenvironment (docs/environment.md):\n");
+  const char* variables[][2] = {
+      {"FEATREUSE_CONFIGS", "configs folder when neither the job nor --configs names one"},
+      {"FEATREUSE_DATA", "folder that relative dataset roots, caches and split files are under"},
+      {"FEATREUSE_LOG_LEVEL", "log level when a command has no --log-level (default info)"},
+      {"FEATREUSE_HEARTBEAT_S", "seconds between a running task's heartbeats for status (default 30)"},
+      {"SLURM_CPUS_PER_TASK", "compute threads per rank when --threads is 0 (run, prepare)"}};
+  for (const auto& [name, what] : variables) std::printf("  %-22s %s\n", name, what);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  featreuse::log::init();
+  try {
+    featreuse::log::init();
+  } catch (const featreuse::UsageError& e) {
+    std::fprintf(stderr, "featreuse: error: %s\n", e.what());
+    return 2;
+  }
+  if (argc < 2) std::fprintf(stderr, "featreuse: missing the command\n\n");
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();
     return argc < 2 ? 2 : 0;
@@ -34,6 +48,9 @@ int main(int argc, char** argv) {
     featreuse::app::Args args(argv + 1, argv + argc);
     try {
       return c.run(args);
+    } catch (const featreuse::UsageError& e) {
+      std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
+      return 2;
     } catch (const featreuse::Error& e) {
       std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
       return 1;

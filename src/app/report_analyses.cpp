@@ -134,7 +134,8 @@ void remember(std::vector<T>& order, const T& item) {
   if (std::find(order.begin(), order.end(), item) == order.end()) order.push_back(item);
 }
 
-void print_summary(const Summary& summary, Collected& c, const std::vector<std::string>& setting_columns) {
+void print_summary(const Summary& summary, Collected& c, const std::vector<std::string>& setting_columns,
+                   const grid::AxisOrder& order) {
   std::printf("\n%s, mean ± std over seeds%s\n", summary.title.c_str(),
               c.not_done ? (" (" + std::to_string(c.not_done) + " analyses not done)").c_str() : "");
   // RI, ST, WT first, then the others (WT-ST depths) in the order seen.
@@ -142,7 +143,8 @@ void print_summary(const Summary& summary, Collected& c, const std::vector<std::
     auto rank = [](const std::string& x) { return x == "ri" ? 0 : x == "st" ? 1 : x == "wt" ? 2 : 3; };
     return rank(a) < rank(b);
   });
-  std::sort(c.settings.begin(), c.settings.end());
+  std::sort(c.settings.begin(), c.settings.end(),
+            [&](const auto& a, const auto& b) { return order.less(setting_columns, a, b); });
   for (const auto& setting : c.settings) {
     std::string title;
     for (size_t i = 0; i < setting.size(); ++i)
@@ -166,7 +168,7 @@ void print_summary(const Summary& summary, Collected& c, const std::vector<std::
 }  // namespace
 
 void print_analysis_summaries(const store::StoreReader& reader,
-                              const std::vector<std::string>& setting_columns) {
+                              const std::vector<std::string>& setting_columns, const grid::AxisOrder& order) {
   std::map<std::string, Collected> collected;
   for (const auto& task : reader.cells()) {
     if (task.kind != grid::TaskKind::analysis) continue;
@@ -196,7 +198,7 @@ void print_analysis_summaries(const store::StoreReader& reader,
   }
   for (const auto& summary : summaries())
     if (collected.count(summary.analysis))
-      print_summary(summary, collected[summary.analysis], setting_columns);
+      print_summary(summary, collected[summary.analysis], setting_columns, order);
 }
 
 }  // namespace featreuse::app

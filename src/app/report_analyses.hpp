@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "featreuse/grid/axis_order.hpp"
 #include "featreuse/store/reader.hpp"
 
 namespace featreuse::app {
 
+// Settings are listed in `order` (numbers numerically, then as the job lists them).
 void print_analysis_summaries(const store::StoreReader& reader,
-                              const std::vector<std::string>& setting_columns);
+                              const std::vector<std::string>& setting_columns, const grid::AxisOrder& order);
 
 }  // namespace featreuse::app

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
@@ -129,7 +130,8 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   return result;
 }
 
-train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume) {
+train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* resume,
+                                     Heartbeat* heartbeat) {
   const data::Dataset& data = dataset(task.config["dataset"]);
   auto net = build_network(task.config, data.info());
   const json& init = task.config["init"];
@@ -154,6 +156,10 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
   in.resume = resume;
   in.shard_rank = topology_.group_rank;
   in.shard_count = topology_.group_size;
+  if (heartbeat)
+    in.on_step = [heartbeat](int64_t step, int64_t total, int64_t epoch, int64_t epochs) {
+      heartbeat->training(step, total, epoch, epochs);
+    };
   return train::train_cell(in, data, *net, reducer_);
 }
 
@@ -172,6 +178,9 @@ dist::Outcome TaskRunner::run(size_t index) {
     store_.sync();
   }
   spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
+  // Beats until the task's record is written (it is destroyed after that).
+  std::optional<Heartbeat> heartbeat;
+  if (writer) heartbeat.emplace(store_.path(), task.id);
   // A training task's saved state lives beside the store until it is done.
   train::FileResumeSlot resume(store_.path() + ".resume/" + task.id + ".h5");
   train::ReadOnlyResumeSlot group_member_resume(resume);  // every rank of a group resumes, the leader saves
@@ -182,7 +191,8 @@ dist::Outcome TaskRunner::run(size_t index) {
         : task.kind == grid::TaskKind::st   ? draw_st(task)
         : task.kind == grid::TaskKind::analysis
             ? analyse(task)
-            : train(task, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume);
+            : train(task, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume,
+                    heartbeat ? &*heartbeat : nullptr);
     if (writer) {
       if (task.kind == grid::TaskKind::analysis)
         store_.write_analysis(task.id, result.outputs.tables);

@@ -13,6 +13,7 @@
 #include "featreuse/store/store.hpp"
 #include "featreuse/train/resume.hpp"
 #include "featreuse/train/trainer.hpp"
+#include "heartbeat.hpp"
 
 namespace featreuse::app {
 
@@ -23,7 +24,8 @@ class TaskRunner {
   dist::Outcome run(size_t task_index);
 
  private:
-  train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume);
+  // `heartbeat` (the writer's; null elsewhere) hears of every training step.
+  train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume, Heartbeat* heartbeat);
   train::TrainResult import_weights(const grid::Task& task);
   train::TrainResult draw_st(const grid::Task& task);
   train::TrainResult analyse(const grid::Task& task);

@@ -2,8 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
@@ -16,25 +19,40 @@ std::string join_key(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
 
-// Plain (unquoted) scalars get YAML 1.2 core-schema typing.
-json scalar_to_json(const YAML::Node& node) {
+// Plain (unquoted) scalars are typed by the YAML 1.2 core schema
+// (yaml.org/spec/1.2.2, 10.3.2): null, bool, base-10/0o/0x integers and
+// floats; anything else is a string. Infinity and NaN have no JSON form
+// (the canonical config), so they are refused rather than stored as null.
+json scalar_to_json(const YAML::Node& node, const std::string& file, const std::string& path) {
+  static const std::regex null_re("~|null|Null|NULL|");
+  static const std::regex true_re("true|True|TRUE"), false_re("false|False|FALSE");
+  static const std::regex decimal_re("[-+]?[0-9]+"), octal_re("0o[0-7]+"), hex_re("0x[0-9a-fA-F]+");
+  static const std::regex float_re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  static const std::regex special_re("[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
   const std::string& s = node.Scalar();
   if (node.Tag() == "!") return s;  // quoted: always a string
-  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  try {
-    size_t used = 0;
-    long long i = std::stoll(s, &used, 10);
-    if (used == s.size()) return i;
-  } catch (const std::exception&) {
+  if (std::regex_match(s, null_re)) return nullptr;
+  if (std::regex_match(s, true_re)) return true;
+  if (std::regex_match(s, false_re)) return false;
+  const int base = std::regex_match(s, decimal_re) ? 10
+                   : std::regex_match(s, octal_re) ? 8
+                   : std::regex_match(s, hex_re)   ? 16
+                                                   : 0;
+  if (base != 0) {
+    errno = 0;
+    const long long i = std::strtoll(s.c_str() + (base == 10 ? 0 : 2), nullptr, base);
+    if (errno == ERANGE) throw ConfigError(file, path, "integer " + s + " is out of range (64 bits)");
+    return i;
   }
-  try {
-    size_t used = 0;
-    double d = std::stod(s, &used);
-    if (used == s.size() && s.find_first_of("0123456789") != std::string::npos) return d;
-  } catch (const std::exception&) {
+  if (std::regex_match(s, float_re)) {
+    const double d = std::strtod(s.c_str(), nullptr);
+    if (!std::isfinite(d)) throw ConfigError(file, path, "number " + s + " is out of range");
+    return d;
   }
+  if (std::regex_match(s, special_re))
+    throw ConfigError(file, path,
+                      s + " (infinity or NaN) is not supported: configs are stored as JSON, which has "
+                          "no such numbers; use a finite number, or quote it for a string");
   return s;
 }
 
@@ -45,7 +63,7 @@ json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& do
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      return scalar_to_json(node);
+      return scalar_to_json(node, doc.file, path);
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (size_t i = 0; i < node.size(); ++i)

@@ -121,6 +121,12 @@ PyObj* Unpickler::reduce(PyObj* callable, PyObj* args) {
       throw Error(name_ + ": malformed tensor record (size and stride differ in length)");
     return o;
   }
+  // libtorch's pickle_save (featreuse weights export) wraps typed containers
+  // as restore_type_tag(value, "Dict[str, Tensor]"); the value is the dict.
+  if (f == "torch.jit._pickle.restore_type_tag") {
+    if (a.empty()) throw Error(name_ + ": malformed " + f + " record");
+    return a[0];
+  }
   if (f == "torch._utils._rebuild_parameter" || f == "torch._utils._rebuild_parameter_with_state") {
     if (a.empty() || a[0]->kind != PyObj::Kind::Tensor) throw Error(name_ + ": malformed " + f + " record");
     return a[0];

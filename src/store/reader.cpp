@@ -154,4 +154,12 @@ std::vector<ResultTable> StoreReader::analysis(const std::string& id) const {
   return detail::read_analysis(file_, id);
 }
 
+std::vector<std::string> StoreReader::job_texts() const {
+  std::vector<std::string> out;
+  if (!h5::exists(file_, "/jobs")) return out;
+  for (const auto& name : h5::list_group(h5::open_group(file_, "/jobs")))  // /jobs/000000, ...: sorted
+    out.push_back(h5::read_string(file_, "/jobs/" + name));
+  return out;
+}
+
 }  // namespace featreuse::store

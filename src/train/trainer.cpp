@@ -267,6 +267,7 @@ void CellTrainer::record_loss(double loss, double used_lr) {
   std::snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4f lr %.2e", (long long)st_.epoch + 1,
                 (long long)recipe_.epochs, loss, used_lr);
   progress_.update(st_.step, extra, (st_.step - first_step_) * recipe_.batch_size);
+  if (in_.on_step) in_.on_step(st_.step, schedule_.total_steps, st_.epoch + 1, recipe_.epochs);
 }
 
 // The plateau at the epoch's end (unless it steps where the reference does)

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Cells that fail (missing dataset files; a diverging learning rate) are
-# recorded as failed with their reasons, the others finish, the job exits 0;
-# --retry-failed runs them again.
+# recorded as failed with their reasons, the others finish, the job exits 0
+# and prints the failed count last; --retry-failed runs them again, and
+# --strict makes the failures exit code 4.
 source "$(dirname "$0")/lib.sh"
 
-$MPIRUN 2 "$FEATREUSE" run "$JOBS/failing.yaml" --store "$WORK/f.h5" 2> "$WORK/run.log" ||
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/failing.yaml" --store "$WORK/f.h5" > "$WORK/run.out" 2> "$WORK/run.log" ||
   { tail -20 "$WORK/run.log"; fail "the job exited non-zero"; }
-grep -q "1 done, 3 failed" "$WORK/run.log" || fail "no summary line"
+grep -q "1 done, 0 pending, of 4 tasks" "$WORK/run.out" || fail "no summary line"
+tail -1 "$WORK/run.out" | grep -q "^3 failed (featreuse status" || fail "the failed count is not last: $(tail -1 "$WORK/run.out")"
 check_py counts "$WORK/f.h5" 1 3 0
 check_py message "$WORK/f.h5" "/nonexistent/fashion-mnist/train-labels-idx1-ubyte.gz' does not exist" 2
 check_py message "$WORK/f.h5" "training diverged" 1
@@ -14,8 +16,10 @@ check_py message "$WORK/f.h5" "training diverged" 1
 grep -q "1 done, 0 running, 3 failed" "$WORK/status.txt" || fail "status counts"
 grep -q "training diverged" "$WORK/status.txt" || fail "status does not show the failure message"
 
-$MPIRUN 2 "$FEATREUSE" run "$JOBS/failing.yaml" --store "$WORK/f.h5" --retry-failed 2> "$WORK/retry.log" ||
-  fail "retry run exited non-zero"
+rc=0
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/failing.yaml" --store "$WORK/f.h5" --retry-failed --strict \
+  > "$WORK/retry.out" 2> "$WORK/retry.log" || rc=$?
+[ "$rc" = 4 ] || { tail -20 "$WORK/retry.log"; fail "--strict with failed tasks exited $rc, not 4"; }
 grep -q "3 failed before (retrying)" "$WORK/retry.log" || fail "failed tasks were not retried"
 check_py counts "$WORK/f.h5" 1 3 0
 "$PY" - "$WORK/f.h5" << 'PYEOF'

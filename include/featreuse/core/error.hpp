@@ -22,6 +22,13 @@ class ConfigError : public Error {
   std::string file_, key_;
 };
 
+// A command-line mistake (a missing argument, an unknown option or log
+// level): the program prints the message and exits with code 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Raised inside a task when a stop was requested (SIGTERM/SIGUSR1/SIGINT): the
 // task is left pending, not failed.
 class Interrupted : public Error {

@@ -49,6 +49,8 @@ class StoreReader {
   std::string linked_analysis(const std::string& cell, const std::string& name) const;
   // An analysis task's tables (values NaN until it is done).
   std::vector<ResultTable> analysis(const std::string& id) const;
+  // The job file text of every run into this store, oldest first.
+  std::vector<std::string> job_texts() const;
 
  private:
   std::string path_;

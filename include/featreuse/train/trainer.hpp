@@ -29,6 +29,9 @@ struct TrainInputs {
   std::function<bool()> should_stop;
   int shard_rank = 0, shard_count = 1;
   double progress_interval_s = 10.0;  // seconds between progress lines
+  // Called after every step with the steps done and planned and the epoch
+  // (1-based) of the recipe's epochs, for `status`; must be cheap. Optional.
+  std::function<void(int64_t step, int64_t total_steps, int64_t epoch, int64_t epochs)> on_step;
 };
 
 struct TrainResult {

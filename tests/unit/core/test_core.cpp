@@ -5,6 +5,7 @@
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
+#include "featreuse/core/log.hpp"
 #include "featreuse/core/rng.hpp"
 
 using namespace featreuse;
@@ -20,6 +21,61 @@ TEST(Config, PlainScalarsAreTypedQuotedStayStrings) {
   EXPECT_EQ(doc.value["g"], json({1, "x"}));
   EXPECT_EQ(doc.where("f"), "t.yaml:6");
   EXPECT_EQ(doc.key_order[""], (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g"}));
+}
+
+// YAML 1.2 core schema, one case per rule (yaml.org/spec/1.2.2, 10.3.2).
+json scalar(const std::string& text) { return parse_yaml("v: " + text + "\n", "t.yaml").value["v"]; }
+
+TEST(Config, CoreSchemaHexIsAnInteger) {
+  EXPECT_EQ(scalar("0x10"), json(16));
+  EXPECT_TRUE(scalar("0x10").is_number_integer());
+  EXPECT_EQ(scalar("0xFf"), json(255));
+}
+
+TEST(Config, CoreSchemaOctalIsAnInteger) {
+  EXPECT_EQ(scalar("0o17"), json(15));
+  EXPECT_TRUE(scalar("0o17").is_number_integer());
+  EXPECT_EQ(scalar("0o8"), json("0o8"));  // not octal digits: a string
+}
+
+TEST(Config, CoreSchemaDecimalIntegers) {
+  EXPECT_EQ(scalar("+12"), json(12));
+  EXPECT_EQ(scalar("-7"), json(-7));
+  EXPECT_EQ(scalar("012"), json(12));  // YAML 1.2: base 10, not octal
+}
+
+TEST(Config, CoreSchemaFloats) {
+  EXPECT_DOUBLE_EQ(scalar("1e3").get<double>(), 1000.0);
+  EXPECT_TRUE(scalar("1e3").is_number_float());
+  EXPECT_DOUBLE_EQ(scalar(".5").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(scalar("-2.").get<double>(), -2.0);
+}
+
+TEST(Config, CoreSchemaInfinityAndNanAreRefusedNamingTheKey) {
+  for (const char* text : {".inf", "-.inf", "+.Inf", ".nan", ".NaN"}) {
+    try {
+      scalar(text);
+      FAIL() << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.key(), "v") << text;
+      EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(scalar("'.inf'"), json(".inf"));  // quoted: a string
+}
+
+TEST(Config, CoreSchemaOutOfRangeIsRefused) {
+  EXPECT_THROW(scalar("99999999999999999999"), ConfigError);
+  EXPECT_THROW(scalar("0xFFFFFFFFFFFFFFFFFF"), ConfigError);
+  EXPECT_THROW(scalar("1e999"), ConfigError);
+}
+
+TEST(Config, CoreSchemaLeavesOtherWordsStrings) {
+  // Words that strtod or YAML 1.1 would read as numbers or booleans.
+  for (const char* text : {"inf", "nan", "infinity", "0x", "-0x10", "1_000", "yes", "on", "0b101", "1:20"})
+    EXPECT_EQ(scalar(text), json(text)) << text;
+  EXPECT_TRUE(scalar("Null").is_null());
+  EXPECT_EQ(scalar("FALSE"), json(false));
 }
 
 TEST(Config, DuplicateKeysAndSyntaxErrorsNameTheFile) {
@@ -84,4 +140,21 @@ TEST(Rng, DerivedSeedsAndShufflesAreFixed) {
   // must not change between builds, or resumed studies would mix orders.
   EXPECT_EQ(shuffled_range(8, 7), (std::vector<int64_t>{2, 3, 5, 6, 1, 0, 4, 7}));
   EXPECT_EQ(derive_seed(7, "x", 0), 17262171730251860905ull);
+}
+
+TEST(Log, LevelsInAnyCaseUnknownOnesRefusedWithTheValidNames) {
+  EXPECT_EQ(log::parse_level("INFO", "--log-level"), spdlog::level::info);
+  EXPECT_EQ(log::parse_level("Debug", "--log-level"), spdlog::level::debug);
+  EXPECT_EQ(log::parse_level("warning", "--log-level"), spdlog::level::warn);
+  EXPECT_EQ(log::parse_level("OFF", "--log-level"), spdlog::level::off);
+  for (const char* bad : {"verbose", "", "inf0"}) {
+    try {
+      log::parse_level(bad, "FEATREUSE_LOG_LEVEL");
+      FAIL() << bad;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("FEATREUSE_LOG_LEVEL: unknown log level"), std::string::npos);
+      EXPECT_NE(std::string(e.what()).find("trace, debug, info, warn, error, critical, off"),
+                std::string::npos);
+    }
+  }
 }

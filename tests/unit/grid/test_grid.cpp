@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/grid/axis_order.hpp"
 #include "featreuse/grid/job.hpp"
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/grid/scheduler.hpp"
@@ -466,4 +468,34 @@ TEST(Grid, AnalysisMistakesNameTheKeyAndTheChoices) {
             std::string::npos);
   EXPECT_NE(error_of(std::string(kStudy) + "analyses: knn\n").find("expected a list of analysis names"),
             std::string::npos);
+}
+
+TEST(AxisOrder, NumbersNumericallyWordsAsTheJobListsThem) {
+  const grid::AxisOrder order(
+      {"grid:\n  model: [tiny]\n  init: [wt, ri, st]\n  train_size: [1000, 250]\n"
+       "sources:\n  zeta: {model: tiny}\n  alpha: {model: tiny}\n"});
+  EXPECT_TRUE(order.less("train_size", "250", "1000"));
+  EXPECT_FALSE(order.less("train_size", "1000", "250"));
+  EXPECT_TRUE(order.less("seed", "2", "10"));  // an axis no job lists: numbers still numerically
+  EXPECT_TRUE(order.less("recipe.lr", "0.0001", "0.001"));
+  EXPECT_TRUE(order.less("init", "wt", "ri"));
+  EXPECT_TRUE(order.less("init", "ri", "st"));
+  EXPECT_TRUE(order.less("source", "zeta", "alpha"));
+  EXPECT_TRUE(order.less("init", "st", "aaa"));  // listed values before unlisted ones
+  EXPECT_TRUE(order.less("init", "wt", "-"));    // "not applicable" last
+  EXPECT_FALSE(order.less("init", "-", "wt"));
+  EXPECT_FALSE(order.less("init", "wt", "wt"));
+}
+
+TEST(AxisOrder, RowsCompareColumnByColumn) {
+  const grid::AxisOrder order({"grid: {model: [resnet, deit], seed: [0, 1]}\n"});
+  const std::vector<std::string> axes = {"model", "seed"};
+  std::vector<std::vector<std::string>> rows = {
+      {"deit", "10"}, {"resnet", "10"}, {"deit", "2"}, {"resnet", "2"}};
+  std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) { return order.less(axes, a, b); });
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{
+                      {"resnet", "2"}, {"resnet", "10"}, {"deit", "2"}, {"deit", "10"}}));
+  // A stored job that does not parse teaches nothing; words then sort by text.
+  const grid::AxisOrder broken({"grid: [unclosed\n"});
+  EXPECT_TRUE(broken.less("model", "deit", "resnet"));
 }

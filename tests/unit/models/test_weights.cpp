@@ -2,6 +2,7 @@
 // torch wrote (tests/oracles/make_weight_fixtures.py), safetensors round trips,
 // hostile inputs, the fuzz seed corpus, and the strict load into a network.
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -79,6 +80,22 @@ TEST(Weights, ReadsTorchZipLegacyAndWrappedCheckpoints) {
   expect_matches_torch(read_torch_checkpoint((kData / "tiny_legacy.pth").string()));
   expect_matches_torch(read_torch_checkpoint((kData / "tiny_wrapped.pth").string()));
   expect_matches_torch(read_weights((kData / "tiny_zip.pth").string()));
+}
+
+// What `featreuse weights export --out W.pth` writes: libtorch's pickle_save
+// of a {name: tensor} dict, which wraps the dict in restore_type_tag.
+TEST(Weights, ReadsLibtorchPickleSaveOfADict) {
+  c10::Dict<std::string, at::Tensor> dict;
+  dict.insert("conv.weight", at::arange(6, at::kFloat).reshape({2, 3}));
+  dict.insert("bn.num_batches_tracked", at::scalar_tensor(7, at::kLong));
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+  const auto read =
+      parse_torch_checkpoint(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "pickle_save");
+  ASSERT_EQ(read.size(), 2u);
+  std::map<std::string, at::Tensor> by_name(read.begin(), read.end());
+  EXPECT_TRUE(at::equal(by_name.at("conv.weight"), dict.at("conv.weight")));
+  EXPECT_EQ(by_name.at("bn.num_batches_tracked").scalar_type(), at::kLong);
+  EXPECT_EQ(by_name.at("bn.num_batches_tracked").item<int64_t>(), 7);
 }
 
 TEST(Weights, RejectsEveryTruncationOfACheckpoint) {

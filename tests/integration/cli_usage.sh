@@ -1,0 +1,39 @@
+#!/bin/bash
+# What a user gets wrong on the command line: a missing job file or --store
+# is named before the help (exit 2); log levels are accepted in any case and
+# an unknown one is refused with the valid names (exit 2), on the command
+# line and in FEATREUSE_LOG_LEVEL; --help lists the environment variables.
+source "$(dirname "$0")/lib.sh"
+
+expect_usage() {  # message fragment, command...
+  local want=$1 rc=0
+  shift
+  "$@" > "$WORK/out.txt" 2> "$WORK/err.txt" || rc=$?
+  [ "$rc" = 2 ] || { cat "$WORK/err.txt"; fail "'$*' exited $rc, not 2"; }
+  head -1 "$WORK/err.txt" | grep -qF -- "$want" || { cat "$WORK/err.txt"; fail "'$*': first line lacks '$want'"; }
+}
+expect_usage "featreuse run: missing JOB" "$FEATREUSE" run --store "$WORK/s.h5"
+expect_usage "featreuse run: missing --store" "$FEATREUSE" run "$JOBS/tiny.yaml"
+expect_usage "featreuse: missing the command" "$FEATREUSE"
+expect_usage "featreuse plan: missing JOB" "$FEATREUSE" plan
+expect_usage "featreuse status: missing STORE" "$FEATREUSE" status
+expect_usage "featreuse report: missing STORE" "$FEATREUSE" report
+expect_usage "featreuse weights export: missing --cell" "$FEATREUSE" weights export "$WORK/s.h5" --out "$WORK/w.pth"
+grep -q -- "--store" "$WORK/err.txt" || fail "the help does not follow the missing argument"
+
+expect_usage "unknown log level 'verbose' (valid: trace, debug, info, warn, error, critical, off)" \
+  "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --log-level verbose
+[ ! -e "$WORK/s.h5" ] || fail "a store was created despite the bad log level"
+expect_usage "FEATREUSE_LOG_LEVEL: unknown log level 'loud'" env FEATREUSE_LOG_LEVEL=loud "$FEATREUSE" --version
+FEATREUSE_LOG_LEVEL=WARNING "$FEATREUSE" --version > /dev/null || fail "FEATREUSE_LOG_LEVEL=WARNING refused"
+# INFO is accepted: the run gets past the options and fails on the job file instead (exit 1).
+rc=0
+$MPIRUN 1 "$FEATREUSE" run "$WORK/nojob.yaml" --store "$WORK/s.h5" --log-level INFO 2> "$WORK/err.txt" || rc=$?
+[ "$rc" = 1 ] && grep -q "nojob.yaml" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "--log-level INFO: exit $rc"; }
+
+"$FEATREUSE" --help > "$WORK/help.txt"
+for var in FEATREUSE_CONFIGS FEATREUSE_DATA FEATREUSE_LOG_LEVEL FEATREUSE_HEARTBEAT_S SLURM_CPUS_PER_TASK; do
+  grep -q "$var" "$WORK/help.txt" || fail "--help does not list $var"
+  grep -q "$var" "$SOURCE_DIR/docs/environment.md" || fail "docs/environment.md does not describe $var"
+done
+echo "PASS cli_usage"
