@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "dataset_args.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -79,13 +80,7 @@ Images from_npy(const std::string& input) {
 // A split of the dataset `config` describes (`name` for messages).
 Images from_dataset_config(const json& config, const std::string& name, const std::string& split_name,
                            int64_t batch) {
-  data::Split split = data::Split::test;
-  if (split_name == "train")
-    split = data::Split::train;
-  else if (split_name == "val")
-    split = data::Split::val;
-  else if (split_name != "test")
-    throw Error("--split must be train, val or test, not '" + split_name + "'");
+  const data::Split split = parse_split(split_name);
   Images out;
   out.dataset = data::open_dataset(config);
   data::StreamOptions options;
@@ -100,12 +95,7 @@ Images from_dataset_config(const json& config, const std::string& name, const st
 
 Images from_dataset(const std::string& name, const std::string& split_name, const std::string& configs,
                     int64_t batch) {
-  const std::string path = name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0
-                               ? name
-                               : configs + "/datasets/" + name + ".yaml";
-  json config = load_yaml_file(path).value;
-  if (!config.contains("name")) config["name"] = name;
-  return from_dataset_config(config, name, split_name, batch);
+  return from_dataset_config(named_dataset_config(name, configs), name, split_name, batch);
 }
 
 // The network to run with its weights loaded, and what to call it in the output.
@@ -118,16 +108,7 @@ struct LoadedModel {
 LoadedModel from_weight_file(const std::string& model, const std::string& weights_path,
                              const std::string& configs, int64_t num_classes, int64_t channels) {
   const auto cfg = models::resolve_model(model, configs);
-  const auto weights = models::read_weights(weights_path);
-  auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, channels);
-  const int64_t rows = head_rows(*net, weights);
-  if (num_classes <= 0 && rows > 0 && rows != 1000) net = models::build_model(cfg, rows, channels);
-  models::LoadOptions load;
-  load.keep_head = rows > 0;
-  load.source = weights_path;
-  models::load_weights(*net, weights, load);
-  if (rows <= 0) spdlog::warn("{} has no classifier head: logits come from an untrained head", weights_path);
-  return {net, cfg.name, cfg.spec.arch, weights_path};
+  return {load_network(cfg, weights_path, num_classes, channels), cfg.name, cfg.spec.arch, weights_path};
 }
 
 // --store and --cell: the task's network as it was trained, with a checkpoint's weights.

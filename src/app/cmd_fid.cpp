@@ -68,14 +68,7 @@ class FidNetwork {
           "fid: --weights is required to compute statistics of images (pytorch-fid's "
           "pt_inception-2015-12-05-6726825d.pth, or a .safetensors from `weights import`)");
     const auto config = models::resolve_model(options_.model, configs_dir_or_default(options_.configs));
-    const auto weights = models::read_weights(options_.weights);
-    net_ = models::build_model(config, 1008, 3);
-    const int64_t rows = head_rows(*net_, weights);
-    if (rows > 0 && rows != 1008) net_ = models::build_model(config, rows, 3);
-    models::LoadOptions load;
-    load.keep_head = rows > 0;
-    load.source = options_.weights;
-    models::load_weights(*net_, weights, load);
+    net_ = load_network(config, options_.weights, /*num_classes=*/0, /*channels=*/3);
     net_->eval();
     return *net_;
   }

@@ -13,12 +13,16 @@ data::Split parse_split(const std::string& name, const std::string& option) {
   throw Error(option + " must be train, val or test, not '" + name + "'");
 }
 
-std::unique_ptr<data::Dataset> open_named_dataset(const std::string& name, const std::string& configs_dir) {
+json named_dataset_config(const std::string& name, const std::string& configs_dir) {
   const bool is_file = name.size() > 5 && name.compare(name.size() - 5, 5, ".yaml") == 0;
   const std::string path = is_file ? name : configs_dir + "/datasets/" + name + ".yaml";
   json config = load_yaml_file(path).value;
   if (!config.contains("name")) config["name"] = name;
-  return data::open_dataset(config);
+  return config;
+}
+
+std::unique_ptr<data::Dataset> open_named_dataset(const std::string& name, const std::string& configs_dir) {
+  return data::open_dataset(named_dataset_config(name, configs_dir));
 }
 
 }  // namespace featreuse::app

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "featreuse/core/json.hpp"
 #include "featreuse/data/dataset.hpp"
 
 namespace featreuse::app {
@@ -11,7 +12,11 @@ namespace featreuse::app {
 // "train", "val" or "test"; anything else is an error naming `option`.
 data::Split parse_split(const std::string& name, const std::string& option = "--split");
 
-// A dataset by config name (configs/datasets/<name>.yaml) or .yaml path.
+// A dataset's config by name (configs/datasets/<name>.yaml) or .yaml path;
+// `name` becomes its name unless the file gives one.
+json named_dataset_config(const std::string& name, const std::string& configs_dir);
+
+// The dataset of named_dataset_config.
 std::unique_ptr<data::Dataset> open_named_dataset(const std::string& name, const std::string& configs_dir);
 
 }  // namespace featreuse::app

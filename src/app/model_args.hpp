@@ -2,6 +2,7 @@
 // Shared bits of the model-facing subcommands (models, weights, features).
 #include <string>
 
+#include "featreuse/models/model_config.hpp"
 #include "featreuse/models/network.hpp"
 
 namespace featreuse::app {
@@ -17,6 +18,14 @@ std::string millions(int64_t count);
 // (after its adapt_weights, e.g. timm-layout Swin's head.fc -> head, and a
 // "module." prefix), or -1 when the file has no head.
 int64_t head_rows(const models::Network& net, const models::TensorList& weights);
+
+// `config` built for `channels` input channels with the weights of
+// `weights_path` loaded strictly. The head has `num_classes` rows when that
+// is positive, else the file's (1000 when the file has none: a fresh head,
+// with a warning).
+std::shared_ptr<models::Network> load_network(const models::ModelConfig& config,
+                                              const std::string& weights_path, int64_t num_classes,
+                                              int64_t channels);
 
 // Sets torch's intra-op threads (0: all cores of this machine).
 void set_torch_threads(int threads);
