@@ -37,7 +37,8 @@ struct BasicConv2d : nn::Module {
         "conv", nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(pad).bias(false)));
     bn = register_module("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(1e-3)));
   }
-  at::Tensor forward(const at::Tensor& x) { return at::relu(bn->forward(conv->forward(x))); }
+  // ReLU in place, as torchvision's F.relu(inplace=True).
+  at::Tensor forward(const at::Tensor& x) { return bn->forward(conv->forward(x)).relu_(); }
 };
 
 using Conv = std::shared_ptr<BasicConv2d>;

@@ -50,11 +50,13 @@ struct BasicBlock : Block {
       downsample = register_module("downsample", make_downsample(in, planes, stride));
   }
 
+  // ReLU in place, as torchvision's ReLU(inplace=True): BN's backward does
+  // not need its output, so no copy is kept.
   at::Tensor forward(const at::Tensor& x) override {
-    auto out = at::relu(bn1->forward(conv1->forward(x)));
+    auto out = bn1->forward(conv1->forward(x)).relu_();
     out = bn2->forward(conv2->forward(out));
     out += downsample ? downsample->forward(x) : x;
-    return at::relu(out);
+    return out.relu_();
   }
 };
 
@@ -77,11 +79,11 @@ struct Bottleneck : Block {
   }
 
   at::Tensor forward(const at::Tensor& x) override {
-    auto out = at::relu(bn1->forward(conv1->forward(x)));
-    out = at::relu(bn2->forward(conv2->forward(out)));
+    auto out = bn1->forward(conv1->forward(x)).relu_();
+    out = bn2->forward(conv2->forward(out)).relu_();
     out = bn3->forward(conv3->forward(out));
     out += downsample ? downsample->forward(x) : x;
-    return at::relu(out);
+    return out.relu_();
   }
 };
 
@@ -164,7 +166,7 @@ class ResNet : public Network {
     };
     auto x = conv1->forward(input);
     keep("conv1", x);  // pre-BN, as a forward hook on conv1 sees it
-    x = at::relu(bn1->forward(x));
+    x = bn1->forward(x).relu_();
     if (!small_stem_) x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
     for (size_t i = 0; i < blocks_.size(); ++i) {
       x = blocks_[i]->forward(x);
