@@ -2,7 +2,8 @@
 # Data-parallel groups on CPU (MPI allreduce): a group of 2 ranks trains a
 # cell as 1 rank does with the same global batch; 4 ranks as 2 groups of 2
 # run a grid into one store; a rank killed inside a group ends the job and
-# the rerun finishes it with every done task intact.
+# the rerun finishes it with every done task intact; a pre-empted group
+# resumes on both ranks.
 source "$(dirname "$0")/lib.sh"
 
 # 1. One rank against one group of two, same job. The group's gradient is
@@ -69,4 +70,28 @@ $MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/kill.h5" --ranks-per
   { tail -20 "$WORK/rerun.log"; fail "the rerun after the kill failed"; }
 check_py counts "$WORK/kill.h5" 13 0 0
 check_py unchanged "$WORK/kill.h5" "$WORK/snap.json"
+
+# 4. SIGTERM (pre-emption) of a group: both ranks stop at the same step, the
+# leader saves the state, and both resume from it in the rerun.
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" --ranks-per-task 2 2> "$WORK/p.log" &
+job=$!
+for _ in $(seq 1 600); do
+  sleep 0.5
+  out=$("$FEATREUSE" status "$WORK/p.h5" 2> /dev/null) || continue
+  n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
+  [ "${n:-0}" -ge 1 ] && break
+done
+pkill -TERM -x featreuse -P $job || fail "no featreuse ranks to signal"
+wait $job || { tail -20 "$WORK/p.log"; fail "the group did not exit 0 after SIGTERM"; }
+"$PY" - "$WORK/p.h5" << 'PYEOF'
+import sys, h5py
+recs = [g["record"][()] for g in h5py.File(sys.argv[1])["cells"].values()]
+assert [r for r in recs if r["status"] == b"pending" and b"interrupted by signal 15" in r["message"]], \
+    "no task was left pending by the signal"
+assert not [r for r in recs if r["status"] in (b"running", b"failed")], "tasks left running or failed"
+PYEOF
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" --ranks-per-task 2 2> "$WORK/p2.log" ||
+  { tail -20 "$WORK/p2.log"; fail "the rerun after SIGTERM failed"; }
+[ "$(grep -c "resuming at step" "$WORK/p2.log")" -ge 2 ] || fail "the group's ranks did not both resume"
+check_py counts "$WORK/p.h5" 5 0 0
 echo "PASS data_parallel"
