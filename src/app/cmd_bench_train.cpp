@@ -9,7 +9,6 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <iostream>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -104,10 +103,7 @@ int cmd_bench_train(const Args& args) {
                                                                     "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
-  if (vm.count("help") || o.model.empty()) {
-    std::cout << options << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
   if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.classes < 2 || (o.channels != 1 && o.channels != 3))
     throw Error(
         "bench train: --batch and --steps must be positive, --warmup not negative, --classes at "

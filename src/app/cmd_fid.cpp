@@ -10,7 +10,6 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <iostream>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -164,17 +163,14 @@ int cmd_fid(const Args& args) {
       "configs", po::value(&options.configs), "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {"inputs", "inputs"}, "fid");
-  if (vm.count("help")) {
-    std::cout << opts;
-    return 0;
-  }
+  if (auto code = help_or_missing(vm, opts, "fid", {{"the image sets", !inputs.empty()}})) return *code;
   if (inputs.size() != 2)
-    throw Error(std::string("fid: ") +
-                (save_stats ? "--save-stats needs the image set and the output .npz"
-                            : "needs two image sets (or .npz statistics)") +
-                ", got " + std::to_string(inputs.size()) + " (see --help)");
-  if (options.batch_size < 1) throw Error("fid: --batch-size must be positive");
-  if (options.max_images < 0) throw Error("fid: --max-images must not be negative");
+    throw UsageError(std::string("fid: ") +
+                     (save_stats ? "--save-stats needs the image set and the output .npz"
+                                 : "needs two image sets (or .npz statistics)") +
+                     ", got " + std::to_string(inputs.size()) + " (see --help)");
+  if (options.batch_size < 1) throw UsageError("fid: --batch-size must be positive");
+  if (options.max_images < 0) throw UsageError("fid: --max-images must not be negative");
   set_torch_threads(threads);
   FidNetwork network(options);
 

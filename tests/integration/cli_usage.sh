@@ -20,6 +20,8 @@ expect_usage "featreuse status: missing STORE" "$FEATREUSE" status
 expect_usage "featreuse report: missing STORE" "$FEATREUSE" report
 expect_usage "featreuse weights export: missing --cell" "$FEATREUSE" weights export "$WORK/s.h5" --out "$WORK/w.pth"
 grep -q -- "--store" "$WORK/err.txt" || fail "the help does not follow the missing argument"
+expect_usage "featreuse fid: missing the image sets" "$FEATREUSE" fid
+expect_usage "featreuse bench train: missing --model" "$FEATREUSE" bench train
 
 expect_usage "unknown log level 'verbose' (valid: trace, debug, info, warn, error, critical, off)" \
   "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --log-level verbose
