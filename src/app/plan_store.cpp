@@ -4,6 +4,7 @@
 #include <map>
 
 #include "featreuse/core/config.hpp"
+#include "featreuse/core/enum_names.hpp"
 #include "featreuse/grid/scheduler.hpp"
 
 namespace featreuse::app {
@@ -33,21 +34,13 @@ std::string speed_family(grid::TaskKind kind) {
 }  // namespace
 
 const char* stored_state_name(StoredState state) {
-  switch (state) {
-    case StoredState::new_task:
-      return "new";
-    case StoredState::pending:
-      return "pending";
-    case StoredState::running:
-      return "running";
-    case StoredState::done:
-      return "done";
-    case StoredState::failed:
-      return "failed";
-    case StoredState::refused:
-      return "refused";
-  }
-  return "?";
+  static const EnumNames<StoredState> names("stored state", {{StoredState::new_task, "new"},
+                                                             {StoredState::pending, "pending"},
+                                                             {StoredState::running, "running"},
+                                                             {StoredState::done, "done"},
+                                                             {StoredState::failed, "failed"},
+                                                             {StoredState::refused, "refused"}});
+  return names.name(state);
 }
 
 std::string check_against_store(const grid::Plan& plan, const std::vector<store::StoredCell>& stored) {

@@ -75,12 +75,7 @@ check_py unchanged "$WORK/kill.h5" "$WORK/snap.json"
 # leader saves the state, and both resume from it in the rerun.
 $MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" --ranks-per-task 2 2> "$WORK/p.log" &
 job=$!
-for _ in $(seq 1 600); do
-  sleep 0.5
-  out=$("$FEATREUSE" status "$WORK/p.h5" 2> /dev/null) || continue
-  n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
-  [ "${n:-0}" -ge 1 ] && break
-done
+wait_until_done "$WORK/p.h5" 1 || true
 pkill -TERM -x featreuse -P $job || fail "no featreuse ranks to signal"
 wait $job || { tail -20 "$WORK/p.log"; fail "the group did not exit 0 after SIGTERM"; }
 "$PY" - "$WORK/p.h5" << 'PYEOF'

@@ -21,3 +21,15 @@ signal_job() { # SIGNAL STORE
   local pid
   for pid in $(job_pids "$2"); do kill "-$1" "$pid" 2> /dev/null || true; done
 }
+
+# Waits (up to 5 min) until the store at STORE reports at least N tasks done.
+wait_until_done() { # STORE N
+  local out n
+  for _ in $(seq 1 600); do
+    sleep 0.5
+    out=$("$FEATREUSE" status "$1" 2> /dev/null) || continue
+    n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
+    [ "${n:-0}" -ge "$2" ] && return 0
+  done
+  return 1
+}

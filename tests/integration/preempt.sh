@@ -6,12 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 $MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/p.h5" 2> "$WORK/run.log" &
 job=$!
-for _ in $(seq 1 600); do
-  sleep 0.5
-  out=$("$FEATREUSE" status "$WORK/p.h5" 2> /dev/null) || continue
-  n=$(echo "$out" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
-  [ "${n:-0}" -ge 1 ] && break
-done
+wait_until_done "$WORK/p.h5" 1 || true
 pkill -TERM -x featreuse -P $job || fail "no featreuse ranks to signal"
 wait $job || { tail -20 "$WORK/run.log"; fail "the job did not exit 0 after SIGTERM"; }
 grep -q "stop requested (signal 15)" "$WORK/run.log" || fail "no stop log line"
