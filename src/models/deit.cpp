@@ -50,7 +50,7 @@ class ViTAttentionImpl : public nn::Module {
   double scale_;
 };
 
-// Pre-norm block: x += attn(norm1(x)); x += mlp(norm2(x)).
+// Pre-norm block: x = x + attn(norm1(x)), then x = x + mlp(norm2(x)).
 class ViTBlockImpl : public nn::Module {
  public:
   ViTBlockImpl(int64_t dim, int64_t heads, int64_t hidden, bool qkv_bias, double drop_path_p)
@@ -61,12 +61,18 @@ class ViTBlockImpl : public nn::Module {
     mlp = register_module("mlp", Mlp(dim, hidden));
   }
 
-  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch, at::Tensor* attn_map) {
+  // The block's two halves, each a probe step (blocks.i.attn, blocks.i.mlp):
+  // the residual stream entering the half is its whole state. `branch`, when
+  // given, receives the residual branch's output before the add.
+  at::Tensor attention_half(const at::Tensor& x, at::Tensor* branch, at::Tensor* attn_map) {
     auto h = attn->forward(norm1->forward(x), attn_map);
-    if (attn_branch) *attn_branch = h;
-    x = x + drop_path(h, drop_path_p_, is_training());
-    h = mlp->forward(norm2->forward(x));
-    if (mlp_branch) *mlp_branch = h;
+    if (branch) *branch = h;
+    return x + drop_path(h, drop_path_p_, is_training());
+  }
+
+  at::Tensor mlp_half(const at::Tensor& x, at::Tensor* branch) {
+    auto h = mlp->forward(norm2->forward(x));
+    if (branch) *branch = h;
     return x + drop_path(h, drop_path_p_, is_training());
   }
 
@@ -176,8 +182,26 @@ at::Tensor DeiT::pos_embed_for(int64_t gh, int64_t gw) const {
   return at::cat({prefix, grid}, 1);
 }
 
-at::Tensor DeiT::run(const at::Tensor& input, const std::set<std::string>& want,
-                     std::map<std::string, at::Tensor>* probes, std::vector<BlockAttention>* maps) {
+// Steps: patch_embed (the image to the token stream with the class token and
+// positions), two per block (attn, mlp), the head (final norm, class token).
+at::Tensor DeiT::step(size_t k, const at::Tensor& x, ProbeTrace& trace) {
+  if (k == 0) return embed(x, trace);
+  const size_t block = (k - 1) / 2;
+  if (block == blocks_.size()) return classify(x, trace);
+  const std::string name = "blocks." + std::to_string(block);
+  const bool attention = (k - 1) % 2 == 0;
+  const std::string probe = name + (attention ? ".attn" : ".mlp");
+  at::Tensor branch, amap;
+  at::Tensor* keep = trace.wants(probe) ? &branch : nullptr;
+  auto out = attention ? blocks_[block]->attention_half(x, keep, trace.attention ? &amap : nullptr)
+                       : blocks_[block]->mlp_half(x, keep);
+  if (keep) trace.output(probe, branch);
+  // The grid is the input's: attention_maps() fills it in.
+  if (attention && trace.attention) trace.attention->push_back({name, amap, 0, 0, cfg_.patch_size, 0, 0, 1});
+  return out;
+}
+
+at::Tensor DeiT::embed(const at::Tensor& input, ProbeTrace& trace) {
   const int64_t p = cfg_.patch_size;
   if (input.dim() != 4 || input.size(1) != in_channels_)
     throw Error("DeiT: expected input (B, " + std::to_string(in_channels_) + ", H, W), got " +
@@ -185,41 +209,28 @@ at::Tensor DeiT::run(const at::Tensor& input, const std::set<std::string>& want,
   if (input.size(2) % p != 0 || input.size(3) % p != 0 || input.size(2) < p || input.size(3) < p)
     throw Error("DeiT: input " + std::to_string(input.size(2)) + "x" + std::to_string(input.size(3)) +
                 " is not a multiple of the patch size " + std::to_string(p));
-  auto keep = [&](const std::string& name, const at::Tensor& t) {
-    if (probes && want.count(name)) (*probes)[name] = t;
-  };
   auto x = proj->forward(input);  // (B, C, gh, gw)
   const int64_t B = x.size(0), gh = x.size(2), gw = x.size(3);
   x = x.flatten(2).transpose(1, 2);
-  keep("patch_embed", x);
-  x = at::cat({cls_token.expand({B, -1, -1}), x}, 1) + pos_embed_for(gh, gw);
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    const std::string name = "blocks." + std::to_string(i);
-    const bool ka = probes && want.count(name + ".attn");
-    const bool km = probes && want.count(name + ".mlp");
-    at::Tensor a, m, amap;
-    x = blocks_[i]->forward(x, ka ? &a : nullptr, km ? &m : nullptr, maps ? &amap : nullptr);
-    if (ka) (*probes)[name + ".attn"] = a;
-    if (km) (*probes)[name + ".mlp"] = m;
-    if (maps) maps->push_back({name, amap, gh, gw, p, 0, 0, 1});
-  }
-  x = norm->forward(x).select(1, 0);
-  x = head->forward(x);
-  keep("head", x);
-  return x;
+  trace.output("patch_embed", x);
+  return at::cat({cls_token.expand({B, -1, -1}), x}, 1) + pos_embed_for(gh, gw);
 }
 
-at::Tensor DeiT::forward(const at::Tensor& input) { return run(input, {}, nullptr, nullptr); }
-
-ProbedOutput DeiT::forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) {
-  ProbedOutput out;
-  out.logits = run(input, checked_probes(*this, probes), &out.probes, nullptr);
-  return out;
+at::Tensor DeiT::classify(const at::Tensor& tokens, ProbeTrace& trace) {
+  auto x = head->forward(norm->forward(tokens).select(1, 0));
+  trace.output("head", x);
+  return x;
 }
 
 std::vector<BlockAttention> DeiT::attention_maps(const at::Tensor& input) {
   std::vector<BlockAttention> maps;
-  run(input, {}, nullptr, &maps);
+  ProbeTrace trace;
+  trace.attention = &maps;
+  run(0, input, trace);
+  for (auto& m : maps) {
+    m.grid_h = input.size(2) / cfg_.patch_size;
+    m.grid_w = input.size(3) / cfg_.patch_size;
+  }
   return maps;
 }
 

@@ -17,6 +17,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
+#include "featreuse/models/stepwise.hpp"
 
 namespace featreuse::models {
 
@@ -184,7 +185,7 @@ void trunc_normal(at::Tensor t, double std, double a, double b) {
   t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * std::sqrt(2.0)).clamp_(a, b);
 }
 
-class Inception3 : public Network {
+class Inception3 : public StepwiseNetwork {
  public:
   Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout, const std::string& init,
              bool tensorflow_pooling)
@@ -195,6 +196,7 @@ class Inception3 : public Network {
     auto stem = [&](const std::string& name, int64_t in, int64_t out, Pair k, Pair s = {1, 1},
                     Pair p = {0, 0}) {
       auto m = register_module(name, std::make_shared<BasicConv2d>(in, out, k, s, p));
+      step_starts_.push_back(stages_.size());
       stages_.push_back({name, [m](const at::Tensor& x) { return m->forward(x); }});
       return out;
     };
@@ -210,6 +212,7 @@ class Inception3 : public Network {
     pool();
     auto mixed = [&](const std::string& name, std::shared_ptr<Mixed> m) {
       register_module(name, m);
+      step_starts_.push_back(stages_.size());
       stages_.push_back({name, [m](const at::Tensor& x) { return m->forward(x); }});
       ch = m->out_channels;
     };
@@ -228,14 +231,6 @@ class Inception3 : public Network {
     mixed("Mixed_7c", std::make_shared<InceptionE>(ch, c, last));
     fc = register_module("fc", nn::Linear(ch, num_classes));
     init_weights(init);
-  }
-
-  at::Tensor forward(const at::Tensor& input) override { return run(input, {}, nullptr); }
-
-  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override {
-    ProbedOutput out;
-    out.logits = run(input, checked_probes(*this, probes), &out.probes);
-    return out;
   }
 
   std::vector<std::string> probe_points() const override {
@@ -279,19 +274,30 @@ class Inception3 : public Network {
     }
   }
 
-  at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
-                 std::map<std::string, at::Tensor>* probes) {
+  // Steps: each named stage with the max-pools that follow it (probe output
+  // before the pools, as a hook on the module sees it), then the head (probe
+  // fc, entered with Mixed_7c's map).
+  at::Tensor step(size_t k, const at::Tensor& x, ProbeTrace& trace) override {
+    if (k == 0) check_input(x);
+    if (k == step_starts_.size()) return classify(x, trace);
+    const Stage& named = stages_[step_starts_[k]];
+    auto out = named.fn(x);
+    trace.output(named.name, out);
+    for (size_t s = step_starts_[k] + 1; s < stages_.size() && stages_[s].name.empty(); ++s)
+      out = stages_[s].fn(out);
+    return out;
+  }
+
+  static void check_input(const at::Tensor& input) {
     if (input.dim() != 4 || input.size(2) < 75 || input.size(3) < 75)
       throw Error("inception_v3 needs input of at least 75x75 pixels, got shape " + c10::str(input.sizes()));
-    at::Tensor x = input;
-    for (const auto& s : stages_) {
-      x = s.fn(x);
-      if (probes && !s.name.empty() && want.count(s.name)) (*probes)[s.name] = x;
-    }
-    x = at::adaptive_avg_pool2d(x, {1, 1});
+  }
+
+  at::Tensor classify(const at::Tensor& features, ProbeTrace& trace) {
+    auto x = at::adaptive_avg_pool2d(features, {1, 1});
     x = at::dropout(x, dropout_, is_training()).flatten(1);
     x = fc->forward(x);
-    if (probes && want.count("fc")) (*probes)["fc"] = x;
+    trace.output("fc", x);
     return x;
   }
 
@@ -300,6 +306,7 @@ class Inception3 : public Network {
     std::function<at::Tensor(const at::Tensor&)> fn;
   };
   std::vector<Stage> stages_;
+  std::vector<size_t> step_starts_;  // per step but the head's, its named stage in stages_
   double dropout_;
   nn::Linear fc{nullptr};
 };

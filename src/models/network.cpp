@@ -11,6 +11,18 @@ ProbedOutput Network::forward_probed(const torch::Tensor& input, const std::vect
   return {forward(input), {}};
 }
 
+std::map<std::string, at::Tensor> Network::probe_inputs(const at::Tensor& input,
+                                                        const std::vector<std::string>& probes) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : checked_probes(*this, probes)) out[p] = input;
+  return out;
+}
+
+at::Tensor Network::forward_from(const std::string& probe, const at::Tensor& state) {
+  checked_probes(*this, {probe});
+  return forward(state);
+}
+
 bool under_module(const std::string& name, const std::string& path) {
   if (name.size() < path.size() || name.compare(0, path.size(), path) != 0) return false;
   return name.size() == path.size() || name[path.size()] == '.';

@@ -15,6 +15,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
+#include "featreuse/models/stepwise.hpp"
 
 namespace featreuse::models {
 
@@ -94,7 +95,7 @@ struct ResNetConfig {
   bool small_stem = false;  // 3x3/1 conv, no max-pool: for 28-64 px inputs
 };
 
-class ResNet : public Network {
+class ResNet : public StepwiseNetwork {
  public:
   ResNet(const ResNetConfig& cfg, int64_t num_classes, int64_t in_channels) : small_stem_(cfg.small_stem) {
     const int64_t stem = cfg.widths.front();
@@ -124,14 +125,6 @@ class ResNet : public Network {
     init_weights();
   }
 
-  at::Tensor forward(const at::Tensor& input) override { return run(input, {}, nullptr); }
-
-  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override {
-    ProbedOutput out;
-    out.logits = run(input, checked_probes(*this, probes), &out.probes);
-    return out;
-  }
-
   std::vector<std::string> probe_points() const override {
     std::vector<std::string> out{"conv1"};
     out.insert(out.end(), block_names_.begin(), block_names_.end());
@@ -159,22 +152,25 @@ class ResNet : public Network {
     }
   }
 
-  at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
-                 std::map<std::string, at::Tensor>* probes) {
-    auto keep = [&](const std::string& name, const at::Tensor& t) {
-      if (probes && want.count(name)) (*probes)[name] = t;
-    };
+  // Steps: the stem (probe conv1), each block, the head (probe fc, entered
+  // with the last block's map: pooling is part of the head's step).
+  at::Tensor step(size_t k, const at::Tensor& x, ProbeTrace& trace) override {
+    if (k == 0) return stem(x, trace);
+    if (k <= blocks_.size()) {
+      auto out = blocks_[k - 1]->forward(x);
+      trace.output(block_names_[k - 1], out);
+      return out;
+    }
+    auto logits = fc->forward(at::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+    trace.output("fc", logits);
+    return logits;
+  }
+
+  at::Tensor stem(const at::Tensor& input, ProbeTrace& trace) {
     auto x = conv1->forward(input);
-    keep("conv1", x);  // pre-BN, as a forward hook on conv1 sees it
+    trace.output("conv1", x);  // pre-BN, as a forward hook on conv1 sees it
     x = bn1->forward(x).relu_();
     if (!small_stem_) x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      x = blocks_[i]->forward(x);
-      keep(block_names_[i], x);
-    }
-    x = at::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-    x = fc->forward(x);
-    keep("fc", x);
     return x;
   }
 

@@ -130,8 +130,11 @@ class SwinBlockImpl : public nn::Module {
     if (shift_ > 0) attn_mask_ = register_buffer("attn_mask", shifted_window_mask(res, res, ws_, shift_));
   }
 
-  // x: (B, L, C) on the res x res grid.
-  at::Tensor forward(at::Tensor x, at::Tensor* attn_branch, at::Tensor* mlp_branch, at::Tensor* attn_map) {
+  // The block's two halves, each a probe step (attn, mlp): the residual
+  // stream entering the half, (B, L, C) on the res x res grid, is its whole
+  // state. `branch`, when given, receives the residual branch's output (in
+  // image token order) before drop-path and the add.
+  at::Tensor attention_half(const at::Tensor& x, at::Tensor* branch, at::Tensor* attn_map) {
     const int64_t B = x.size(0), C = x.size(2), H = res_, W = res_;
     auto h = norm1->forward(x).view({B, H, W, C});
     if (shift_ > 0) h = at::roll(h, {-shift_, -shift_}, {1, 2});
@@ -145,11 +148,14 @@ class SwinBlockImpl : public nn::Module {
     if (pad_h || pad_w) h = h.slice(1, 0, H).slice(2, 0, W).contiguous();
     if (shift_ > 0) h = at::roll(h, {shift_, shift_}, {1, 2});
     h = h.reshape({B, H * W, C});
-    if (attn_branch) *attn_branch = h;
+    if (branch) *branch = h;
     if (attn_map) *attn_map = amap.view({B, -1, amap.size(1), amap.size(2), amap.size(3)});
-    x = x + drop_path(h, drop_path_p_, is_training());
-    h = mlp->forward(norm2->forward(x));
-    if (mlp_branch) *mlp_branch = h;
+    return x + drop_path(h, drop_path_p_, is_training());
+  }
+
+  at::Tensor mlp_half(const at::Tensor& x, at::Tensor* branch) {
+    auto h = mlp->forward(norm2->forward(x));
+    if (branch) *branch = h;
     return x + drop_path(h, drop_path_p_, is_training());
   }
 
@@ -301,54 +307,58 @@ std::vector<InitBlock> SwinTransformer::block_map() const {
   return out;
 }
 
-at::Tensor SwinTransformer::run(const at::Tensor& input, const std::set<std::string>& want,
-                                std::map<std::string, at::Tensor>* probes,
-                                std::vector<BlockAttention>* maps) {
+// Steps: patch_embed, two per block (attn, mlp; a stage's patch merging ends
+// its last mlp step, so a block is entered with its own input), the head
+// (final norm, mean over tokens).
+at::Tensor SwinTransformer::step(size_t k, const at::Tensor& x, ProbeTrace& trace) {
+  if (k == 0) return embed(x, trace);
+  const size_t j = (k - 1) / 2;
+  if (j == blocks_.size()) return classify(x, trace);
+  const BlockRef& b = blocks_[j];
+  if ((k - 1) % 2 == 0) return attention_step(b, x, trace);
+  at::Tensor branch;
+  at::Tensor* keep = trace.wants(b.name + ".mlp") ? &branch : nullptr;
+  auto out = b.block->mlp_half(x, keep);
+  if (keep) trace.output(b.name + ".mlp", branch);
+  const bool stage_ends = j + 1 < blocks_.size() && blocks_[j + 1].stage != b.stage;
+  return stage_ends ? downsample_[size_t(b.stage)]->forward(out) : out;
+}
+
+at::Tensor SwinTransformer::attention_step(const BlockRef& b, const at::Tensor& x, ProbeTrace& trace) {
+  at::Tensor branch, amap;
+  at::Tensor* keep = trace.wants(b.name + ".attn") ? &branch : nullptr;
+  auto out = b.block->attention_half(x, keep, trace.attention ? &amap : nullptr);
+  if (keep) trace.output(b.name + ".attn", branch);
+  if (trace.attention) {
+    const int64_t res = (image_size_ / cfg_.patch_size) >> b.stage, token_px = cfg_.patch_size << b.stage;
+    trace.attention->push_back({b.name, amap, res, res, token_px, b.block->window(), b.block->shift(), 0});
+  }
+  return out;
+}
+
+at::Tensor SwinTransformer::embed(const at::Tensor& input, ProbeTrace& trace) {
   if (input.dim() != 4 || input.size(1) != in_channels_ || input.size(2) != image_size_ ||
       input.size(3) != image_size_)
     throw Error("Swin: expected input (B, " + std::to_string(in_channels_) + ", " +
                 std::to_string(image_size_) + ", " + std::to_string(image_size_) +
                 ") (the model is built for one input size), got " + c10::str(input.sizes()));
-  auto keep = [&](const std::string& name, const at::Tensor& t) {
-    if (probes && want.count(name)) (*probes)[name] = t;
-  };
   auto x = proj->forward(input).flatten(2).transpose(1, 2);  // (B, L, C)
   x = embed_norm->forward(x);
-  keep("patch_embed", x);
-  int64_t stage = 0, token_px = cfg_.patch_size, res = image_size_ / cfg_.patch_size;
-  for (const auto& b : blocks_) {
-    if (b.stage != stage) {
-      x = downsample_[static_cast<size_t>(stage)]->forward(x);
-      stage = b.stage;
-      token_px *= 2;
-      res /= 2;
-    }
-    const bool ka = probes && want.count(b.name + ".attn");
-    const bool km = probes && want.count(b.name + ".mlp");
-    at::Tensor a, m, amap;
-    x = b.block->forward(x, ka ? &a : nullptr, km ? &m : nullptr, maps ? &amap : nullptr);
-    if (ka) (*probes)[b.name + ".attn"] = a;
-    if (km) (*probes)[b.name + ".mlp"] = m;
-    if (maps) maps->push_back({b.name, amap, res, res, token_px, b.block->window(), b.block->shift(), 0});
-  }
-  x = norm->forward(x).mean(1);
-  x = head->forward(x);
-  keep("head", x);
+  trace.output("patch_embed", x);
   return x;
 }
 
-at::Tensor SwinTransformer::forward(const at::Tensor& input) { return run(input, {}, nullptr, nullptr); }
-
-ProbedOutput SwinTransformer::forward_probed(const at::Tensor& input,
-                                             const std::vector<std::string>& probes) {
-  ProbedOutput out;
-  out.logits = run(input, checked_probes(*this, probes), &out.probes, nullptr);
-  return out;
+at::Tensor SwinTransformer::classify(const at::Tensor& tokens, ProbeTrace& trace) {
+  auto x = head->forward(norm->forward(tokens).mean(1));
+  trace.output("head", x);
+  return x;
 }
 
 std::vector<BlockAttention> SwinTransformer::attention_maps(const at::Tensor& input) {
   std::vector<BlockAttention> maps;
-  run(input, {}, nullptr, &maps);
+  ProbeTrace trace;
+  trace.attention = &maps;
+  run(0, input, trace);
   return maps;
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "featreuse/models/attention_maps.hpp"
-#include "featreuse/models/network.hpp"
+#include "featreuse/models/stepwise.hpp"
 
 namespace featreuse::models {
 
@@ -37,21 +37,24 @@ namespace detail {
 class ViTBlockImpl;
 }
 
-class DeiT : public Network, public AttentionMapSource {
+class DeiT : public StepwiseNetwork, public AttentionMapSource {
  public:
   // num_classes >= 1; in_channels 1 or 3. Weights get the timm/DeiT default
   // init (trunc_normal .02 Linear and cls/pos tokens, LN 1/0, default Conv2d
   // and head), drawn from torch's default generator.
   DeiT(const DeiTConfig& cfg, int64_t num_classes, int64_t in_channels);
 
-  // Any input whose sides are multiples of patch_size; pos_embed is resampled
+  // Forward: any input whose sides are multiples of patch_size; pos_embed is resampled
   // (bicubic, antialiased, as timm's resample_abs_pos_embed) when the token
   // grid differs from img_size / patch_size.
-  at::Tensor forward(const at::Tensor& input) override;
-  // patch_embed: (B, gh*gw, C) tokens before cls/pos; blocks.i.attn and
-  // blocks.i.mlp: the residual-branch outputs before the add, (B, N, C);
-  // head: the logits.
-  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override;
+  //
+  // Probe activations (forward_probed): patch_embed: (B, gh*gw, C) tokens
+  // before cls/pos; blocks.i.attn and blocks.i.mlp: the residual-branch
+  // outputs before the add, (B, N, C); head: the logits.
+  // Probe inputs (probe_inputs): patch_embed: the image; blocks.i.attn: the
+  // block's input x (the block computes x + attn(norm1(x)), then the mlp
+  // half); blocks.i.mlp: x after the attention residual; head: the last
+  // block's output.
   std::vector<std::string> probe_points() const override;
   int64_t probe_prefix_tokens(const std::string& probe) const override;
   std::string head_name() const override { return "head"; }
@@ -69,8 +72,9 @@ class DeiT : public Network, public AttentionMapSource {
   at::Tensor pos_embed_for(int64_t gh, int64_t gw) const;
 
  private:
-  at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
-                 std::map<std::string, at::Tensor>* probes, std::vector<BlockAttention>* maps);
+  at::Tensor step(size_t k, const at::Tensor& x, ProbeTrace& trace) override;
+  at::Tensor embed(const at::Tensor& input, ProbeTrace& trace);
+  at::Tensor classify(const at::Tensor& tokens, ProbeTrace& trace);
 
   DeiTConfig cfg_;
   int64_t in_channels_;

@@ -80,6 +80,22 @@ class Network : public torch::nn::Module {
   // probes were asked for.
   virtual ProbedOutput forward_probed(const torch::Tensor& input, const std::vector<std::string>& probes);
 
+  // Running the end of a network, for the re-initialisation analysis:
+  // resetting a probe module changes nothing computed before it.
+  // probe_inputs: one forward of `input` that returns, for each of `probes`
+  // (a subset of probe_points()), the state the network carries into that
+  // probe's module, computed without any parameter or buffer under it (an
+  // opaque tensor: for CNNs the activation entering the module, for ViTs the
+  // token stream entering the block or sub-block). forward_from: the logits
+  // of the forward continued from that state with the current weights, so
+  // forward_from(p, probe_inputs(x, {p})[p]) equals forward(x), and stays the
+  // forward of the network as it is when anything under p changed in between.
+  // Default: the state is the input and forward_from runs the whole forward
+  // (always right, never cheaper); families override both to skip the front.
+  virtual std::map<std::string, at::Tensor> probe_inputs(const at::Tensor& input,
+                                                         const std::vector<std::string>& probes);
+  virtual at::Tensor forward_from(const std::string& probe, const at::Tensor& state);
+
   // How many leading tokens of a probe's (B, T, D) activations are not patch
   // tokens (DeiT blocks: 1, the class token). Default: 0.
   virtual int64_t probe_prefix_tokens(const std::string& probe) const {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "featreuse/models/attention_maps.hpp"
-#include "featreuse/models/network.hpp"
+#include "featreuse/models/stepwise.hpp"
 
 namespace featreuse::models {
 
@@ -41,7 +41,7 @@ class SwinBlockImpl;
 class PatchMergingImpl;
 }  // namespace detail
 
-class SwinTransformer : public Network, public AttentionMapSource {
+class SwinTransformer : public StepwiseNetwork, public AttentionMapSource {
  public:
   // Built for square inputs of side image_size: image_size / patch_size must
   // be divisible by 2^(stages-1) (patch merging halves the grid). Init as the
@@ -50,12 +50,14 @@ class SwinTransformer : public Network, public AttentionMapSource {
   // head keep PyTorch's defaults.
   SwinTransformer(const SwinConfig& cfg, int64_t num_classes, int64_t in_channels, int64_t image_size);
 
-  at::Tensor forward(const at::Tensor& input) override;
-  // patch_embed: (B, L, C) after its norm; layers.s.blocks.b.attn: the
-  // window-attention branch mapped back to image token order (windows merged,
-  // padding cropped, shift undone), (B, L, C), before drop-path and the add;
-  // layers.s.blocks.b.mlp: (B, L, C) before the add; head: the logits.
-  ProbedOutput forward_probed(const at::Tensor& input, const std::vector<std::string>& probes) override;
+  // Probe activations (forward_probed): patch_embed: (B, L, C) after its
+  // norm; layers.s.blocks.b.attn: the window-attention branch mapped back to
+  // image token order (windows merged, padding cropped, shift undone),
+  // (B, L, C), before drop-path and the add; layers.s.blocks.b.mlp: (B, L, C)
+  // before the add; head: the logits.
+  // Probe inputs (probe_inputs): patch_embed: the image; the attn of a block: its
+  // input (after the previous stage's patch merging); its mlp: the stream
+  // after the attention residual; head: the last block's output.
   std::vector<std::string> probe_points() const override;
   std::string head_name() const override { return "head"; }
   std::string first_conv_name() const override { return "patch_embed.proj"; }
@@ -73,18 +75,21 @@ class SwinTransformer : public Network, public AttentionMapSource {
   int64_t image_size() const { return image_size_; }
 
  private:
-  at::Tensor run(const at::Tensor& input, const std::set<std::string>& want,
-                 std::map<std::string, at::Tensor>* probes, std::vector<BlockAttention>* maps);
-
-  SwinConfig cfg_;
-  int64_t in_channels_, image_size_;
-  torch::nn::Conv2d proj{nullptr};           // patch_embed.proj
-  torch::nn::LayerNorm embed_norm{nullptr};  // patch_embed.norm
   struct BlockRef {
     std::string name;  // layers.s.blocks.b
     std::shared_ptr<detail::SwinBlockImpl> block;
     int64_t stage;
   };
+
+  at::Tensor step(size_t k, const at::Tensor& x, ProbeTrace& trace) override;
+  at::Tensor attention_step(const BlockRef& b, const at::Tensor& x, ProbeTrace& trace);
+  at::Tensor embed(const at::Tensor& input, ProbeTrace& trace);
+  at::Tensor classify(const at::Tensor& tokens, ProbeTrace& trace);
+
+  SwinConfig cfg_;
+  int64_t in_channels_, image_size_;
+  torch::nn::Conv2d proj{nullptr};           // patch_embed.proj
+  torch::nn::LayerNorm embed_norm{nullptr};  // patch_embed.norm
   std::vector<BlockRef> blocks_;
   std::vector<std::shared_ptr<detail::PatchMergingImpl>> downsample_;  // per stage but the last
   torch::nn::LayerNorm norm{nullptr};
