@@ -13,7 +13,7 @@ packages=(
   dataset-fashion-mnist
   # Python oracles and post-hoc analysis (run with /usr/bin/python3)
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
-  python3-matplotlib python3-scipy python3-yaml python3-pip
+  python3-matplotlib python3-scipy python3-yaml python3-pip python3-pytest
 )
 missing=()
 for p in "${packages[@]}"; do
