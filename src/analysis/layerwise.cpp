@@ -6,7 +6,6 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
-#include "featreuse/train/evaluate.hpp"
 #include "featreuse/train/metrics.hpp"
 
 namespace featreuse::analysis {
@@ -58,22 +57,6 @@ std::vector<std::vector<std::string>> probe_groups(models::Network& net, const d
     used += bytes;
   }
   return groups;
-}
-
-std::map<std::string, at::Tensor> by_name(const models::TensorList& tensors) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& [name, tensor] : tensors) out[name] = tensor;
-  return out;
-}
-
-// Copies every state entry of `net` from `values` (by name; all must be there).
-void assign(models::Network& net, const std::map<std::string, at::Tensor>& values) {
-  at::NoGradGuard no_grad;
-  for (const auto& e : models::state_entries(net)) {
-    auto it = values.find(e.name);
-    if (it == values.end()) throw Error("re-init: the checkpoint has no '" + e.name + "'");
-    e.tensor.copy_(it->second);
-  }
 }
 
 }  // namespace
@@ -145,35 +128,6 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
     probes_done += (long long)group.size();
     progress.update(probes_done, group.back());
   }
-  return out;
-}
-
-std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
-                                           const models::TensorList& trained, const data::Dataset& dataset,
-                                           const std::vector<std::string>& modules, int64_t batch_size,
-                                           const std::vector<int64_t>& test_subset) {
-  const auto before = by_name(initial), after = by_name(trained);
-  std::vector<ProbeResult> out;
-  ProgressLog progress("re-init", (long long)modules.size(), "modules");  // one test pass each
-  for (const auto& module : modules) {
-    std::map<std::string, at::Tensor> mixed = after;
-    int64_t reset = 0;
-    for (const auto& [name, tensor] : before)
-      if (models::under_module(name, module)) {
-        mixed[name] = tensor;
-        ++reset;
-      }
-    if (reset == 0) throw Error("re-init: no state entry under module '" + module + "'");
-    assign(net, mixed);
-    const train::Evaluation test = train::evaluate(net, dataset, data::Split::test, batch_size, test_subset);
-    ProbeResult r;
-    r.probe = module;
-    r.metrics = test.metrics();
-    r.loss = test.loss;
-    out.push_back(std::move(r));
-    progress.update((long long)out.size(), module);
-  }
-  assign(net, after);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "featreuse/analysis/drift.hpp"
 #include "featreuse/analysis/layer_cka.hpp"
 #include "featreuse/analysis/layerwise.hpp"
+#include "featreuse/analysis/reinit.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/registry.hpp"
 #include "featreuse/core/rng.hpp"
@@ -157,8 +158,10 @@ Entry reinit_entry() {
     check_test_images("reinit", o);
     require(o["batch_size"].get<int64_t>() >= 1, "reinit", "batch_size", "must be at least 1");
   };
+  // One pass capturing the probe inputs, then per probe the rest of the
+  // network from it: (probes + 1) / 2 passes if probes spread evenly.
   e.passes = [](const json& o, const std::array<int64_t, 3>& s, int64_t probes) {
-    return double(probes * tested(o, s));
+    return (1.0 + double(probes + 1) / 2.0) * double(tested(o, s));
   };
   e.plan = [](const json&, models::Network& net, const at::Tensor&) {
     ResultTable t = table("reinit", {"probe"}, with_metrics({"target", "loss"}));

@@ -35,29 +35,36 @@ void append(std::vector<T>& out, const at::Tensor& t) {
 }
 }  // namespace
 
+EvaluationBuilder::EvaluationBuilder(int64_t num_classes, bool multi_label) : multi_(multi_label) {
+  out_.num_classes = num_classes;
+}
+
+void EvaluationBuilder::add(const at::Tensor& logits, const at::Tensor& labels) {
+  const at::Tensor scores = logits.to(at::kFloat);
+  loss_sum_ += loss_of(scores, labels, multi_).item<double>() * double(labels.size(0));
+  append<float>(out_.logits, scores);
+  if (multi_)
+    append<float>(out_.targets, labels.to(at::kFloat));
+  else
+    append<int64_t>(out_.labels, labels.to(at::kLong));
+  out_.n += labels.size(0);
+}
+
+Evaluation EvaluationBuilder::finish() {
+  out_.loss = out_.n > 0 ? loss_sum_ / double(out_.n) : std::nan("");
+  return std::move(out_);
+}
+
 Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
                     const std::vector<int64_t>& subset) {
   at::NoGradGuard no_grad;
   net.eval();
-  Evaluation out;
-  out.num_classes = dataset.info().num_classes;
-  const bool multi = is_multi_label(dataset);
+  EvaluationBuilder out(dataset.info().num_classes, is_multi_label(dataset));
   auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
-  double loss_sum = 0;
-  while (stream->next(batch)) {
-    at::Tensor logits = net.forward(batch.images).to(at::kFloat);
-    loss_sum += loss_of(logits, batch.labels, multi).item<double>() * double(batch.labels.size(0));
-    append<float>(out.logits, logits);
-    if (multi)
-      append<float>(out.targets, batch.labels.to(at::kFloat));
-    else
-      append<int64_t>(out.labels, batch.labels.to(at::kLong));
-    out.n += batch.labels.size(0);
-  }
-  out.loss = out.n > 0 ? loss_sum / double(out.n) : std::nan("");
+  while (stream->next(batch)) out.add(net.forward(batch.images), batch.labels);
   net.train();
-  return out;
+  return out.finish();
 }
 
 Evaluation evaluate_in_group(models::Network& net, const data::Dataset& dataset, data::Split split,

@@ -1,15 +1,9 @@
 #pragma once
-// The per-probe analyses of a fine-tuned network that need a forward pass
-// over a dataset split (reference §7(a), §7(b)):
-//  - layer-wise k-NN: each probe's pooled features of the training split
-//    (evaluation transforms) are the bank, the test split's the queries; the
-//    k-NN scores are scored with the dataset's metrics as if they were logits,
-//    as the reference does;
-//  - re-initialisation robustness: each probe module's state entries
-//    (parameters and buffers, BatchNorm running statistics included) reset to
-//    the initial checkpoint, the rest fine-tuned, evaluated on the test split.
-//    Modules are matched by exact module prefix (the reference's substring
-//    match also resets every mlp.fc1/fc2 of a transformer when it resets fc).
+// Layer-wise k-NN of a fine-tuned network (reference §7(a)): each probe's
+// pooled features of the training split (evaluation transforms) are the bank,
+// the test split's the queries; the k-NN scores are scored with the dataset's
+// metrics as if they were logits, as the reference does. ProbeResult is also
+// the row of re-initialisation robustness (reinit.hpp).
 #include <map>
 #include <string>
 #include <utility>
@@ -54,12 +48,5 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
                                        int64_t batch_size, int64_t max_bank_bytes = int64_t(2) << 30,
                                        const std::vector<int64_t>& bank_subset = {},
                                        const std::vector<int64_t>& query_subset = {});
-
-// `net` is left with the trained weights. `test_subset`: positions of the
-// test split to evaluate (empty: all).
-std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
-                                           const models::TensorList& trained, const data::Dataset& dataset,
-                                           const std::vector<std::string>& modules, int64_t batch_size,
-                                           const std::vector<int64_t>& test_subset = {});
 
 }  // namespace featreuse::analysis

@@ -22,6 +22,20 @@ struct Evaluation {
   std::map<std::string, double> metrics() const;
 };
 
+// An Evaluation built batch by batch from logits the caller computed (the
+// re-initialisation analysis runs part of a network), with evaluate's loss.
+class EvaluationBuilder {
+ public:
+  EvaluationBuilder(int64_t num_classes, bool multi_label);
+  void add(const at::Tensor& logits, const at::Tensor& labels);
+  Evaluation finish();
+
+ private:
+  Evaluation out_;
+  bool multi_;
+  double loss_sum_ = 0;
+};
+
 // Leaves the network in train mode. `subset`: positions of the split to
 // evaluate (empty: all).
 Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,

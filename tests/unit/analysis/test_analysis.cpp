@@ -16,6 +16,7 @@
 #include "featreuse/analysis/knn.hpp"
 #include "featreuse/analysis/layer_cka.hpp"
 #include "featreuse/analysis/layerwise.hpp"
+#include "featreuse/analysis/reinit.hpp"
 #include "featreuse/analysis/task.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/json.hpp"
@@ -415,6 +416,41 @@ TEST(Reinit, UnchangedModulesGiveTheTrainedResultAndTheNetworkKeepsItsWeights) {
     for (const auto& [name, t] : trained)
       if (name == e.name) EXPECT_TRUE(at::equal(e.tensor, t)) << name;
   EXPECT_THROW(reinit_robustness(*net, initial, trained, *dataset, {"nope"}, 32), Error);
+}
+
+// The forward from each probe's input (one trained pass per batch, then the
+// rest of the network per module) gives what one whole test pass per module
+// with that module reset gives, for every probe of a CNN and of a ViT.
+TEST(Reinit, FromProbeInputsEqualsAWholePassPerModule) {
+  auto dataset = bands();
+  for (const std::string arch : {"resnet", "deit"}) {
+    SCOPED_TRACE(arch);
+    auto net = small(arch);
+    const models::TensorList initial = state_of(*net);
+    {
+      at::NoGradGuard no_grad;  // "fine-tuned": every parameter moved
+      for (const auto& e : models::state_entries(*net))
+        if (!e.is_buffer) e.tensor.add_(at::randn_like(e.tensor) * 0.1);
+    }
+    const models::TensorList trained = state_of(*net);
+    const auto modules = net->probe_points();
+    const auto rows = reinit_robustness(*net, initial, trained, *dataset, modules, 16);
+    ASSERT_EQ(rows.size(), modules.size());
+    auto reference = small(arch);
+    for (size_t i = 0; i < modules.size(); ++i) {
+      {
+        at::NoGradGuard no_grad;
+        for (const auto& e : models::state_entries(*reference))
+          for (const auto& [name, t] : models::under_module(e.name, modules[i]) ? initial : trained)
+            if (name == e.name) e.tensor.copy_(t);
+      }
+      const train::Evaluation whole = train::evaluate(*reference, *dataset, data::Split::test, 16);
+      EXPECT_EQ(rows[i].probe, modules[i]);
+      EXPECT_NEAR(rows[i].loss, whole.loss, 1e-5) << modules[i];
+      for (const auto& [metric, value] : whole.metrics())
+        EXPECT_NEAR(rows[i].metrics.at(metric), value, 1e-5) << modules[i] << " " << metric;
+    }
+  }
 }
 
 // A network against itself: every view's diagonal is 1 under both
