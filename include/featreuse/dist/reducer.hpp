@@ -1,9 +1,10 @@
 #pragma once
 // The gradient-reducer seam of data-parallel groups: one interface, an MPI
-// backend for CPU (here) and an NCCL backend for GPUs (later). Gradients are
-// packed into fixed buckets in parameter order, so every step reduces the
-// same layout (deterministic across ranks and steps).
+// backend for CPU and an NCCL backend for GPUs (in builds with NCCL).
+// Gradients are packed into fixed buckets in parameter order, so every step
+// reduces the same layout (deterministic across ranks and steps).
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <mpi.h>
 
 #include <memory>
@@ -26,5 +27,12 @@ class GradientReducer {
 
 // MPI_Allreduce over `group_comm` in float32 buckets of at most `bucket_bytes`.
 std::unique_ptr<GradientReducer> make_mpi_reducer(MPI_Comm group_comm, size_t bucket_bytes = 25u << 20);
+
+// The backend for tensors on `device`: NCCL (ncclAvg, one communicator per
+// group) for a CUDA device, MPI otherwise. Collective over `group_comm`.
+// Throws featreuse::Error for a CUDA device in a build without NCCL.
+std::unique_ptr<GradientReducer> make_reducer(MPI_Comm group_comm, c10::Device device,
+                                              size_t bucket_bytes = 25u << 20);
+bool nccl_available();
 
 }  // namespace featreuse::dist

@@ -2,6 +2,7 @@
 // (dist.two_ranks): every test is collective over MPI_COMM_WORLD.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <cstdlib>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/dist/device.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
@@ -79,6 +81,31 @@ TEST(Reducer, AveragesAndBroadcastsAcrossTheGroup) {
   reducer->sum(sums);
   EXPECT_EQ(sums[0], double(world_size()));
   EXPECT_THROW(reducer->average({at::Tensor()}), Error);
+}
+
+// The factory's CPU backend is the MPI one, bucketed the same way.
+TEST(Reducer, TheCpuDeviceGetsTheMpiBackend) {
+  auto reducer = dist::make_reducer(MPI_COMM_WORLD, c10::Device(c10::kCPU), /*bucket_bytes=*/8);
+  EXPECT_EQ(reducer->size(), world_size());
+  std::vector<at::Tensor> grads = {at::arange(6, at::kFloat).reshape({2, 3}) * float(world_rank() + 1)};
+  reducer->average(grads);
+  const float mean_factor = float(world_size() + 1) / 2.0f;  // mean of 1..n
+  EXPECT_TRUE(at::allclose(grads[0], at::arange(6, at::kFloat).reshape({2, 3}) * mean_factor));
+}
+
+TEST(Device, TheCpuUnlessAGpuIsVisibleAndAsked) {
+  dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
+  EXPECT_TRUE(dist::rank_device(topology, dist::DeviceChoice::cpu).is_cpu());
+  if (torch::cuda::device_count() == 0) {
+    EXPECT_TRUE(dist::rank_device(topology, dist::DeviceChoice::automatic).is_cpu());
+    EXPECT_THROW(dist::rank_device(topology, dist::DeviceChoice::cuda), Error);
+  }
+  if (!dist::nccl_available())
+    EXPECT_THROW(dist::make_reducer(MPI_COMM_WORLD, c10::Device(c10::kCUDA, 0)), Error);
+  EXPECT_EQ(dist::parse_device_choice("auto"), dist::DeviceChoice::automatic);
+  EXPECT_EQ(dist::parse_device_choice("cuda"), dist::DeviceChoice::cuda);
+  EXPECT_THROW(dist::parse_device_choice("gpu"), Error);
+  dist::free_topology(topology);
 }
 
 TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
