@@ -2,7 +2,10 @@
 // it (the trainer's loop over an in-memory batch stream: normalisation,
 // forward, loss, backward, gradient clip, optimiser step, schedule), on
 // random images, after a warm-up run. benchmarks/train.sh runs the same
-// models through PyTorch on the same machine and prints the ratio.
+// models through PyTorch on the same machine and prints the ratio. Under
+// `mpirun -np G` the G ranks train as one data-parallel group (the global
+// batch stays --batch), as `run --ranks-per-task G` does.
+// with --device cuda: on the rank's GPU (NCCL for a group), --amp: bf16 autocast.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <mpi.h>
@@ -16,6 +19,8 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/data/memory_dataset.hpp"
+#include "featreuse/dist/device.hpp"
+#include "featreuse/dist/topology.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/trainer.hpp"
@@ -27,11 +32,19 @@ namespace po = boost::program_options;
 
 namespace {
 
+dist::DeviceChoice parse_bench_device(const std::string& text) {
+  const dist::DeviceChoice choice = dist::parse_device_choice(text);
+  if (choice == dist::DeviceChoice::automatic) throw Error("bench train: --device is cpu or cuda");
+  return choice;
+}
+
 struct BenchTrainOptions {
   std::string model, recipe = "default", configs;
   int64_t batch = 64, size = 0, steps = 20, warmup = 3, classes = 10, channels = 3;
   int threads = 0;
   bool json_line = false;
+  std::string device = "cpu";
+  bool amp = false;  // bf16 autocast (GPUs)
 };
 
 // Random images and labels: `train` images to train on, one batch each for
@@ -68,19 +81,24 @@ train::Recipe bench_recipe(const BenchTrainOptions& o, int64_t steps) {
   recipe["log_every"] = steps;
   recipe["checkpoint_every_s"] = 0.0;
   recipe["plateau"] = false;
+  recipe["precision"] = o.amp ? "bf16" : "fp32";
   return train::parse_recipe(recipe);
 }
 
 // Trains `steps` steps; the trainer's own throughput (evaluation excluded).
 double train_images_per_s(const BenchTrainOptions& o, const models::ModelConfig& config,
-                          const data::Dataset& dataset, dist::GradientReducer& reducer, int64_t steps) {
+                          const data::Dataset& dataset, dist::GradientReducer& reducer, c10::Device device,
+                          int64_t steps) {
   auto net = models::build_model(config, o.classes, o.channels);
+  net->to(device);
   train::TrainInputs in;
   in.label = "bench " + config.name;
   in.recipe = bench_recipe(o, steps);
   in.family = models::registry().info(config.spec.arch).family;
   in.random_init = true;
   in.progress_interval_s = 1e9;
+  MPI_Comm_rank(MPI_COMM_WORLD, &in.shard_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &in.shard_count);
   return train::train_cell(in, dataset, *net, reducer).record.images_per_s;
 }
 
@@ -99,8 +117,10 @@ int cmd_bench_train(const Args& args) {
       "channels", po::value(&o.channels), "input channels (default 3)")("recipe", po::value(&o.recipe),
                                                                         "recipe config (default: default)")(
       "threads", po::value(&o.threads), "torch threads (default: all cores)")(
-      "json", po::bool_switch(&o.json_line), "print one JSON line")("configs", po::value(&o.configs),
-                                                                    "configs folder");
+      "json", po::bool_switch(&o.json_line), "print one JSON line")(
+      "device", po::value(&o.device), "cpu (default) or cuda (this rank's GPU by node-local rank)")(
+      "amp", po::bool_switch(&o.amp), "bf16 autocast (on a GPU; fp32 on the CPU)")(
+      "configs", po::value(&o.configs), "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
   if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
@@ -108,6 +128,11 @@ int cmd_bench_train(const Args& args) {
     throw Error(
         "bench train: --batch and --steps must be positive, --warmup not negative, --classes at "
         "least 2, --channels 1 or 3");
+  try {
+    parse_bench_device(o.device);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   set_torch_threads(o.threads);
   const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
   if (o.size <= 0) o.size = config.spec.image_size;
@@ -116,26 +141,40 @@ int cmd_bench_train(const Args& args) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   double rate = 0;
-  {
-    auto reducer = dist::make_mpi_reducer(MPI_COMM_SELF);
+  int rank = 0, group = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &group);
+  try {
+    dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, group);
+    const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
+    auto reducer = dist::make_reducer(topology.group_comm, device);
     at::manual_seed(0);
     const auto dataset = random_dataset(o, o.batch * std::max(o.steps, o.warmup));
-    if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, o.warmup);
-    rate = train_images_per_s(o, config, *dataset, *reducer, o.steps);
+    if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, device, o.warmup);
+    rate = train_images_per_s(o, config, *dataset, *reducer, device, o.steps);
+    reducer.reset();
+    dist::free_topology(topology);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "featreuse bench train: error: %s\n", e.what());
+    MPI_Abort(MPI_COMM_WORLD, 1);
   }
   MPI_Finalize();
+  if (rank != 0) return 0;
 
   if (o.json_line)
     std::printf(
-        R"({"model": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "images_per_s": %.3f})"
+        R"({"model": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
+        R"("amp": %s, "ranks": %d, "images_per_s": %.3f})"
         "\n",
         config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.steps, at::get_num_threads(),
-        rate);
+        o.device.c_str(), o.amp ? "true" : "false", group, rate);
   else
     std::printf(
-        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads: %.1f img/s (%.1f ms/step)\n",
+        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s, %d rank(s): %.1f img/s "
+        "(%.1f ms/step)\n",
         config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.size, (long long)o.steps,
-        at::get_num_threads(), rate, 1000.0 * double(o.batch) / rate);
+        at::get_num_threads(), o.device.c_str(), o.amp ? " bf16" : "", group, rate,
+        1000.0 * double(o.batch) / rate);
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "featreuse/core/progress.hpp"
 #include "featreuse/core/stop.hpp"
 #include "featreuse/core/text.hpp"
+#include "featreuse/dist/device.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
@@ -40,7 +41,25 @@ struct RunOptions {
   bool retry_failed = false;
   bool strict = false;  // exit kTasksFailed when a task failed
   int threads = 0;
+  dist::DeviceChoice device = dist::DeviceChoice::automatic;
 };
+
+// Every rank's device, or one error for all: a rank that cannot use its
+// GPU stops the job before any task starts.
+c10::Device pick_device(const dist::Topology& topology, dist::DeviceChoice choice) {
+  c10::Device device(c10::kCPU);
+  std::string problem;
+  try {
+    device = dist::rank_device(topology, choice);
+  } catch (const Error& e) {
+    problem = e.what();
+  }
+  int failed = problem.empty() ? 0 : 1;
+  MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, topology.world);
+  if (failed)
+    throw CollectiveError(problem.empty() ? "another rank could not use its device (see its log)" : problem);
+  return device;
+}
 
 // The exit code of `run --strict` when a task failed (scheduling worked):
 // distinct from 1 (the job could not run), 2 (usage) and 3 (internal error).
@@ -73,12 +92,15 @@ int run(const RunOptions& opt) {
     throw CollectiveError(e.what());
   }
   log::set_tag(topology.world_rank, topology.group);
+  const c10::Device device = pick_device(topology, opt.device);
   const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.local_size);
   at::set_num_threads(threads);
   stop::install_handlers();
   if (world_rank == 0)
-    spdlog::info("featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, store {}", opt.job,
-                 topology.world_size, topology.group_count, topology.group_size, threads, opt.store);
+    spdlog::info(
+        "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, training on {}, store {}",
+        opt.job, topology.world_size, topology.group_count, topology.group_size, threads, device.str(),
+        opt.store);
 
   // Rank 0 reads the job; everyone gets the same plan.
   std::string job_text;
@@ -137,8 +159,8 @@ int run(const RunOptions& opt) {
   }
 
   Stopwatch clock;
-  auto reducer = dist::make_mpi_reducer(topology.group_comm);
-  TaskRunner runner(store, plan, topology, *reducer);
+  auto reducer = dist::make_reducer(topology.group_comm, device);
+  TaskRunner runner(store, plan, topology, *reducer, device);
   std::vector<size_t> blocked;
   {
     dist::TaskQueue queue(topology, scheduler.get(), &plan);
@@ -178,7 +200,7 @@ int run(const RunOptions& opt) {
 int cmd_run(const Args& args) {
   po::options_description options("featreuse run JOB --store S.h5 [options] (under mpirun -np N)");
   RunOptions opt;
-  std::string level = "info";
+  std::string level = "info", device = "auto";
   options.add_options()("help,h", "show this help")("store", po::value(&opt.store),
                                                     "the HDF5 store (created if missing)")(
       "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1),
@@ -189,6 +211,8 @@ int cmd_run(const Args& args) {
       "exit with code 4 when any task failed (for Slurm afterok and scripts; default: 0)")(
       "threads", po::value(&opt.threads)->default_value(0),
       "compute threads per rank (0: cores / ranks per node)")(
+      "device", po::value(&device),
+      "auto (a GPU per rank by node-local rank when there are GPUs, else the CPU), cpu or cuda")(
       "log-level", po::value(&level),
       "trace, debug, info, warn, error, critical, off (any case; default info, or FEATREUSE_LOG_LEVEL)")(
       "job", po::value(&opt.job), "the job file");
@@ -198,6 +222,11 @@ int cmd_run(const Args& args) {
           vm, options, "run", {{"JOB (the job file)", !opt.job.empty()}, {"--store", !opt.store.empty()}}))
     return *code;
   if (vm.count("log-level")) log::set_level(level);
+  try {
+    opt.device = dist::parse_device_choice(device);
+  } catch (const Error& e) {
+    throw UsageError(std::string("run --device: ") + e.what());
+  }
 
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);

@@ -46,8 +46,8 @@ train::TrainResult weights_only(models::Network& net, std::string message) {
 }  // namespace
 
 TaskRunner::TaskRunner(store::Store& store, const grid::Plan& plan, const dist::Topology& topology,
-                       dist::GradientReducer& reducer)
-    : store_(store), plan_(plan), topology_(topology), reducer_(reducer) {}
+                       dist::GradientReducer& reducer, c10::Device device)
+    : store_(store), plan_(plan), topology_(topology), reducer_(reducer), device_(device) {}
 
 // One rank of a data-parallel group failed alone: the others wait inside a
 // collective that will never complete, so the whole job ends. The task's
@@ -146,6 +146,7 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
     inputs.st_state = &st;
   }
   spdlog::info("task {} init: {}", task.id, init::apply(*net, init, inputs));
+  net->to(device_);
 
   train::TrainInputs in;
   in.label = task.id;

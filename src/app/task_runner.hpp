@@ -19,8 +19,9 @@ namespace featreuse::app {
 
 class TaskRunner {
  public:
+  // Cells and sources train on `device` (analyses run on the CPU).
   TaskRunner(store::Store& store, const grid::Plan& plan, const dist::Topology& topology,
-             dist::GradientReducer& reducer);
+             dist::GradientReducer& reducer, c10::Device device);
   dist::Outcome run(size_t task_index);
 
  private:
@@ -37,6 +38,7 @@ class TaskRunner {
   const grid::Plan& plan_;
   const dist::Topology& topology_;
   dist::GradientReducer& reducer_;
+  const c10::Device device_;
   // Open datasets, kept between tasks (cells of a grid share a few datasets).
   std::map<std::string, std::unique_ptr<data::Dataset>> open_;
 };

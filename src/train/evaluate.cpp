@@ -27,7 +27,13 @@ std::map<std::string, double> Evaluation::metrics() const {
   return classification_metrics(input);
 }
 
+c10::Device network_device(models::Network& net) {
+  for (const auto& p : net.parameters()) return p.device();
+  return c10::Device(c10::kCPU);
+}
+
 namespace {
+
 template <typename T>
 void append(std::vector<T>& out, const at::Tensor& t) {
   const at::Tensor c = t.contiguous();
@@ -39,15 +45,18 @@ EvaluationBuilder::EvaluationBuilder(int64_t num_classes, bool multi_label) : mu
   out_.num_classes = num_classes;
 }
 
+// On the host whatever device the network ran on: the store and the metrics
+// read the numbers from there.
 void EvaluationBuilder::add(const at::Tensor& logits, const at::Tensor& labels) {
-  const at::Tensor scores = logits.to(at::kFloat);
-  loss_sum_ += loss_of(scores, labels, multi_).item<double>() * double(labels.size(0));
+  const at::Tensor scores = logits.to(at::kCPU, at::kFloat);
+  const at::Tensor truth = labels.to(at::kCPU);
+  loss_sum_ += loss_of(scores, truth, multi_).item<double>() * double(truth.size(0));
   append<float>(out_.logits, scores);
   if (multi_)
-    append<float>(out_.targets, labels.to(at::kFloat));
+    append<float>(out_.targets, truth.to(at::kFloat));
   else
-    append<int64_t>(out_.labels, labels.to(at::kLong));
-  out_.n += labels.size(0);
+    append<int64_t>(out_.labels, truth.to(at::kLong));
+  out_.n += truth.size(0);
 }
 
 Evaluation EvaluationBuilder::finish() {
@@ -61,8 +70,9 @@ Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Sp
   net.eval();
   EvaluationBuilder out(dataset.info().num_classes, is_multi_label(dataset));
   auto stream = dataset.evaluation_stream(split, batch_size, subset);
+  const c10::Device device = network_device(net);
   data::Batch batch;
-  while (stream->next(batch)) out.add(net.forward(batch.images), batch.labels);
+  while (stream->next(batch)) out.add(net.forward(batch.images.to(device)), batch.labels);
   net.train();
   return out.finish();
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "autocast.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/core/rng.hpp"
@@ -52,6 +53,7 @@ class CellTrainer {
   const Recipe& recipe_;
   const data::Dataset& dataset_;
   models::Network& net_;
+  const c10::Device device_;
   dist::GradientReducer& reducer_;
   const bool multi_label_;
   const std::string target_metric_;
@@ -75,6 +77,7 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
       recipe_(in.recipe),
       dataset_(dataset),
       net_(net),
+      device_(network_device(net)),  // where the task runner put it
       reducer_(reducer),
       multi_label_(is_multi_label(dataset)),
       target_metric_(dataset.info().target_metric),
@@ -90,7 +93,7 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
     throw Error("batch_size " + std::to_string(recipe_.batch_size) + " cannot be split over a group of " +
                 std::to_string(in.shard_count) + " ranks: the global batch stays the recipe's, so " +
                 "--ranks-per-task must divide it");
-  if (recipe_.precision == Precision::bf16)
+  if (recipe_.precision == Precision::bf16 && !device_.is_cuda())
     spdlog::warn("{}: precision bf16 is autocast on GPUs only; training in fp32 on this CPU", in.label);
   net_.train();
   for (const auto& p : net_.parameters()) params_.push_back(p);
@@ -180,6 +183,7 @@ data::StreamOptions CellTrainer::epoch_stream() const {
   options.shard_count = in_.shard_count;
   options.subset = subset_;
   options.first_batch = st_.steps_in_epoch;
+  options.device = device_;
   return options;
 }
 
@@ -218,7 +222,11 @@ void CellTrainer::step(const data::Batch& batch) {
 }
 
 double CellTrainer::forward_backward(const data::Batch& batch) {
-  at::Tensor loss = loss_of(net_.forward(batch.images), batch.labels, multi_label_);
+  at::Tensor loss;
+  {  // backward runs outside autocast, as torch.autocast asks
+    AutocastScope autocast(recipe_.precision == Precision::bf16, device_);
+    loss = loss_of(net_.forward(batch.images), batch.labels, multi_label_);
+  }
   double value = loss.item<double>();
   if (reducer_.size() > 1) {  // the group's loss: the mean of equal shards' means
     std::vector<double> sum{value};

@@ -2,7 +2,9 @@
 # What a user gets wrong on the command line: a missing job file or --store
 # is named before the help (exit 2); log levels are accepted in any case and
 # an unknown one is refused with the valid names (exit 2), on the command
-# line and in FEATREUSE_LOG_LEVEL; --help lists the environment variables.
+# line and in FEATREUSE_LOG_LEVEL; an unknown --device is refused, and
+# --device cuda without a GPU stops the run before any task; --help lists the
+# environment variables.
 source "$(dirname "$0")/lib.sh"
 
 expect_usage() {  # message fragment, command...
@@ -32,6 +34,19 @@ FEATREUSE_LOG_LEVEL=WARNING "$FEATREUSE" --version > /dev/null || fail "FEATREUS
 rc=0
 $MPIRUN 1 "$FEATREUSE" run "$WORK/nojob.yaml" --store "$WORK/s.h5" --log-level INFO 2> "$WORK/err.txt" || rc=$?
 [ "$rc" = 1 ] && grep -q "nojob.yaml" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "--log-level INFO: exit $rc"; }
+
+# Devices: an unknown one is a usage error; --device cuda where no GPU is
+# visible stops the run before any task, saying why (exit 1).
+expect_usage "run --device: unknown device 'gpu' (known: auto, cpu, cuda)" \
+  "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --device gpu
+expect_usage "unknown device 'tpu'" "$FEATREUSE" bench train --model tiny --device tpu
+if ! nvidia-smi -L > /dev/null 2>&1; then
+  rc=0
+  $MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/gpu.h5" --device cuda 2> "$WORK/err.txt" || rc=$?
+  [ "$rc" = 1 ] && grep -q "no GPU is visible" "$WORK/err.txt" ||
+    { cat "$WORK/err.txt"; fail "--device cuda without a GPU: exit $rc"; }
+  [ ! -e "$WORK/gpu.h5" ] || fail "a store was created although no rank could use its device"
+fi
 
 "$FEATREUSE" --help > "$WORK/help.txt"
 for var in FEATREUSE_CONFIGS FEATREUSE_DATA FEATREUSE_LOG_LEVEL FEATREUSE_HEARTBEAT_S SLURM_CPUS_PER_TASK; do

@@ -36,6 +36,10 @@ class EvaluationBuilder {
   double loss_sum_ = 0;
 };
 
+// Where the network's parameters are (the CPU when it has none): batches
+// follow the network there.
+c10::Device network_device(models::Network& net);
+
 // Leaves the network in train mode. `subset`: positions of the split to
 // evaluate (empty: all).
 Evaluation evaluate(models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
