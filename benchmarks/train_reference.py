@@ -5,8 +5,10 @@ loss.item() as the paper's code logs it) for the same architecture as a
 featreuse model config, on one fixed random batch (no loader), after warm-up.
 
 Usage: train_reference.py MODEL BATCH SIZE STEPS WARMUP THREADS [--timm PATH]
-MODEL: resnet_small | resnet50 | deit_micro | deit_small (configs/models/).
-Prints one JSON line.
+                          [--device cuda] [--amp] [--compile]
+MODEL: resnet_small | resnet50 | inception_v3 | deit_micro | deit_small | swin_tiny (configs/models/).
+--amp: bf16 autocast, and channels_last for the CNNs (the fastest eager setting on a GPU);
+--compile: torch.compile of the model (PyTorch 2). Prints one JSON line.
 """
 import argparse
 import json
@@ -55,6 +57,9 @@ def build(name, classes, timm_path):
         return resnet_small(classes)
     if name == "resnet50":
         return torchvision.models.resnet50(num_classes=classes)
+    if name == "inception_v3":  # configs/models/inception_v3.yaml: no aux head, no transform_input
+        return torchvision.models.inception_v3(num_classes=classes, aux_logits=False, transform_input=False,
+                                               init_weights=False)
     if timm_path:
         sys.path.insert(0, timm_path)
     from timm.models.vision_transformer import VisionTransformer
@@ -64,6 +69,10 @@ def build(name, classes, timm_path):
     if name == "deit_small":
         return VisionTransformer(img_size=224, patch_size=16, embed_dim=384, depth=12, num_heads=6,
                                  num_classes=classes)
+    if name == "swin_tiny":  # drop-path 0.2 as configs/models/swin_tiny.yaml
+        from timm.models.swin_transformer import SwinTransformer
+        return SwinTransformer(img_size=224, patch_size=4, window_size=7, embed_dim=96, depths=(2, 2, 6, 2),
+                               num_heads=(3, 6, 12, 24), drop_path_rate=0.2, num_classes=classes)
     sys.exit(f"unknown model {name}")
 
 
@@ -72,20 +81,28 @@ def main():
     for a in ("model", "batch", "size", "steps", "warmup", "threads"):
         ap.add_argument(a)
     ap.add_argument("--timm", default="")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--amp", action="store_true")
+    ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    cnn = args.model.startswith(("resnet", "inception"))
+    memory_format = torch.channels_last if args.amp and cnn and device.type == "cuda" else torch.contiguous_format
     batch, size, steps, warmup, threads = (int(args.batch), int(args.size), int(args.steps), int(args.warmup),
                                            int(args.threads))
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     classes = 10
-    model = build(args.model, classes, args.timm).train()
+    model = build(args.model, classes, args.timm).train().to(device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.randn(batch, 3, size, size)
-    labels = torch.randint(0, classes, (batch,))
+    images = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=memory_format)
+    labels = torch.randint(0, classes, (batch,), device=device)
+    forward = torch.compile(model) if args.compile else model
 
     def step():
         optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(images), labels)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp and device.type == "cuda"):
+            loss = nn.functional.cross_entropy(forward(images), labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -98,6 +115,7 @@ def main():
         step()
     seconds = time.perf_counter() - start
     print(json.dumps({"model": args.model, "batch": batch, "size": size, "steps": steps, "threads": threads,
+                      "device": args.device, "amp": args.amp, "compile": args.compile,
                       "torch": torch.__version__, "images_per_s": batch * steps / seconds}))
 
 

@@ -1,0 +1,27 @@
+#!/bin/bash
+# The training step on a GPU, featreuse (`featreuse bench train --device cuda`)
+# against the same machine's PyTorch (train_reference.py: eager fp32, eager
+# bf16 autocast with channels_last for CNNs, and torch.compile bf16), batch 64
+# at 224 px, one after the other. Prints each model's numbers and ratios
+# (>1: featreuse is faster). Usage: benchmarks/train_gpu.sh [FEATREUSE]
+# (timm from the machine's Python, or FEATREUSE_TIMM_PATH).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+featreuse=${1:-$root/build-gpu/src/app/featreuse}
+timm=${FEATREUSE_TIMM_PATH:-}
+steps=${STEPS:-50}
+ours() { "$featreuse" bench train --model "$1" --batch 64 --size 224 --steps "$steps" --warmup 10 --device cuda \
+  "${@:2}" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])"; }
+theirs() { python3 "$root/benchmarks/train_reference.py" "$1" 64 224 "$steps" 10 8 --device cuda --timm "$timm" \
+  "${@:2}" | python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+nvidia-smi --query-gpu=name --format=csv,noheader | head -1
+python3 -c "import torch; print('PyTorch', torch.__version__, '(TF32 for convolutions:', torch.backends.cudnn.allow_tf32, ')')"
+for model in resnet50 deit_small inception_v3 swin_tiny; do
+  f32=$(ours $model) b16=$(ours $model --amp)
+  e32=$(theirs $model) e16=$(theirs $model --amp)
+  c16=$(theirs $model --amp --compile 2> /dev/null || echo nan)
+  printf '%-12s featreuse fp32 %7.1f bf16 %7.1f img/s | PyTorch eager fp32 %7.1f bf16 %7.1f compile bf16 %7s | ' \
+    "$model" "$f32" "$b16" "$e32" "$e16" "$c16"
+  echo "fp32/eager $(ratio "$f32" "$e32"), bf16/eager $(ratio "$b16" "$e16"), bf16/compile $(ratio "$b16" "$c16")"
+done

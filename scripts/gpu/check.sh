@@ -1,0 +1,56 @@
+#!/bin/bash
+# The one GPU check, for a CUDA machine with a pip torch (see docs/gpu.md):
+# builds featreuse against that torch's LibTorch, runs the unit tests, a
+# data-parallel run on the GPU(s) (NCCL), and the GPU benchmark against the
+# same machine's PyTorch, writing every output under OUT (default out/gpu)
+# and a summary (OUT/summary.txt) to paste into docs/performance.md.
+# Usage: bash scripts/gpu/check.sh [OUT]     (time: ~10 min on 16 cores)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(mkdir -p "${1:-${OUT:-$root/out/gpu}}" && cd "${1:-${OUT:-$root/out/gpu}}" && pwd)
+build=${BUILD_DIR:-$root/build-gpu}
+say() { echo "== $*" | tee -a "$out/summary.txt"; }
+step() { # NAME COMMAND...: runs it into OUT/NAME.txt, says how it ended
+  local name=$1 start=$SECONDS
+  shift
+  if "$@" > "$out/$name.txt" 2>&1; then
+    say "$name: ok ($((SECONDS - start)) s)"
+  else
+    say "$name: FAILED ($((SECONDS - start)) s), last lines:"
+    tail -30 "$out/$name.txt" | tee -a "$out/summary.txt"
+    return 1
+  fi
+}
+: > "$out/summary.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$out/summary.txt"
+gpus=$(nvidia-smi -L | wc -l)
+
+if [ -f "$root/.gpu-debs/unpack.sh" ]; then bash "$root/.gpu-debs/unpack.sh" > "$out/unpack.txt" 2>&1; fi
+if [ -f /opt/deps/env.sh ]; then source /opt/deps/env.sh; fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+torch_cmake=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)")
+python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" | tee -a "$out/summary.txt"
+
+step configure cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$torch_cmake;${CMAKE_PREFIX_PATH:-}" || exit 1
+step build cmake --build "$build" -j "$(nproc)" || exit 1
+featreuse=$build/src/app/featreuse
+grep -q "NCCL from" "$out/configure.txt" || say "configure found no NCCL: groups on GPUs are refused"
+
+step unit_tests ctest --test-dir "$build" -L unit -j 8 --output-on-failure
+# The trainer on the GPU, fp32 and bf16, then a study on it: 1 rank (an NCCL
+# group of 1), and a group of 2 when two GPUs exist.
+step gpu_step_fp32 "$featreuse" bench train --model resnet_small --device cuda --steps 20
+step gpu_step_bf16 "$featreuse" bench train --model deit_micro --device cuda --amp --steps 20
+jobs=$root/tests/integration/jobs
+step run_gpu mpirun -np 1 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/gpu.h5" --device cuda --strict
+step status_gpu "$featreuse" status "$out/gpu.h5"
+if [ "$gpus" -ge 2 ]; then
+  step run_nccl_group mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/group.h5" \
+    --device cuda --ranks-per-task 2 --strict
+  step scaling bash -c "mpirun -np 1 $featreuse bench train --model resnet50 --device cuda --amp --json; \
+    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json"
+fi
+step benchmark bash "$root/benchmarks/train_gpu.sh" "$featreuse"
+tee -a "$out/summary.txt" < "$out/benchmark.txt"
+say "outputs in $out"
