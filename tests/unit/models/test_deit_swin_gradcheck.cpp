@@ -58,8 +58,11 @@ TEST(TransformerGradients, DeiTMatchesFiniteDifferences) {
   c.depth = 2;
   c.num_heads = 2;
   auto net = std::make_shared<DeiT>(c, 3, 1);
-  // 24x20 input: a 6x5 token grid, pos_embed resampled from 4x4.
-  EXPECT_LT(directional_error(*net, at::randn({2, 1, 24, 20})), 1e-6);
+  // 24x20 input: a 6x5 token grid, pos_embed resampled from 4x4. The
+  // resampling runs in float32 whatever the model's dtype, as timm's does, so
+  // the gradient through it carries float32 rounding: 1e-5, not the 1e-6 of
+  // an all-double path (below 1e-6 with LibTorch 1.13, 1.5e-6 with 2.11).
+  EXPECT_LT(directional_error(*net, at::randn({2, 1, 24, 20})), 1e-5);
 }
 
 TEST(TransformerGradients, SwinMatchesFiniteDifferences) {
