@@ -1,7 +1,6 @@
 #include "featreuse/analysis/attention_distance.hpp"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <cmath>
 
@@ -106,9 +105,7 @@ std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
     const std::vector<int64_t>& subset) {
   auto* source = dynamic_cast<models::AttentionMapSource*>(&net);
   if (!source) throw Error("attention distance: this architecture has no attention maps");
-  // Nothing computed here is differentiated or outlives the call (cheaper
-  // than NoGradGuard: no version counters or view tracking).
-  c10::InferenceMode inference;
+  at::NoGradGuard no_grad;
   net.eval();
   std::vector<std::string> names;
   std::vector<AttentionDistance> blocks;

@@ -1,7 +1,6 @@
 #include "featreuse/analysis/layer_cka.hpp"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <map>
 
@@ -59,9 +58,7 @@ std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>
   const CkaLayout layout = cka_layout(*nets[0]);
   for (const auto& [a, b] : pairs)
     if (a >= nets.size() || b >= nets.size()) throw Error("CKA: a pair names a network that is not given");
-  // Nothing computed here is differentiated or outlives the call (cheaper
-  // than NoGradGuard: no version counters or view tracking).
-  c10::InferenceMode inference;
+  at::NoGradGuard no_grad;
   for (auto* net : nets) net->eval();
   std::vector<std::map<std::string, CkaMatrix>> accumulators(pairs.size());
   auto stream = dataset.evaluation_stream(split, batch_size, subset);

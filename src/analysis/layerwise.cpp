@@ -1,7 +1,6 @@
 #include "featreuse/analysis/layerwise.hpp"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 
@@ -103,9 +102,6 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
                                        const std::vector<int64_t>& bank_subset,
                                        const std::vector<int64_t>& query_subset) {
   models::checked_probes(net, probes);
-  // Nothing computed here is differentiated or outlives the call (cheaper
-  // than NoGradGuard: no version counters or view tracking).
-  c10::InferenceMode inference;
   const int64_t classes = dataset.info().num_classes;
   const int64_t bank_rows =
       bank_subset.empty() ? dataset.size(data::Split::train) : int64_t(bank_subset.size());

@@ -1,7 +1,6 @@
 #include "featreuse/analysis/reinit.hpp"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <map>
 #include <set>
@@ -113,9 +112,7 @@ std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::T
   std::vector<train::EvaluationBuilder> results(
       resets.size(), train::EvaluationBuilder(dataset.info().num_classes, train::is_multi_label(dataset)));
   {
-    // Nothing computed here is differentiated or outlives the loop (cheaper
-    // than NoGradGuard: no version counters or view tracking).
-    c10::InferenceMode inference;
+    at::NoGradGuard no_grad;
     net.eval();
     auto stream = dataset.evaluation_stream(data::Split::test, batch_size, test_subset);
     ProgressLog progress("re-init", (long long)stream->num_batches(), "images");
