@@ -1,0 +1,139 @@
+#!/bin/bash
+# The paper's job files (jobs/paper/): `featreuse plan` accepts each of them on a machine without
+# the datasets, says what is missing and where it is looked for, and lists as many tasks as the
+# job's grid implies. The expected counts are computed here, independently of featreuse, from the
+# job file itself (a small model of docs/jobs.md: grid product, include/exclude, cells that
+# resolve to the same config, ST draws per source and seed, analyses and the cells they apply to).
+source "$(dirname "$0")/lib.sh"
+
+PAPER=$SOURCE_DIR/jobs/paper
+ls "$PAPER"/*.yaml > /dev/null || fail "no job files in $PAPER"
+
+# What a job file implies, from the YAML alone: "tasks grid filtered duplicates skipped" and,
+# one per line after it, the weight files it names (absolute) and the dataset configs it uses.
+expect() { # JOB CONFIGS_DIR
+  "$PY" - "$1" "$2" << 'EOF'
+import itertools, os, sys, yaml
+
+job_file, configs = sys.argv[1], sys.argv[2]
+job = yaml.safe_load(open(job_file))
+NEEDS_SOURCE = {"st", "wt", "wtst"}
+DEPTH_AXES = {"wt_fraction", "wt_blocks"}  # parameters of wtst only
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+def matches(pattern, point):
+    return all(point.get(k) in as_list(v) for k, v in pattern.items())
+
+grid = {k: as_list(v) for k, v in job["grid"].items()}
+grid.setdefault("init", ["ri"])
+grid.setdefault("seed", [0])
+names = list(grid)
+points = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
+kept = [p for p in points
+        if ("include" not in job or any(matches(q, p) for q in job["include"]))
+        and not any(matches(q, p) for q in job.get("exclude", []))]
+
+def cell_axes(p):  # the axes that make a cell: depth only for wtst
+    return {k: v for k, v in p.items() if k not in DEPTH_AXES or p["init"] == "wtst"}
+
+cells, seen = [], set()
+for p in kept:
+    key = tuple(sorted((k, repr(v)) for k, v in cell_axes(p).items()))
+    if key not in seen:
+        seen.add(key)
+        cells.append(cell_axes(p))
+
+sources = job.get("sources", {})
+source_of_model = {}
+for name, s in sources.items():
+    assert s["model"] not in source_of_model, "two sources with one model needs a source axis"
+    source_of_model[s["model"]] = name
+for c in cells:
+    if c["init"] in NEEDS_SOURCE:
+        assert c["model"] in source_of_model, f"no source for {c['model']}"
+st_draws = {(source_of_model[c["model"]], c["seed"]) for c in cells if c["init"] in ("st", "wtst")}
+
+def arch(model):
+    return yaml.safe_load(open(os.path.join(configs, "models", model + ".yaml")))["arch"]
+
+def partner_key(c):
+    return tuple(sorted((k, repr(v)) for k, v in c.items() if k != "init" and k not in DEPTH_AXES))
+
+st_cells = {partner_key(c) for c in cells if c["init"] == "st"}
+analyses = job.get("analyses") or {}
+if isinstance(analyses, list):
+    analyses = {name: None for name in analyses}
+planned = skipped = 0
+for name, options in analyses.items():
+    chosen = [c for c in cells if matches((options or {}).get("cells", {}), c)]
+    for c in chosen:
+        if name == "attention_distance":
+            applies = arch(c["model"]).startswith(("deit", "swin"))
+        elif name == "cka_cross":
+            applies = c["init"] in ("wt", "wtst") and partner_key(c) in st_cells
+        else:
+            applies = True
+        planned += applies
+        skipped += not applies
+
+tasks = len(sources) + len(st_draws) + len(cells) + planned
+print(tasks, len(points), len(points) - len(kept), len(kept) - len(cells), skipped)
+job_dir = os.path.dirname(os.path.abspath(job_file))
+for s in sources.values():
+    print("weights", os.path.normpath(os.path.join(job_dir, s["weights"])))
+for d in grid["dataset"]:
+    print("dataset", d)
+EOF
+}
+
+# 1. The job files where they are: without the ImageNet weight files `plan` stops (exit 1) and
+#    names the first missing file with its full path; with all of them it plans (exit 0).
+for job in "$PAPER"/*.yaml; do
+  expect "$job" "$SOURCE_DIR/configs" > "$WORK/expected.txt"
+  missing=$(awk '$1 == "weights" {print $2}' "$WORK/expected.txt" | while read -r w; do
+    [ -f "$w" ] || echo "$w"; done)
+  if [ -n "$missing" ]; then
+    if "$FEATREUSE" plan "$job" > "$WORK/out.txt" 2> "$WORK/err.txt"; then
+      fail "$job: planned although weight files are missing: $missing"
+    fi
+    named=$(sed -n "s/.*no such file '\([^']*\)'.*/\1/p" "$WORK/err.txt")
+    [ -n "$named" ] || { cat "$WORK/err.txt"; fail "$job: the error names no missing file"; }
+    grep -qxF "$named" <<< "$missing" || fail "$job: names '$named', which is not one of the missing files"
+    grep -qF "$(basename "$job"):" "$WORK/err.txt" || fail "$job: the error does not name the job file"
+  else
+    "$FEATREUSE" plan "$job" > /dev/null || fail "$job: plan failed with every weight file present"
+  fi
+done
+
+# 2. A copy of the job files with stand-in weight files (plan identifies a weight file by its
+#    bytes; it does not read the tensors) and no dataset at all: plan exits 0, lists the
+#    expected tasks and says, for each dataset, which prepared cache is missing, where, and the
+#    `featreuse prepare` command that makes it.
+TREE=$WORK/tree
+mkdir -p "$TREE/jobs/paper/weights" "$WORK/data"
+cp -r "$SOURCE_DIR/configs" "$TREE/configs"
+cp "$PAPER"/*.yaml "$TREE/jobs/paper/"
+export FEATREUSE_DATA=$WORK/data
+for job in "$TREE"/jobs/paper/*.yaml; do
+  name=$(basename "$job")
+  expect "$job" "$TREE/configs" > "$WORK/expected.txt"
+  awk '$1 == "weights" {print $2}' "$WORK/expected.txt" | while read -r w; do
+    [ -f "$w" ] || echo "stand-in for $(basename "$w")" > "$w"; done
+  read -r tasks points filtered duplicates skipped < "$WORK/expected.txt"
+  "$FEATREUSE" plan "$job" > "$WORK/out.txt" 2> "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "$name: plan failed"; }
+  header=$(head -1 "$WORK/out.txt")
+  want="$tasks tasks ($points grid points; $filtered filtered, 0 with a source of another model, $duplicates duplicates; $skipped analyses of cells they do not apply to)"
+  grep -qF "$want" <<< "$header" || fail "$name: expected '$want', plan printed: $header"
+  listed=$(grep -cE '^ *[0-9]+  [0-9a-f]{12}  ' "$WORK/out.txt")
+  [ "$listed" = "$tasks" ] || fail "$name: $listed task rows listed, expected $tasks"
+  grep -qE '^total estimated cost [0-9.e+]+; estimated makespan' "$WORK/out.txt" || fail "$name: no total cost"
+  for dataset in $(awk '$1 == "dataset" {print $2}' "$WORK/expected.txt"); do
+    cache=$(sed -n 's/^cache: *\([^ #]*\).*/\1/p' "$TREE/configs/datasets/$dataset.yaml")
+    grep -qF "! dataset '$dataset': prepared cache '$WORK/data/$cache' does not exist; make it with: featreuse prepare $dataset" \
+      "$WORK/out.txt" || fail "$name: no message about the missing cache of $dataset"
+  done
+  echo "$name: $header"
+done
+echo "PASS paper_jobs"
