@@ -12,6 +12,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "featreuse/core/error.hpp"
@@ -242,6 +243,15 @@ class Inception3 : public StepwiseNetwork {
   }
 
   std::string first_conv_name() const override { return "Conv2d_1a_3x3.conv"; }
+
+  // torchvision's ImageNet file (inception_v3_google-*.pth) holds the
+  // auxiliary head, which the paper's network does not have: torchvision
+  // itself loads it with aux_logits and then drops it, so it is dropped here.
+  void adapt_weights(TensorList& weights) const override {
+    weights.erase(std::remove_if(weights.begin(), weights.end(),
+                                 [](const auto& entry) { return entry.first.rfind("AuxLogits.", 0) == 0; }),
+                  weights.end());
+  }
 
   std::vector<InitBlock> block_map() const override {
     return {{-1, {"Conv2d_1a_3x3"}},

@@ -6,6 +6,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
+#include "featreuse/models/weights.hpp"
 
 using namespace featreuse::models;
 
@@ -135,4 +136,21 @@ TEST(Inception, ForwardBackwardAtNativeSize) {
         EXPECT_TRUE(torch::isfinite(e.tensor.grad()).all().item<bool>()) << e.name;
       }
   }
+}
+
+// torchvision's ImageNet file carries AuxLogits.*: the import drops them, and
+// still refuses any other key the network lacks.
+TEST(Inception, ImportDropsTorchvisionsAuxiliaryHead) {
+  auto source = make_inception(10);
+  auto net = make_inception(10);
+  TensorList weights;
+  for (const auto& p : source->named_parameters()) weights.emplace_back(p.key(), p.value().detach().clone());
+  for (const auto& b : source->named_buffers()) weights.emplace_back(b.key(), b.value().clone());
+  weights.emplace_back("AuxLogits.conv0.conv.weight", torch::randn({128, 768, 1, 1}));
+  weights.emplace_back("AuxLogits.fc.weight", torch::randn({1000, 768}));
+  load_weights(*net, weights, {true});
+  EXPECT_TRUE(net->named_parameters()["Mixed_7c.branch1x1.conv.weight"].equal(
+      source->named_parameters()["Mixed_7c.branch1x1.conv.weight"]));
+  weights.emplace_back("Mixed_8a.conv.weight", torch::randn({1}));
+  EXPECT_THROW(load_weights(*net, weights, {true}), featreuse::Error);
 }
