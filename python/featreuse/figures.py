@@ -440,24 +440,27 @@ def heatmap(axes, matrix, title):
     return image
 
 
+def draw_cka_figures(study, out_dir, analysis, pairs, title, stem):
+    """One heatmap file per (model, setting) of `analysis`, named stem_model_setting."""
+    paths = []
+    for model, setting, by_column in cka_matrices(study, analysis, pairs):
+        figure = draw_heatmaps(by_column, model, setting, title)
+        paths.append(save(figure, out_dir, f"{stem}_{model}_{setting}"))
+    return paths
+
+
 def figure3_cka(study, out_dir):
     """CKA between layers before/after fine-tuning, per init (the paper's top row), one file per setting."""
-    paths = []
-    for model, setting, by_column in cka_matrices(study, "cka", read_cka_pairs(study.store)):
-        figure = draw_heatmaps(by_column, model, setting,
-                               "Figure 3 (top): CKA across layers (pairs: init_init, trained_init, trained_trained)")
-        paths.append(save(figure, out_dir, f"figure3_cka_{model}_{setting}"))
-    return paths
+    return draw_cka_figures(study, out_dir, "cka", read_cka_pairs(study.store),
+                            "Figure 3 (top): CKA across layers (pairs: init_init, trained_init, trained_trained)",
+                            "figure3_cka")
 
 
 def figure3_cka_cross(study, out_dir):
     """CKA of transfer cells vs their ST partners after fine-tuning (the paper's bottom row)."""
-    paths = []
-    for model, setting, by_column in cka_matrices(study, "cka_cross", read_cka_cross(study.store)):
-        figure = draw_heatmaps(by_column, model, setting,
-                               "Figure 3 (bottom): CKA of each transfer cell (rows) vs its ST partner (columns)")
-        paths.append(save(figure, out_dir, f"figure3_cka_cross_{model}_{setting}"))
-    return paths
+    return draw_cka_figures(study, out_dir, "cka_cross", read_cka_cross(study.store),
+                            "Figure 3 (bottom): CKA of each transfer cell (rows) vs its ST partner (columns)",
+                            "figure3_cka_cross")
 
 
 # ---- Figure 8: validation curves ------------------------------------------------------------
