@@ -1,13 +1,12 @@
 #include "report_analyses.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <map>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/text.hpp"
-#include "report_format.hpp"
+#include "report_stats.hpp"
 
 namespace featreuse::app {
 
@@ -16,11 +15,11 @@ namespace {
 using RowValues = std::vector<std::pair<std::vector<std::string>, double>>;
 
 // One analysis' summary: which number per row of its table.
-struct Summary {
+struct AnalysisSummary {
   std::string analysis, title;
   std::vector<std::string> row_header;
   int decimals = 4;
-  bool scientific = false;
+  char style = 'f';  // printf's conversion of the numbers as text
   std::function<RowValues(const store::ResultTable&)> values;
 };
 
@@ -71,43 +70,43 @@ RowValues mean_over_heads(const store::ResultTable& t) {
   return out;
 }
 
-const std::vector<Summary>& summaries() {
-  static const std::vector<Summary> all = {
+const std::vector<AnalysisSummary>& summaries() {
+  static const std::vector<AnalysisSummary> all = {
       {"knn",
        "layer-wise k-NN: test target metric of each probe's k-NN",
        {"probe", "feature"},
        4,
-       false,
+       'f',
        pick({"probe", "feature"}, "target")},
       {"reinit",
        "re-initialisation robustness: test target metric with the probe module reset",
        {"probe"},
        4,
-       false,
+       'f',
        pick({"probe"}, "target")},
       {"l2",
        "l2 drift: mean over the module's tensors of ||W_init - W_best||_F / numel",
        {"probe"},
        2,
-       true,
+       'e',
        pick({"probe"}, "mean_scaled")},
       {"cka",
        "CKA trained vs initial, same layer (whole activations, reference estimator)",
        {"probe"},
        4,
-       false,
+       'f',
        pick({"row"}, "reference", cka_diagonal("trained_init"))},
       {"cka_cross",
        "CKA of the fine-tuned cell vs its ST partner, same layer (whole activations)",
        {"probe"},
        4,
-       false,
+       'f',
        pick({"row"}, "reference", cka_diagonal("trained_partner"))},
       {"attention_distance",
        "mean attention distance in input pixels, mean over heads",
        {"checkpoint", "block"},
        2,
-       false,
+       'f',
        mean_over_heads},
   };
   return all;
@@ -134,10 +133,12 @@ void remember(std::vector<T>& order, const T& item) {
   if (std::find(order.begin(), order.end(), item) == order.end()) order.push_back(item);
 }
 
-void print_summary(const Summary& summary, Collected& c, const std::vector<std::string>& setting_columns,
-                   const grid::AxisOrder& order) {
-  std::printf("\n%s, mean ± std over seeds%s\n", summary.title.c_str(),
-              c.not_done ? (" (" + std::to_string(c.not_done) + " analyses not done)").c_str() : "");
+Section summary_section(const AnalysisSummary& summary, Collected& c,
+                        const std::vector<std::string>& setting_columns, const grid::AxisOrder& order) {
+  Section s;
+  s.name = summary.analysis;
+  s.description = summary.title + ", mean ± std over seeds" +
+                  (c.not_done ? " (" + std::to_string(c.not_done) + " analyses not done)" : "");
   // RI, ST, WT first, then the others (WT-ST depths) in the order seen.
   std::stable_sort(c.inits.begin(), c.inits.end(), [](const std::string& a, const std::string& b) {
     auto rank = [](const std::string& x) { return x == "ri" ? 0 : x == "st" ? 1 : x == "wt" ? 2 : 3; };
@@ -145,36 +146,35 @@ void print_summary(const Summary& summary, Collected& c, const std::vector<std::
   });
   std::sort(c.settings.begin(), c.settings.end(),
             [&](const auto& a, const auto& b) { return order.less(setting_columns, a, b); });
+  for (const auto& name : setting_columns) s.columns.push_back(text_column(name));
+  for (const auto& name : summary.row_header) s.columns.push_back(text_column(name));
+  for (const auto& init : c.inits) s.columns.push_back(summary_column(init, summary.decimals, summary.style));
+  s.split = setting_columns.size();
   for (const auto& setting : c.settings) {
-    std::string title;
-    for (size_t i = 0; i < setting.size(); ++i)
-      title += (title.empty() ? "" : ", ") + setting_columns[i] + "=" + setting[i];
-    if (!title.empty()) std::printf("\n%s\n", title.c_str());
-    std::vector<std::vector<std::string>> rows;
+    auto& by_init = c.values[setting];
     for (const auto& row : c.rows) {
-      auto& by_init = c.values[setting];
       if (!by_init.count(row)) continue;
-      std::vector<std::string> line = row;
-      for (const auto& init : c.inits)
-        line.push_back(by_init[row][init].text(summary.decimals, summary.scientific));
-      rows.push_back(line);
+      std::vector<Value> line;
+      for (const auto& value : setting) line.push_back(axis_value(value));
+      line.insert(line.end(), row.begin(), row.end());
+      for (const auto& init : c.inits) line.push_back(by_init[row][init].summary());
+      s.add_row(line);
     }
-    auto header = summary.row_header;
-    header.insert(header.end(), c.inits.begin(), c.inits.end());
-    print_table(header, rows);
   }
+  return s;
 }
 
 }  // namespace
 
-void print_analysis_summaries(const store::StoreReader& reader,
-                              const std::vector<std::string>& setting_columns, const grid::AxisOrder& order) {
+std::vector<Section> analysis_sections(const store::StoreReader& reader,
+                                       const std::vector<std::string>& setting_columns,
+                                       const grid::AxisOrder& order) {
   std::map<std::string, Collected> collected;
   for (const auto& task : reader.cells()) {
     if (task.kind != grid::TaskKind::analysis) continue;
     const std::string name = value_text(task.axes.value("analysis", json()));
     auto summary = std::find_if(summaries().begin(), summaries().end(),
-                                [&](const Summary& s) { return s.analysis == name; });
+                                [&](const AnalysisSummary& s) { return s.analysis == name; });
     if (summary == summaries().end()) continue;
     // Only the analyses the cells link to: the newest options when a study was
     // analysed several times with other options.
@@ -196,9 +196,11 @@ void print_analysis_summaries(const store::StoreReader& reader,
         c.values[setting][row][init].values.push_back(value);
       }
   }
+  std::vector<Section> sections;
   for (const auto& summary : summaries())
     if (collected.count(summary.analysis))
-      print_summary(summary, collected[summary.analysis], setting_columns, order);
+      sections.push_back(summary_section(summary, collected[summary.analysis], setting_columns, order));
+  return sections;
 }
 
 }  // namespace featreuse::app

@@ -10,11 +10,15 @@
 
 #include "featreuse/grid/axis_order.hpp"
 #include "featreuse/store/reader.hpp"
+#include "report_table.hpp"
 
 namespace featreuse::app {
 
-// Settings are listed in `order` (numbers numerically, then as the job lists them).
-void print_analysis_summaries(const store::StoreReader& reader,
-                              const std::vector<std::string>& setting_columns, const grid::AxisOrder& order);
+// One section per analysis the study holds, named as the analysis; its first
+// columns are the setting's (Section::split). Settings are listed in `order`
+// (numbers numerically, then as the job lists them).
+std::vector<Section> analysis_sections(const store::StoreReader& reader,
+                                       const std::vector<std::string>& setting_columns,
+                                       const grid::AxisOrder& order);
 
 }  // namespace featreuse::app
