@@ -3,7 +3,7 @@
 # job with its analyses: no cell is trained again, every analysis task runs
 # once, its tables are filled and linked from the cells, l2 matches numpy on
 # the stored checkpoints, CKA of a network with itself is 1. A third run does
-# nothing; status and report show the analyses.
+# nothing; status and report show the analyses, in every --format.
 source "$(dirname "$0")/lib.sh"
 
 job="$WORK/analyses.yaml"
@@ -35,4 +35,30 @@ grep -q "analysis" "$WORK/status.txt" || fail "status does not count analyses: $
 for section in "layer-wise k-NN" "re-initialisation" "l2 drift" "CKA" "attention distance" "convergence"; do
   grep -qi "$section" "$WORK/report.txt" || fail "report has no $section section: $(cat "$WORK/report.txt")"
 done
+# The other formats: json with numbers (the analyses have a std: two seeds),
+# csv blocks that pandas reads to the same columns, markdown tables.
+for format in json csv md; do
+  "$FEATREUSE" report "$WORK/s.h5" --format $format > "$WORK/report.$format" || fail "report --format $format failed"
+done
+"$PY" - "$WORK" << 'EOF' || fail "report's json, csv or md is wrong"
+import io, json, sys
+import pandas as pd
+work = sys.argv[1]
+sections = json.load(open(f"{work}/report.json"))["sections"]
+names = [s["name"] for s in sections]
+assert names == ["cells", "figure1", "welch", "convergence", "knn", "reinit", "l2", "cka", "cka_cross",
+                 "attention_distance"], names
+for s in sections:
+    if s["name"] in ("knn", "reinit", "l2", "cka"):
+        std = [row[s["columns"].index("wt std")] for row in s["rows"]]
+        assert std and all(isinstance(x, float) for x in std), (s["name"], std)
+blocks = open(f"{work}/report.csv").read().split("\n\n")
+assert len(blocks) == len(sections)
+for block, s in zip(blocks, sections):
+    frame = pd.read_csv(io.StringIO(block), comment="#")
+    assert list(frame.columns) == s["columns"] and len(frame) == len(s["rows"]), s["name"]
+md = open(f"{work}/report.md").read()
+assert all(f"## {name}\n" in md for name in names)
+assert sum(line.startswith("| ---") for line in md.splitlines()) == 4 + 2 * 5 + 1  # attention: ViT only
+EOF
 echo "PASS analyses"

@@ -2,9 +2,9 @@
 # What a user gets wrong on the command line: a missing job file or --store
 # is named before the help (exit 2); log levels are accepted in any case and
 # an unknown one is refused with the valid names (exit 2), on the command
-# line and in FEATREUSE_LOG_LEVEL; an unknown --device is refused, and
-# --device cuda without a GPU stops the run before any task; --help lists the
-# environment variables.
+# line and in FEATREUSE_LOG_LEVEL; an unknown --device or report --format is
+# refused, and --device cuda without a GPU stops the run before any task;
+# --help lists the environment variables.
 source "$(dirname "$0")/lib.sh"
 
 expect_usage() {  # message fragment, command...
@@ -20,6 +20,9 @@ expect_usage "featreuse: missing the command" "$FEATREUSE"
 expect_usage "featreuse plan: missing JOB" "$FEATREUSE" plan
 expect_usage "featreuse status: missing STORE" "$FEATREUSE" status
 expect_usage "featreuse report: missing STORE" "$FEATREUSE" report
+# An unknown report format is refused before the store is opened, naming the known ones.
+expect_usage "--format: unknown format 'xlsx' (known: text, md, csv, json)" \
+  "$FEATREUSE" report "$WORK/none.h5" --format xlsx
 expect_usage "featreuse weights export: missing --cell" "$FEATREUSE" weights export "$WORK/s.h5" --out "$WORK/w.pth"
 grep -q -- "--store" "$WORK/err.txt" || fail "the help does not follow the missing argument"
 expect_usage "featreuse fid: missing the image sets" "$FEATREUSE" fid
