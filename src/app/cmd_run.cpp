@@ -39,7 +39,8 @@ struct RunOptions {
   std::string job, store;
   int ranks_per_task = 1;
   bool retry_failed = false;
-  bool strict = false;  // exit kTasksFailed when a task failed
+  int max_attempts = 3;  // a task whose process died this often is failed, not started again
+  bool strict = false;   // exit kTasksFailed when a task failed
   int threads = 0;
   dist::DeviceChoice device = dist::DeviceChoice::automatic;
 };
@@ -81,6 +82,60 @@ size_t print_summary(const grid::Plan& plan, store::Store& store, const std::str
   return failed;
 }
 
+// A task whose record still says running was cut off with its process
+// (kill -9, out of memory, a node lost): it runs again, up to --max-attempts
+// times in all, then it is failed with that reason, so a task that takes its
+// job down cannot keep a requeued job from finishing. A task a signal left
+// pending was stopped cleanly and is never counted against the bound.
+bool out_of_attempts(store::CellRecord& r, int max_attempts) {
+  if (r.status != grid::TaskState::running || r.attempts < max_attempts) return false;
+  r.status = grid::TaskState::failed;
+  r.message = "its process died during each of its " + std::to_string(r.attempts) +
+              " attempts (killed, out of memory, or its node lost; see the job's log for attempt " +
+              std::to_string(r.attempts) + " on host " + r.host +
+              "); --retry-failed runs it again, --max-attempts raises the bound";
+  return true;
+}
+
+// Rank 0: every task's state at the start of this run, from the store's
+// records, after --retry-failed and --max-attempts have been applied.
+std::vector<grid::TaskState> start_states(const grid::Plan& plan, store::Store& store,
+                                          const RunOptions& opt) {
+  std::vector<grid::TaskState> states;
+  size_t retried = 0, exhausted = 0;
+  for (const auto& t : plan.tasks) {
+    store::CellRecord r = store.read_record(t.id);
+    if (r.status == grid::TaskState::failed && opt.retry_failed) {
+      r.status = grid::TaskState::pending;
+      store.write_record(t.id, r);
+      ++retried;
+    } else if (out_of_attempts(r, opt.max_attempts)) {
+      store.write_record(t.id, r);
+      spdlog::error("task {} failed: {}", t.id, r.message);
+      ++exhausted;
+    }
+    states.push_back(r.status);
+  }
+  store.sync();
+  const size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
+  const size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed);
+  spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}{}), {} to run", plan.tasks.size(),
+               done, failed + retried - exhausted,
+               opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
+               exhausted > 0 ? ", and " + std::to_string(exhausted) + " out of attempts now" : std::string(),
+               plan.tasks.size() - done - failed);
+  return states;
+}
+
+// Under Slurm, which job and which requeue this is (SLURM_RESTART_COUNT is
+// how often Slurm has requeued it), so a log shows where a run continued.
+std::string slurm_context() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job) return "";
+  const char* restarts = std::getenv("SLURM_RESTART_COUNT");
+  return std::string(", Slurm job ") + job + " (restart " + (restarts ? restarts : "0") + ")";
+}
+
 int run(const RunOptions& opt) {
   int world_rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -98,9 +153,9 @@ int run(const RunOptions& opt) {
   stop::install_handlers();
   if (world_rank == 0)
     spdlog::info(
-        "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, training on {}, store {}",
+        "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, training on {}, store {}{}",
         opt.job, topology.world_size, topology.group_count, topology.group_size, threads, device.str(),
-        opt.store);
+        opt.store, slurm_context());
 
   // Rank 0 reads the job; everyone gets the same plan.
   std::string job_text;
@@ -137,26 +192,7 @@ int run(const RunOptions& opt) {
 
   // Start states from the store's records (rank 0 owns the scheduler).
   std::unique_ptr<grid::Scheduler> scheduler;
-  if (world_rank == 0) {
-    std::vector<grid::TaskState> states;
-    size_t retried = 0;
-    for (const auto& t : plan.tasks) {
-      store::CellRecord r = store.read_record(t.id);
-      if (r.status == grid::TaskState::failed && opt.retry_failed) {
-        r.status = grid::TaskState::pending;
-        store.write_record(t.id, r);
-        ++retried;
-      }
-      states.push_back(r.status);
-    }
-    store.sync();
-    const size_t done = std::count(states.begin(), states.end(), grid::TaskState::done);
-    const size_t failed = std::count(states.begin(), states.end(), grid::TaskState::failed) + retried;
-    spdlog::info("{} tasks: {} done before (skipped), {} failed before ({}), {} to run", plan.tasks.size(),
-                 done, failed, opt.retry_failed ? "retrying" : "kept; --retry-failed retries them",
-                 plan.tasks.size() - done - failed + retried);
-    scheduler = std::make_unique<grid::Scheduler>(plan, states);
-  }
+  if (world_rank == 0) scheduler = std::make_unique<grid::Scheduler>(plan, start_states(plan, store, opt));
 
   Stopwatch clock;
   auto reducer = dist::make_reducer(topology.group_comm, device);
@@ -207,6 +243,9 @@ int cmd_run(const Args& args) {
       "ranks per group: each task trains data-parallel on G ranks of one node, the recipe's batch split "
       "over them (G must divide it)")("retry-failed", po::bool_switch(&opt.retry_failed),
                                       "run failed tasks again")(
+      "max-attempts", po::value(&opt.max_attempts)->default_value(3),
+      "a task whose process died (killed, out of memory) during this many attempts is failed instead of "
+      "started again; a task stopped by a signal does not count")(
       "strict", po::bool_switch(&opt.strict),
       "exit with code 4 when any task failed (for Slurm afterok and scripts; default: 0)")(
       "threads", po::value(&opt.threads)->default_value(0),
@@ -222,6 +261,9 @@ int cmd_run(const Args& args) {
           vm, options, "run", {{"JOB (the job file)", !opt.job.empty()}, {"--store", !opt.store.empty()}}))
     return *code;
   if (vm.count("log-level")) log::set_level(level);
+  if (opt.max_attempts < 1)
+    throw UsageError("run --max-attempts: " + std::to_string(opt.max_attempts) +
+                     " is not a count of attempts (1 or more)");
   try {
     opt.device = dist::parse_device_choice(device);
   } catch (const Error& e) {

@@ -222,6 +222,7 @@ dist::Outcome TaskRunner::run(size_t index) {
     return dist::Outcome::done;
   } catch (const Interrupted&) {
     record.status = grid::TaskState::pending;
+    record.attempts -= 1;  // not an attempt of its own: the next run continues it from its saved state
     record.end_time = unix_time();
     record.wall_s = clock.seconds();
     record.message = "interrupted by signal " + std::to_string(stop::signal_number()) + " after " +

@@ -35,7 +35,20 @@ check_py snapshot "$WORK/s.h5" "$WORK/snap.json"
 "$FEATREUSE" status "$WORK/s.h5" > "$WORK/status.txt" || fail "status after the kill failed"
 grep -q "left running by a job that died" "$WORK/status.txt" || fail "status shows no task left running"
 
-$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" 2> "$WORK/rerun.log" ||
+# With --max-attempts 1 the task the kill cut off has used its one attempt:
+# it is failed with the reason (and what depends on it is not run); then
+# --retry-failed runs it again and the job completes.
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" --max-attempts 1 2> "$WORK/bounded.log" ||
+  { tail -20 "$WORK/bounded.log"; fail "rerun with --max-attempts 1 failed"; }
+"$PY" - "$WORK/s.h5" << 'PYEOF' || fail "--max-attempts 1 did not fail the task the kill cut off"
+import sys, h5py
+f = h5py.File(sys.argv[1])
+recs = {k: g["record"][()] for k, g in f["cells"].items()}
+died = [k for k, r in recs.items() if r["status"] == b"failed" and b"died during each of its 1 attempts" in r["message"]]
+assert len(died) >= 1, {k: (r["status"], r["message"][:80]) for k, r in recs.items()}
+assert not [k for k, r in recs.items() if r["status"] in (b"running", b"pending")], "tasks left unfinished"
+PYEOF
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/s.h5" --retry-failed 2> "$WORK/rerun.log" ||
   { tail -20 "$WORK/rerun.log"; fail "rerun after the kill failed"; }
 check_py counts "$WORK/s.h5" 13 0 0
 check_py unchanged "$WORK/s.h5" "$WORK/snap.json"
