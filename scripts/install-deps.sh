@@ -14,6 +14,9 @@ packages=(
   # Python oracles and post-hoc analysis (run with /usr/bin/python3)
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
   python3-matplotlib python3-scipy python3-yaml python3-pip python3-pytest
+  # a private single-node Slurm for the sbatch/requeue test (its daemons are
+  # started and stopped by the test, with a configuration of its own)
+  slurmctld slurmd slurm-client munge
 )
 missing=()
 for p in "${packages[@]}"; do

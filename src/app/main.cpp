@@ -20,7 +20,8 @@ void print_usage() {
       {"FEATREUSE_DATA", "folder that relative dataset roots, caches and split files are under"},
       {"FEATREUSE_LOG_LEVEL", "log level when a command has no --log-level (default info)"},
       {"FEATREUSE_HEARTBEAT_S", "seconds between a running task's heartbeats for status (default 30)"},
-      {"SLURM_CPUS_PER_TASK", "compute threads per rank when --threads is 0 (run, prepare)"}};
+      {"SLURM_CPUS_PER_TASK", "compute threads per rank when --threads is 0 (run, prepare)"},
+      {"SLURM_RESTART_COUNT", "run: which requeue of a Slurm job this is, in the start log"}};
   for (const auto& [name, what] : variables) std::printf("  %-22s %s\n", name, what);
 }
 
