@@ -58,6 +58,17 @@ std::optional<StoreComparison> compare(const grid::Plan& plan, const std::string
   return c;
 }
 
+// Weight files a source names but that are not there yet: the plan goes on
+// (costs do not need them), `run` would refuse.
+void print_missing_weights(const grid::Plan& plan) {
+  if (plan.missing_weights.empty()) return;
+  std::printf("missing weight files (run refuses the job until they exist; docs/reproduce.md saves them):\n");
+  for (const auto& m : plan.missing_weights) std::printf("  ! %s\n", m.c_str());
+  std::printf(
+      "  the ids of these sources and of the tasks that use them are provisional: an id hashes the "
+      "file's bytes\n\n");
+}
+
 void print_tasks(const grid::Plan& plan, const std::optional<StoreComparison>& stored,
                  DatasetDescriptions& datasets) {
   std::printf("%4s  %-12s  %-8s  %-13s  %10s", "#", "id", "kind", "depends on", "est. cost");
@@ -135,12 +146,13 @@ int cmd_plan(const Args& args) {
                      std::to_string(ranks));
 
   DatasetDescriptions datasets;
-  const grid::Plan plan = plan_job(job, datasets);
+  const grid::Plan plan = plan_job(job, datasets, grid::Catalog::MissingWeights::note);
   std::printf(
       "job %s: %zu tasks (%lld grid points; %lld filtered, %lld with a source of another model, "
       "%lld duplicates; %lld analyses of cells they do not apply to)\n\n",
       plan.job_name.c_str(), plan.tasks.size(), (long long)plan.grid_points, (long long)plan.filtered,
       (long long)plan.source_mismatch, (long long)plan.duplicates, (long long)plan.analyses_skipped);
+  print_missing_weights(plan);
   const auto stored = compare(plan, store_path);
   print_tasks(plan, stored, datasets);
   print_order(plan, stored, ranks, per_task);

@@ -27,6 +27,26 @@ const data::DatasetInfo& DatasetDescriptions::get(const json& dataset_config) {
   }
 }
 
+data::DatasetInfo DatasetDescriptions::for_costs(const json& dataset_config) {
+  try {
+    return get(dataset_config);
+  } catch (const Error&) {
+    if (!dataset_config.contains("split_sizes")) throw;
+  }
+  data::DatasetInfo info;
+  try {
+    info.split_sizes = dataset_config["split_sizes"].get<std::array<int64_t, 3>>();
+  } catch (const json::exception&) {
+    throw Error("dataset '" + dataset_config.value("name", std::string("?")) +
+                "': split_sizes must be three counts (train, val, test), not " +
+                dataset_config["split_sizes"].dump());
+  }
+  info.num_classes = 2;  // the head does not change the backbone's cost or probe points
+  info.channels = dataset_config.value("channels", int64_t(3));
+  info.image_size = dataset_config.value("image_size", int64_t(224));
+  return info;
+}
+
 grid::Catalog make_catalog(DatasetDescriptions& datasets) {
   grid::Catalog catalog;
   for (const auto& s : init::schemes())
@@ -51,7 +71,7 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
   }
   auto probe_counts = std::make_shared<std::map<std::string, int64_t>>();
   catalog.estimate_analysis_cost = [&datasets, probe_counts](const json& config, const json& cell) {
-    const auto& info = datasets.get(cell["dataset"]);
+    const data::DatasetInfo info = datasets.for_costs(cell["dataset"]);
     const std::string model_key = cell["model"].dump();
     if (!probe_counts->count(model_key))
       (*probe_counts)[model_key] =
@@ -65,15 +85,18 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
   catalog.estimate_cost = [&datasets](const json& config) {
     // Importing weights and drawing an ST state take seconds, not epochs.
     if (!config.contains("recipe")) return 1.0;
-    const auto& info = datasets.get(config["dataset"]);
+    const data::DatasetInfo info = datasets.for_costs(config["dataset"]);
     const double gflops = config["model"].value("gflops", 1.0);
     return train::estimate_cost(train::parse_recipe(config["recipe"]), gflops, info.split_sizes);
   };
   return catalog;
 }
 
-grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets) {
-  return grid::expand(grid::load_job(job_file), make_catalog(datasets));
+grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets,
+                    grid::Catalog::MissingWeights missing_weights) {
+  grid::Catalog catalog = make_catalog(datasets);
+  catalog.missing_weights = missing_weights;
+  return grid::expand(grid::load_job(job_file), catalog);
 }
 
 std::shared_ptr<models::Network> build_network(const json& model, int64_t num_classes, int64_t in_channels,

@@ -19,6 +19,10 @@ namespace featreuse::app {
 class DatasetDescriptions {
  public:
   const data::DatasetInfo& get(const json& dataset_config);  // throws Error like describe_dataset
+  // For cost estimates: get(), or, while the prepared cache does not exist,
+  // the config's `split_sizes` (the complete public dataset's train, val and
+  // test counts) with a 2-class head; throws get()'s error without them.
+  data::DatasetInfo for_costs(const json& dataset_config);
 
  private:
   std::map<std::string, data::DatasetInfo> cache_;
@@ -28,8 +32,10 @@ class DatasetDescriptions {
 // The catalog grid needs, backed by the registries.
 grid::Catalog make_catalog(DatasetDescriptions& datasets);
 
-// Loads and expands a job file.
-grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets);
+// Loads and expands a job file; `missing_weights` says whether a source's
+// absent weight file stops it (run) or is noted in the plan (plan).
+grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets,
+                    grid::Catalog::MissingWeights missing_weights = grid::Catalog::MissingWeights::refuse);
 
 // Builds a network (its random init seeded from `seed`).
 std::shared_ptr<models::Network> build_network(const json& model, int64_t num_classes, int64_t in_channels,

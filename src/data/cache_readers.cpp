@@ -26,10 +26,10 @@ namespace {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
-      "name",        "reader",        "description",  "root",          "cache",       "image_size",
-      "resize",      "mean",          "std",          "target_metric", "augment",     "size",
-      "channels",    "split_file",    "holdout",      "split_seed",    "dct_scaling", "csv",
-      "path_column", "label_columns", "split_column", "image_dir",     "ddsm_classes"};
+      "name",        "reader",        "description",  "root",          "cache",        "image_size",
+      "resize",      "mean",          "std",          "target_metric", "augment",      "size",
+      "channels",    "split_file",    "holdout",      "split_seed",    "dct_scaling",  "csv",
+      "path_column", "label_columns", "split_column", "image_dir",     "ddsm_classes", "split_sizes"};
   return keys;
 }
 

@@ -238,6 +238,7 @@ json identity_view(const json& config) {
   if (view.contains("dataset") && view["dataset"].is_object()) {
     view["dataset"].erase("root");
     view["dataset"].erase("cache");
+    view["dataset"].erase("split_sizes");  // the expected sizes, for plan's costs: they describe the data
   }
   if (view.contains("model") && view["model"].is_object())
     for (const auto& k : kModelMetadata) view["model"].erase(k);
@@ -339,14 +340,19 @@ class Expansion {
     std::filesystem::path file = s.fields["weights"].get<std::string>();
     if (file.is_relative()) file = std::filesystem::absolute(job_.doc.file).parent_path() / file;
     file = file.lexically_normal();
-    if (!std::filesystem::is_regular_file(file))
-      throw ConfigError(where, at + ".weights", "no such file '" + file.string() + "'");
+    const bool missing = !std::filesystem::is_regular_file(file);
+    if (missing) {
+      const ConfigError problem(where, at + ".weights", "no such file '" + file.string() + "'");
+      if (catalog_.missing_weights == Catalog::MissingWeights::refuse) throw problem;
+      plan_.missing_weights.push_back(problem.what());
+    }
     Task t;
     t.kind = TaskKind::import;
-    t.config = {{"kind", "import"},
-                {"name", s.name},
-                {"model", r_.model_config(s.fields["model"], json::object(), where, at + ".model")},
-                {"weights", {{"path", file.string()}, {"content", file_id(file.string())}}}};
+    t.config = {
+        {"kind", "import"},
+        {"name", s.name},
+        {"model", r_.model_config(s.fields["model"], json::object(), where, at + ".model")},
+        {"weights", {{"path", file.string()}, {"content", missing ? "missing" : file_id(file.string())}}}};
     t.axes = {{"model", s.fields["model"]}, {"source", s.name}};
     t.key = "source=" + s.name;
     t.id = task_id(t.config);

@@ -41,6 +41,12 @@ struct Catalog {
   std::function<double(const json& config)> estimate_cost;
   // Relative cost of an analysis task of the cell with `cell_config`; may throw.
   std::function<double(const json& analysis_config, const json& cell_config)> estimate_analysis_cost;
+  // What expansion does with a source's weight file that does not exist:
+  // refuse the job (run), or note it in Plan::missing_weights and go on with
+  // a provisional task id (plan: a study can be sized before the files are
+  // downloaded; the ids hash the file's bytes).
+  enum class MissingWeights { refuse, note };
+  MissingWeights missing_weights = MissingWeights::refuse;
 };
 
 // What a task does: pretrain a source, import a source from a weight file,
@@ -66,13 +72,16 @@ struct Task {
 
 struct Plan {
   std::string job_name;
-  std::vector<std::string> axis_names;           // model, dataset, init, source, seed, then others
-  std::vector<Task> tasks;                       // dependencies before dependents
-  int64_t grid_points = 0;                       // size of the cartesian product
-  int64_t filtered = 0;                          // dropped by include/exclude
-  int64_t source_mismatch = 0;                   // dropped: source of another model
-  int64_t duplicates = 0;                        // points resolving to an existing cell
-  int64_t analyses_skipped = 0;                  // (analysis, cell): not applicable or no partner
+  std::vector<std::string> axis_names;  // model, dataset, init, source, seed, then others
+  std::vector<Task> tasks;              // dependencies before dependents
+  int64_t grid_points = 0;              // size of the cartesian product
+  int64_t filtered = 0;                 // dropped by include/exclude
+  int64_t source_mismatch = 0;          // dropped: source of another model
+  int64_t duplicates = 0;               // points resolving to an existing cell
+  int64_t analyses_skipped = 0;         // (analysis, cell): not applicable or no partner
+  // Under Catalog::MissingWeights::note: "file:line: key: no such file 'path'"
+  // per missing weight file; the ids of its source and dependents are provisional.
+  std::vector<std::string> missing_weights;
   size_t index_of(const std::string& id) const;  // throws if absent
 };
 

@@ -355,6 +355,19 @@ TEST(Grid, SourcesFromWeightFilesAreIdentifiedByContent) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("key 'sources.imagenet.weights': no such file"), std::string::npos);
   }
+  // plan's mode: the missing file is noted and the job planned, the same tasks with provisional ids.
+  Catalog noting = catalog();
+  noting.missing_weights = Catalog::MissingWeights::note;
+  std::ofstream(dir / "job.yaml") << job("nope.pth");
+  const Plan noted = expand(load_job((dir / "job.yaml").string()), noting);
+  ASSERT_EQ(noted.tasks.size(), 2u);
+  ASSERT_EQ(noted.missing_weights.size(), 1u);
+  EXPECT_NE(noted.missing_weights[0].find("key 'sources.imagenet.weights': no such file '" +
+                                          (dir / "nope.pth").string() + "'"),
+            std::string::npos);
+  EXPECT_EQ(noted.tasks[0].config["weights"]["content"], "missing");
+  EXPECT_EQ(noted.tasks[1].config["init"]["source"], noted.tasks[0].id);
+  EXPECT_TRUE(a.missing_weights.empty());
   try {
     plan_at("configs: " + kConfigs +
             "\nsources:\n  x: {model: tiny, weights: w.pth, dataset: fm}\n"
