@@ -14,6 +14,7 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STUDY = os.path.join(os.path.dirname(__file__), "study.yaml")
+SWEEP_STUDY = os.path.join(os.path.dirname(__file__), "sweep_study.yaml")
 # The package under test is the checkout's, not an installed copy.
 sys.path.insert(0, os.path.join(REPO, "python"))
 
@@ -32,14 +33,24 @@ def executable():
     return featreuse_executable()
 
 
-@pytest.fixture(scope="session")
-def store_path(tmp_path_factory, executable):
-    """The study of study.yaml run to completion (one process, one thread: about 20 s)."""
-    path = str(tmp_path_factory.mktemp("study") / "s.h5")
-    run = subprocess.run([executable, "run", STUDY, "--store", path, "--threads", "1", "--strict"],
+def run_study(executable, job, path):
+    """`featreuse run JOB --store PATH` in one process and one thread, to completion."""
+    run = subprocess.run([executable, "run", job, "--store", path, "--threads", "1", "--strict"],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"featreuse run failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     return path
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory, executable):
+    """The study of study.yaml run to completion (one process, one thread: about 20 s)."""
+    return run_study(executable, STUDY, str(tmp_path_factory.mktemp("study") / "s.h5"))
+
+
+@pytest.fixture(scope="session")
+def sweep_store_path(tmp_path_factory, executable):
+    """The WT-ST sweep of sweep_study.yaml (two CNN sizes and a ViT, three depths; about 25 s)."""
+    return run_study(executable, SWEEP_STUDY, str(tmp_path_factory.mktemp("sweep") / "sweep.h5"))
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ import sys
 from ..store import StoreError, open_store
 from .attention import figure_e_attention
 from .cka import figure3_cka, figure3_cka_cross
-from .curves import figure8_curves
-from .probes import figure4_l2, figure5_reinit, figure6_knn
+from .curves import figure8_curves, figure8_speedup
+from .probes import figure4_l2, figure5_reinit, figure6_knn, figure6_knn_max
 from .study import Skipped, Study
-from .sweeps import figure2_wtst
+from .sweeps import figure2_wtst, figure7_capacity
 from .targets import figure1_target, figure1_transfer
 
 DESCRIPTION = "The paper's figures from a featreuse store."
@@ -24,7 +24,10 @@ FIGURES = (
     ("Figure 4 (l2 drift)", figure4_l2),
     ("Figure 5 (re-initialisation)", figure5_reinit),
     ("Figure 6 (k-NN)", figure6_knn),
+    ("Figure 6 bottom (best k-NN per WT-ST depth)", figure6_knn_max),
+    ("Figure 7 (capacity)", figure7_capacity),
     ("Figure 8 (validation curves)", figure8_curves),
+    ("Figure 8 right (convergence speed-up)", figure8_speedup),
     ("App. E (attention distance)", figure_e_attention),
 )
 

@@ -1,10 +1,12 @@
-"""Figures 4-6: layer-wise analyses, one number per probe (l2 drift, re-initialisation, k-NN)."""
+"""Figures 4-6: layer-wise analyses, one number per probe (l2 drift, re-initialisation, k-NN), and
+Figure 6's bottom row, the best k-NN score over the probes per WT-ST depth."""
 
 import numpy as np
+import pandas as pd
 
 from ..store import KNN_FEATURES
-from .draw import legend, mean_std, panel_grid, probe_axis, save
-from .study import Skipped, init_colours, ordered_inits
+from .draw import errorbar_line, legend, mean_std, panel_grid, probe_axis, save
+from .study import Skipped, depth_label, init_colours, ordered_inits, require_sweep, sweep_positions
 
 
 def probe_curves(study, name, value=None):
@@ -66,3 +68,41 @@ def figure6_knn(study, out_dir):
     return draw_probe_figure(study, out_dir, "knn", "figure6_knn",
                              f"Figure 6: layer-wise k-NN (feature per probe: first of {', '.join(KNN_FEATURES)})",
                              f"k-NN {study.metric_name()}")
+
+
+# ---- Figure 6 (bottom): the best k-NN score per WT-ST depth --------------------------------
+
+
+def knn_maxima(study):
+    """Figure 6 (bottom)'s data: each k-NN-analysed cell on a WT-ST sweep with its highest k-NN target
+    over the probes (each probe's value as Figure 6's top row reads it) and the probe that reached it.
+
+    Returns (frame with columns id, model, setting, init_label, depth, knn_max, best_probe; depth column).
+    """
+    analysed = study.analysed("knn")
+    depth = require_sweep(analysed, "done 'knn' analyses of WT-ST cells (init wtst with wt_fraction or "
+                                    "wt_blocks; those of ST and WT cells give a fraction sweep its ends)")
+    x = sweep_positions(analysed, depth)
+    cells = analysed[x.notna()]
+    values = [study.store.probe_values(cell_id, "knn") for cell_id in cells["id"]]
+    frame = cells[["id", "model", "setting", "init_label"]].assign(
+        depth=x[x.notna()], knn_max=[v.max() for v in values], best_probe=[v.idxmax() for v in values])
+    return frame.reset_index(drop=True), depth
+
+
+def figure6_knn_max(study, out_dir):
+    """The best k-NN target at any depth vs the WT-ST depth, mean +- std over analysed seeds, a line per
+    model, a panel per setting."""
+    data, depth = knn_maxima(study)
+    settings = list(pd.unique(data["setting"]))
+    figure, panels = panel_grid(len(settings))
+    for axes, setting in zip(panels, settings):
+        for model, cells in data[data["setting"] == setting].groupby("model", sort=False):
+            points = cells.groupby("depth")["knn_max"].agg(["mean", "std"]).sort_index()
+            errorbar_line(axes, points, model)
+        axes.set_title(setting)
+        axes.set_xlabel(depth_label(depth))
+        axes.set_ylabel(f"max k-NN {study.metric_name()} over probes")
+        legend(axes)
+    figure.suptitle("Figure 6 (bottom): the best layer-wise k-NN score at any depth per WT-ST initialisation")
+    return [save(figure, out_dir, "figure6_knn_max")]
