@@ -17,6 +17,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/grid/scheduler.hpp"
+#include "featreuse/store/size.hpp"
 #include "plan_store.hpp"
 #include "study.hpp"
 
@@ -126,6 +127,24 @@ void print_order(const grid::Plan& plan, const std::optional<StoreComparison>& s
               all_known ? "" : " (tasks without an estimate, '-', not counted)");
 }
 
+// What preparing a store for the job allocates, per task kind: the number to
+// check against a quota or a file system before submitting.
+void print_store_size(const grid::Plan& plan, DatasetDescriptions& datasets, const std::string& store_path) {
+  const store::StoreSize size =
+      store::allocated_size(make_schema(plan, "", datasets, DatasetSizes::expected));
+  std::string parts;
+  for (const auto& [kind, bytes] : size.bytes_by_kind)
+    parts += std::string(parts.empty() ? "" : ", ") + std::to_string(size.tasks_by_kind.at(kind)) + " " +
+             grid::task_kind_name(kind) + " " + store::format_bytes(bytes);
+  std::printf(
+      "\nstore size: preparing the store allocates about %s (%s)%s\n",
+      store::format_bytes(size.total()).c_str(), parts.c_str(),
+      size.unsized > 0 ? "; tasks that cannot be set up (their datasets, above) allocate nothing" : "");
+  if (!store_path.empty() && std::filesystem::exists(store_path))
+    std::printf("the store %s is %s now; run needs the difference free on its file system\n",
+                store_path.c_str(), store::format_bytes(std::filesystem::file_size(store_path)).c_str());
+}
+
 }  // namespace
 
 int cmd_plan(const Args& args) {
@@ -156,6 +175,7 @@ int cmd_plan(const Args& args) {
   const auto stored = compare(plan, store_path);
   print_tasks(plan, stored, datasets);
   print_order(plan, stored, ranks, per_task);
+  print_store_size(plan, datasets, store_path);
   return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
+#include "featreuse/store/size.hpp"
 #include "featreuse/store/store.hpp"
 #include "plan_store.hpp"
 #include "study.hpp"
@@ -127,6 +128,23 @@ std::vector<grid::TaskState> start_states(const grid::Plan& plan, store::Store& 
   return states;
 }
 
+// Refuses a job whose store would not fit: preparing it allocates every
+// task's datasets at once, and a file system that fills up half-way through
+// that, or later, costs more than a refusal now.
+void check_free_space(const std::string& path, const store::StoreSize& size) {
+  const uint64_t have = std::filesystem::exists(path) ? std::filesystem::file_size(path) : 0;
+  const uint64_t needed = size.total() > have ? size.total() - have : 0;
+  const uint64_t free = store::free_bytes_at(path);
+  if (needed > free)
+    throw Error("the store " + path + " needs about " + store::format_bytes(needed) + " more (" +
+                store::format_bytes(size.total()) + " for the whole job; `featreuse plan` itemises it) but " +
+                store::format_bytes(free) +
+                " are free on its file system: free space, put the store elsewhere, or split the study "
+                "into several jobs and stores");
+  spdlog::info("store {}: about {} for the job, {} free on its file system", path,
+               store::format_bytes(size.total()), store::format_bytes(free));
+}
+
 // Under Slurm, which job and which requeue this is (SLURM_RESTART_COUNT is
 // how often Slurm has requeued it), so a log shows where a run continued.
 std::string slurm_context() {
@@ -168,6 +186,17 @@ int run(const RunOptions& opt) {
     return grid::plan_to_json(plan_job(opt.job, datasets)).dump();
   })));
 
+  // The schema before the store: a job whose store would not fit is refused
+  // before any file is created.
+  const store::StudySchema schema =
+      store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
+        Stopwatch clock;
+        auto s = make_schema(plan, job_text, datasets);
+        check_free_space(opt.store, store::allocated_size(s));
+        spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
+                     format_duration(clock.seconds()));
+        return s.to_json().dump();
+      })));
   std::unique_ptr<store::Store> opened;
   try {
     opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
@@ -180,14 +209,6 @@ int run(const RunOptions& opt) {
     if (!problem.empty()) throw Error(problem);
     return std::string();
   });
-  const store::StudySchema schema =
-      store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
-        Stopwatch clock;
-        auto s = make_schema(plan, job_text, datasets);
-        spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
-                     format_duration(clock.seconds()));
-        return s.to_json().dump();
-      })));
   store.prepare(schema);
 
   // Start states from the store's records (rank 0 owns the scheduler).

@@ -122,7 +122,10 @@ std::shared_ptr<models::Network> build_import_network(const json& config) {
 }
 
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
-                               DatasetDescriptions& datasets) {
+                               DatasetDescriptions& datasets, DatasetSizes sizes) {
+  auto dataset_info = [&](const json& config) {
+    return sizes == DatasetSizes::prepared ? datasets.get(config) : datasets.for_costs(config);
+  };
   store::StudySchema schema;
   schema.job_name = plan.job_name;
   schema.job_text = job_text;
@@ -203,12 +206,12 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
         }
         const grid::Task& analysed = *task_by_id.at(task.config["cells"][0]);
         cell.analysis = task.config["analysis"];
-        cell.tables = analysis_tables(task, analysed, datasets.get(analysed.config["dataset"]));
+        cell.tables = analysis_tables(task, analysed, dataset_info(analysed.config["dataset"]));
         schema.cells.push_back(std::move(cell));
         by_id[task.id] = &schema.cells.back();
         continue;
       }
-      const data::DatasetInfo& info = datasets.get(task.config["dataset"]);
+      const data::DatasetInfo info = dataset_info(task.config["dataset"]);
       const auto schedule =
           train::make_schedule(train::parse_recipe(task.config["recipe"]), info.size(data::Split::train));
       cell.train_points = schedule.train_points;

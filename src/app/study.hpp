@@ -47,8 +47,13 @@ std::shared_ptr<models::Network> build_network(const json& config, const data::D
 constexpr int64_t kImportClasses = 1000;
 std::shared_ptr<models::Network> build_import_network(const json& config);
 
+// Which dataset sizes a schema is made with: the prepared caches' (run), or
+// for an estimate of the store's size, the configs' `split_sizes` where a
+// cache does not exist yet (plan; DatasetDescriptions::for_costs).
+enum class DatasetSizes { prepared, expected };
+
 // The store schema of every task of `plan`.
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
-                               DatasetDescriptions& datasets);
+                               DatasetDescriptions& datasets, DatasetSizes sizes = DatasetSizes::prepared);
 
 }  // namespace featreuse::app

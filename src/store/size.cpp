@@ -1,0 +1,86 @@
+#include "featreuse/store/size.hpp"
+
+#include <sys/statvfs.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "featreuse/core/error.hpp"
+
+namespace featreuse::store {
+
+namespace {
+
+// HDF5 metadata per object (group or dataset header, attribute, index):
+// measured at 1-2 KB on stores of this layout; 2 KB errs on the safe side.
+constexpr uint64_t kObjectOverhead = 2048;
+
+uint64_t checkpoint_bytes(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
+  auto it = layouts.find(cell.layout);
+  if (it == layouts.end()) return 0;
+  return 2 * uint64_t(it->second->total()) * sizeof(float);  // initial and best, float32
+}
+
+uint64_t training_bytes(const CellSchema& cell) {
+  const uint64_t labels = cell.multi_label ? uint64_t(cell.num_classes) * sizeof(float) : sizeof(int64_t);
+  return uint64_t(cell.train_points) * train_curve_type().row_size() +
+         uint64_t(cell.val_points) * val_curve_type().row_size() +
+         uint64_t(cell.test_count) * (uint64_t(cell.num_classes) * sizeof(float) + labels);
+}
+
+uint64_t analysis_bytes(const CellSchema& cell) {
+  uint64_t bytes = 0;
+  for (const auto& table : cell.tables) bytes += table.keys.size() * table.row_type().row_size();
+  return bytes;
+}
+
+uint64_t task_bytes(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
+  const uint64_t record = record_type().row_size() + cell.config.size() + cell.key.size();
+  if (!cell.setup_error.empty()) return record + 6 * kObjectOverhead;
+  if (cell.kind == grid::TaskKind::analysis)
+    return record + analysis_bytes(cell) + (6 + cell.tables.size()) * kObjectOverhead;
+  return record + checkpoint_bytes(cell, layouts) + training_bytes(cell) + 14 * kObjectOverhead;
+}
+
+}  // namespace
+
+uint64_t StoreSize::total() const {
+  uint64_t sum = 0;
+  for (const auto& [kind, bytes] : bytes_by_kind) sum += bytes;
+  return sum;
+}
+
+StoreSize allocated_size(const StudySchema& schema) {
+  std::map<std::string, const Layout*> layouts;
+  for (const auto& l : schema.layouts) layouts[l.id] = &l;
+  StoreSize size;
+  for (const auto& cell : schema.cells) {
+    size.bytes_by_kind[cell.kind] += task_bytes(cell, layouts);
+    size.tasks_by_kind[cell.kind] += 1;
+    if (!cell.setup_error.empty()) ++size.unsized;
+  }
+  return size;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  double value = double(bytes);
+  int unit = 0;
+  while (value >= 1000 && unit < 5) {
+    value /= 1000;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+uint64_t free_bytes_at(const std::string& path) {
+  std::filesystem::path folder = std::filesystem::absolute(path).parent_path();
+  struct statvfs fs {};
+  if (statvfs(folder.c_str(), &fs) != 0)
+    throw Error("cannot read the free space of '" + folder.string() + "' (does the folder exist?)");
+  return uint64_t(fs.f_bavail) * uint64_t(fs.f_frsize);
+}
+
+}  // namespace featreuse::store
