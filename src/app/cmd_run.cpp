@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli.hpp"
@@ -24,6 +25,7 @@
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
+#include "featreuse/store/run_lock.hpp"
 #include "featreuse/store/size.hpp"
 #include "featreuse/store/store.hpp"
 #include "plan_store.hpp"
@@ -197,6 +199,17 @@ int run(const RunOptions& opt) {
                      format_duration(clock.seconds()));
         return s.to_json().dump();
       })));
+  // Rank 0 holds the store's lock until the run ends; a second run is refused here.
+  std::optional<store::RunLock> lock;
+  decided_by_rank0(MPI_COMM_WORLD, [&] {
+    lock.emplace(opt.store);
+    if (!lock->previous_holder().empty())
+      spdlog::warn(
+          "the previous run into {} ended without releasing it ({}): its process died; continuing "
+          "its tasks",
+          opt.store, lock->previous_holder());
+    return std::string();
+  });
   std::unique_ptr<store::Store> opened;
   try {
     opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
