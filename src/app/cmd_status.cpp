@@ -23,6 +23,7 @@
 #include "featreuse/grid/scheduler.hpp"
 #include "featreuse/store/progress.hpp"
 #include "featreuse/store/reader.hpp"
+#include "featreuse/store/run_lock.hpp"
 
 namespace featreuse::app {
 
@@ -97,6 +98,24 @@ json task_json(const store::StoredCell& c, const std::map<std::string, store::Ta
   return t;
 }
 
+// Which run writes the store now (its lock, store/run_lock.hpp), or which
+// died while it did.
+void print_writer(const std::string& path) {
+  const store::LockState lock = store::read_lock_state(path);
+  if (lock.held)
+    std::printf("being written by a run: %s\n", lock.holder.c_str());
+  else if (!lock.holder.empty())
+    std::printf("no run is writing it; the last one died while it did (%s): rerun it to continue\n",
+                lock.holder.c_str());
+  else
+    std::printf("no run is writing it\n");
+}
+
+json writer_json(const std::string& path) {
+  const store::LockState lock = store::read_lock_state(path);
+  return {{"running", lock.held}, {"holder", lock.holder.empty() ? json() : json(lock.holder)}};
+}
+
 int print_json(const std::string& path, const std::vector<store::StoredCell>& cells,
                const std::map<std::string, store::TaskProgress>& progress) {
   std::map<std::string, int> counts = {
@@ -107,10 +126,13 @@ int print_json(const std::string& path, const std::vector<store::StoredCell>& ce
     counts[grid::state_name(c.record.status)] += 1;
     if (tasks.back().value("stale", false)) counts["stale"] += 1;
   }
-  std::printf("%s\n",
-              json({{"store", path}, {"tasks_total", cells.size()}, {"counts", counts}, {"tasks", tasks}})
-                  .dump(2)
-                  .c_str());
+  std::printf("%s\n", json({{"store", path},
+                            {"tasks_total", cells.size()},
+                            {"counts", counts},
+                            {"writer", writer_json(path)},
+                            {"tasks", tasks}})
+                          .dump(2)
+                          .c_str());
   return 0;
 }
 
@@ -147,6 +169,7 @@ int cmd_status(const Args& args) {
               counts[grid::TaskState::failed], counts[grid::TaskState::pending]);
   if (stale > 0)
     std::printf("%zu of the running tasks are stale (heartbeat stopped): their job died\n", stale);
+  print_writer(path);
   // Per kind, e.g. "by kind: 12/12 cell, 40/58 analysis" (done of total).
   std::map<std::string, std::pair<size_t, size_t>> by_kind;
   for (const auto& c : cells) {

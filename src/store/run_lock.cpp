@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/paths.hpp"
-#include "featreuse/core/progress.hpp"
 
 namespace featreuse::store {
 
@@ -30,10 +30,13 @@ std::string read_all(int fd) {
 // What a refused run is told about the holder.
 std::string this_holder() {
   const char* job = std::getenv("SLURM_JOB_ID");
-  char started[32];
-  std::snprintf(started, sizeof started, "%.0f", unix_time());
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char started[40];
+  std::strftime(started, sizeof started, "%Y-%m-%d %H:%M:%S UTC", &utc);
   return "host " + host_name() + ", pid " + std::to_string(getpid()) +
-         (job ? std::string(", Slurm job ") + job : std::string()) + ", started at Unix time " + started;
+         (job ? std::string(", Slurm job ") + job : std::string()) + ", started " + started;
 }
 
 bool lock_whole_file(int fd) {
@@ -67,6 +70,19 @@ RunLock::RunLock(const std::string& store_path) : path_(store_path + ".lock") {
   const std::string holder = this_holder() + "\n";
   if (ftruncate(fd_, 0) != 0 || pwrite(fd_, holder.data(), holder.size(), 0) != ssize_t(holder.size()))
     throw Error("cannot write the store's lock file " + path_ + ": " + std::strerror(errno));
+}
+
+LockState read_lock_state(const std::string& store_path) {
+  LockState state;
+  const int fd = open((store_path + ".lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return state;
+  state.holder = read_all(fd);
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  state.held = fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  close(fd);
+  return state;
 }
 
 RunLock::~RunLock() {

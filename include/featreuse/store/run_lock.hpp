@@ -27,4 +27,13 @@ class RunLock {
   int fd_ = -1;
 };
 
+// Who the lock file of the store at `store_path` names, and whether that run
+// still holds it: for `status`. (Never call it in the process holding the
+// lock: closing any descriptor of the file releases a POSIX lock.)
+struct LockState {
+  bool held = false;   // a live run holds the lock now
+  std::string holder;  // the lock file's text: the holder, or a run that died holding it; "" for none
+};
+LockState read_lock_state(const std::string& store_path);
+
 }  // namespace featreuse::store
