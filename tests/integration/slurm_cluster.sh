@@ -9,7 +9,7 @@
 slurm_cluster_pids=()
 
 slurm_cluster_start() { # DIR
-  local dir=$1 host port
+  local dir=$1 host port dport
   for tool in munged mungekey slurmctld slurmd sbatch scontrol; do
     command -v "$tool" > /dev/null || {
       echo "slurm_cluster: $tool not found (apt-get install slurm-wlm munge; scripts/install-deps.sh does)" >&2
@@ -17,8 +17,12 @@ slurm_cluster_start() { # DIR
     }
   done
   host=$(hostname -s)
-  # Ports from the process id, so two test runs on one machine do not meet.
-  port=$((20000 + ($$ % 20000) * 2))
+  # Two ports the kernel says are free now (bound to port 0, then released),
+  # so two test runs on one machine, or another service, do not meet.
+  read -r port dport < <(/usr/bin/python3 -c 'import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks: s.bind(("", 0))
+print(*(s.getsockname()[1] for s in socks))')
   mkdir -p "$dir/munge-key" "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
   chmod 700 "$dir/munge-key"
   chmod 755 "$dir/munge" # munged's socket must be reachable by every user
@@ -36,7 +40,7 @@ AuthType=auth/munge
 AuthInfo=socket=$dir/munge/socket
 CredType=cred/munge
 SlurmctldPort=$port
-SlurmdPort=$((port + 1))
+SlurmdPort=$dport
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid
