@@ -68,8 +68,11 @@ RunLock::RunLock(const std::string& store_path) : path_(store_path + ".lock") {
   }
   previous_ = read_all(fd_);
   const std::string holder = this_holder() + "\n";
-  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, holder.data(), holder.size(), 0) != ssize_t(holder.size()))
-    throw Error("cannot write the store's lock file " + path_ + ": " + std::strerror(errno));
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, holder.data(), holder.size(), 0) != ssize_t(holder.size())) {
+    const std::string reason = std::strerror(errno);
+    close(fd_);  // a constructor that throws runs no destructor: release the lock here
+    throw Error("cannot write the store's lock file " + path_ + ": " + reason);
+  }
 }
 
 LockState read_lock_state(const std::string& store_path) {
