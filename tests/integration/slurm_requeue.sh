@@ -18,8 +18,10 @@ slurm_cluster_start "$WORK/slurm" || fail "could not start a Slurm cluster"
 LOG=$WORK/job.log
 STORE=$WORK/s.h5
 
-# Waits until the job's log shows >= N tasks done and then a task that has
-# trained 16 steps (of its 256): a stop then finds that task mid-way. (The
+# Waits until the job's log shows >= N tasks done and then a task validated
+# at step 32-128 of its 256: a stop then finds that task mid-way, with at
+# least a second of training left. (Progress lines are no guide: a task this
+# short logs only its first and last step.) (The
 # log, not `featreuse status`: progress files beat every 30 s, the tasks here
 # take seconds.)
 wait_mid_task() { # N
@@ -30,7 +32,7 @@ wait_mid_task() { # N
     from=$(wc -l < "$LOG")
     for j in $(seq 1 300); do
       sleep 0.1
-      tail -n +"$from" "$LOG" | grep -Eq " train [0-9a-f]+ ([1-9][0-9]+)/256 " && return 0
+      tail -n +"$from" "$LOG" | grep -Eq " val [0-9a-f]+ epoch [0-9.]+ step (32|64|96|128): " && return 0
     done
     return 1
   done
@@ -61,6 +63,7 @@ wait_running() {
 }
 show_logs() {
   scontrol show job "$JOB" >&2 || true
+  grep -E "Slurm job|start:|resuming|stop requested|saved|done in|SIGUSR1|requeue" "$LOG" >&2 || true
   tail -n 30 "$LOG" "$WORK"/slurm/log/slurmctld.log "$WORK"/slurm/log/slurmd.log >&2 || true
 }
 
