@@ -1,15 +1,19 @@
 // PNG (libpng) and JPEG (TurboJPEG) decoding to 8-bit L or RGB with PIL's
-// conversion rules. libpng reports errors by longjmp: the setjmp frame below
-// owns no objects with destructors, and everything it fills lives in `PngRead`.
+// conversion rules; DICOM goes to dicom_decode.cpp. libpng reports errors by
+// longjmp: the setjmp frame below owns no objects with destructors, and
+// everything it fills lives in `PngRead`.
 #include <png.h>
 #include <turbojpeg.h>
 
+#include <cctype>
 #include <csetjmp>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/data/dicom.hpp"
 #include "featreuse/data/image.hpp"
 
 namespace featreuse::data {
@@ -94,6 +98,14 @@ struct TjHandle {
   ~TjHandle() {
     if (h) tjDestroy(h);
   }
+  // A failed decode leaves the handle mid-stream (TurboJPEG 2.1): the next
+  // image on this thread would fail with "Invalid argument". A fresh handle
+  // keeps one bad file from costing its neighbour.
+  [[noreturn]] void fail(const std::string& message) {
+    if (h) tjDestroy(h);
+    h = tjInitDecompress();
+    throw Error(message);
+  }
 };
 
 Image decode_jpeg(const uint8_t* data, size_t size, const DecodeOptions& options, const std::string& name) {
@@ -102,7 +114,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const DecodeOptions& options
   if (!tj.h) throw Error("cannot initialise TurboJPEG");
   int width = 0, height = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj.h, data, (unsigned long)size, &width, &height, &subsamp, &colorspace) != 0)
-    throw Error("'" + name + "': JPEG error: " + tjGetErrorStr2(tj.h));
+    tj.fail("'" + name + "': JPEG error: " + tjGetErrorStr2(tj.h));
   if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK)
     throw Error("'" + name + "': CMYK JPEGs are not supported");
   // DCT-domain downscaling: the smallest M/8 scale that keeps both sides >= the target.
@@ -132,7 +144,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const DecodeOptions& options
     // truncated file is an error there (and here), not a gray-filled image.
     const std::string message = tjGetErrorStr2(tj.h);
     if (tjGetErrorCode(tj.h) != TJERR_WARNING || message.find("Premature end") != std::string::npos)
-      throw Error("'" + name + "': JPEG error: " + message);
+      tj.fail("'" + name + "': JPEG error: " + message);
   }
   return convert_channels(image, options.channels);
 }
@@ -169,8 +181,9 @@ Image decode_image(const uint8_t* data, size_t size, const DecodeOptions& option
   if (size >= 8 && std::memcmp(data, png_sig, 8) == 0) return decode_png(data, size, options.channels, name);
   if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
     return decode_jpeg(data, size, options, name);
+  if (is_dicom(data, size)) return decode_dicom(data, size, options.channels, name);
   if (size == 0) throw Error("'" + name + "' is empty");
-  throw Error("'" + name + "' is neither a PNG nor a JPEG file");
+  throw Error("'" + name + "' is neither a PNG, a JPEG nor a DICOM file");
 }
 
 Image decode_image_file(const std::string& path, const DecodeOptions& options) {
@@ -182,6 +195,11 @@ Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   in.seekg(0);
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
     throw Error("cannot read image '" + path + "'");
+  // A .dcm without the part-10 preamble is still DICOM (GDCM reads it); by content otherwise.
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".dcm" && !bytes.empty())
+    return decode_dicom(bytes.data(), bytes.size(), options.channels, path);
   return decode_image(bytes.data(), bytes.size(), options, path);
 }
 
