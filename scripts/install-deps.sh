@@ -9,11 +9,13 @@ packages=(
   libtorch-dev libopenblas0-pthread libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libspdlog-dev libfmt-dev libyaml-cpp-dev libboost-program-options-dev libboost-math-dev nlohmann-json3-dev
   zlib1g-dev libzip-dev libturbojpeg0-dev libpng-dev libgtest-dev
+  # DICOM (CBIS-DDSM): GDCM; its CMake config names the tools' executables
+  libgdcm-dev libgdcm-tools
   # the demo's data
   dataset-fashion-mnist
   # Python oracles and post-hoc analysis (run with /usr/bin/python3)
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pandas python3-pil
-  python3-matplotlib python3-scipy python3-yaml python3-pip python3-pytest
+  python3-matplotlib python3-scipy python3-yaml python3-pip python3-pytest python3-pydicom
   # a private single-node Slurm for the sbatch/requeue test (its daemons are
   # started and stopped by the test, with a configuration of its own)
   slurmctld slurmd slurm-client munge

@@ -21,7 +21,8 @@ struct DecodeOptions {
   int min_width = 0, min_height = 0;
 };
 
-// Decodes PNG or JPEG (by content, not name). Throws featreuse::Error naming
+// Decodes PNG, JPEG or DICOM (by content, not name; a .dcm file without the
+// DICOM preamble too, see dicom.hpp). Throws featreuse::Error naming
 // `name` on anything unreadable, truncated or unsupported.
 Image decode_image(const uint8_t* data, size_t size, const DecodeOptions& options, const std::string& name);
 Image decode_image_file(const std::string& path, const DecodeOptions& options);

@@ -1,0 +1,173 @@
+// DICOM decoding with GDCM (libgdcm-dev; docs/datasets.md says why GDCM and
+// not DCMTK): the pixel data as stored, decompressed by GDCM's codecs (JPEG
+// baseline/extended/lossless, JPEG-LS, JPEG 2000, RLE, deflate), then the 8-bit
+// rule. Everything GDCM reports is turned into a featreuse::Error that names
+// the file and its transfer syntax.
+#include <gdcmAttribute.h>
+#include <gdcmFileMetaInformation.h>
+#include <gdcmImageReader.h>
+#include <gdcmTransferSyntax.h>
+#include <gdcmUIDs.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "featreuse/core/error.hpp"
+#include "featreuse/data/dicom.hpp"
+
+namespace featreuse::data {
+
+namespace {
+
+std::string trimmed(const char* data, size_t size) {
+  std::string s(data, size);
+  while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The (0002,0010) UID as written in the file ("" when absent).
+std::string transfer_syntax_uid(const gdcm::File& file) {
+  const gdcm::FileMetaInformation& meta = file.GetHeader();
+  const gdcm::Tag tag(0x0002, 0x0010);
+  if (!meta.FindDataElement(tag)) return "";
+  const gdcm::ByteValue* value = meta.GetDataElement(tag).GetByteValue();
+  return value ? trimmed(value->GetPointer(), value->GetLength()) : "";
+}
+
+// "1.2.840.10008.1.2.4.90 (JPEG 2000 Image Compression (Lossless Only))".
+std::string describe_syntax(const std::string& uid) {
+  if (uid.empty()) return "no transfer syntax in its meta header";
+  gdcm::UIDs known;
+  if (known.SetFromUID(uid.c_str()) && known.GetName()) return uid + " (" + known.GetName() + ")";
+  return uid + " (not a transfer syntax GDCM knows)";
+}
+
+// A decimal string element, or `fallback` when absent or empty.
+double decimal(const gdcm::DataSet& ds, uint16_t element, double fallback, const std::string& name) {
+  const gdcm::Tag tag(0x0028, element);
+  if (!ds.FindDataElement(tag)) return fallback;
+  const gdcm::ByteValue* value = ds.GetDataElement(tag).GetByteValue();
+  if (!value) return fallback;
+  std::string text = trimmed(value->GetPointer(), value->GetLength());
+  text.erase(0, text.find_first_not_of(' '));
+  if (text.empty()) return fallback;
+  const size_t backslash = text.find('\\');  // multi-valued: the first value
+  if (backslash != std::string::npos) text.resize(backslash);
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || !std::isfinite(v))
+    throw Error("'" + name + "': (0028," +
+                (element == 0x1052 ? "1052) Rescale Intercept" : "1053) Rescale Slope") + " is '" + text +
+                "', not a number");
+  return v;
+}
+
+}  // namespace
+
+bool is_dicom(const uint8_t* data, size_t size) {
+  return size >= 132 && std::memcmp(data + 128, "DICM", 4) == 0;
+}
+
+DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name) {
+  std::istringstream stream(std::string(reinterpret_cast<const char*>(data), size));
+  gdcm::ImageReader reader;
+  reader.SetStream(stream);
+  const bool read = reader.Read();
+  const std::string uid = transfer_syntax_uid(reader.GetFile());
+  const std::string where = "'" + name + "' (DICOM, transfer syntax " + describe_syntax(uid) + ")";
+  if (!read)
+    throw Error(where +
+                ": GDCM cannot read it as an image (not a DICOM image, truncated, or its transfer syntax is "
+                "not supported)");
+  const gdcm::Image& image = reader.GetImage();
+  const gdcm::PixelFormat& format = image.GetPixelFormat();
+  const unsigned int* dims = image.GetDimensions();
+  DicomPixels out;
+  out.transfer_syntax = uid;
+  if (image.GetNumberOfDimensions() == 3 && dims[2] > 1)
+    throw Error(where + ": has " + std::to_string(dims[2]) + " frames; only single-frame images are read");
+  if (format.GetSamplesPerPixel() != 1)
+    throw Error(where + ": has " + std::to_string(format.GetSamplesPerPixel()) +
+                " samples per pixel; only grayscale (MONOCHROME1/2) images are read");
+  const gdcm::PhotometricInterpretation photometric = image.GetPhotometricInterpretation();
+  if (photometric != gdcm::PhotometricInterpretation::MONOCHROME1 &&
+      photometric != gdcm::PhotometricInterpretation::MONOCHROME2)
+    throw Error(where + ": photometric interpretation '" +
+                std::string(photometric.GetString() ? photometric.GetString() : "?") +
+                "'; only MONOCHROME1 and MONOCHROME2 are read");
+  out.monochrome1 = photometric == gdcm::PhotometricInterpretation::MONOCHROME1;
+  out.width = int(dims[0]);
+  out.height = int(dims[1]);
+  out.bits_allocated = format.GetBitsAllocated();
+  out.bits_stored = format.GetBitsStored();
+  out.is_signed = format.GetPixelRepresentation() == 1;
+  if (out.bits_allocated != 8 && out.bits_allocated != 16)
+    throw Error(where + ": " + std::to_string(out.bits_allocated) + " bits allocated; 8 and 16 are read");
+  if (out.bits_stored < 1 || out.bits_stored > out.bits_allocated)
+    throw Error(where + ": " + std::to_string(out.bits_stored) + " bits stored in " +
+                std::to_string(out.bits_allocated));
+  if (out.width <= 0 || out.height <= 0) throw Error(where + ": image of size 0");
+  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  if (ds.FindDataElement(gdcm::Tag(0x0028, 0x3000)))
+    throw Error(where + ": has a Modality LUT Sequence (0028,3000), which is not supported");
+  out.slope = decimal(ds, 0x1053, 1.0, name);
+  out.intercept = decimal(ds, 0x1052, 0.0, name);
+  const size_t n = size_t(out.width) * out.height, bytes = n * size_t(out.bits_allocated / 8);
+  if (image.GetBufferLength() < bytes)
+    throw Error(where + ": pixel data holds " + std::to_string(image.GetBufferLength()) + " bytes, " +
+                std::to_string(out.width) + " x " + std::to_string(out.height) + " needs " +
+                std::to_string(bytes));
+  std::vector<char> buffer(image.GetBufferLength());
+  if (!image.GetBuffer(buffer.data()))
+    throw Error(where +
+                ": GDCM cannot decode its pixel data (transfer syntax not supported, or corrupt data)");
+  // Stored values: the low bits_stored bits of each sample (the rest may hold
+  // overlays), sign-extended for signed data. GDCM gives samples in host order.
+  out.values.resize(n);
+  const uint32_t mask = out.bits_stored == 32 ? 0xffffffffu : (1u << out.bits_stored) - 1u;
+  const uint32_t sign = 1u << (out.bits_stored - 1);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t raw;
+    if (out.bits_allocated == 8) {
+      raw = uint8_t(buffer[i]);
+    } else {
+      uint16_t v;
+      std::memcpy(&v, buffer.data() + 2 * i, 2);
+      raw = v;
+    }
+    raw &= mask;
+    out.values[i] = out.is_signed && (raw & sign) ? int32_t(raw) - int32_t(mask) - 1 : int32_t(raw);
+  }
+  return out;
+}
+
+std::vector<uint8_t> dicom_to_8bit(const DicomPixels& pixels) {
+  std::vector<uint8_t> out(pixels.values.size(), 0);
+  if (pixels.values.empty() || pixels.slope == 0) return out;
+  const auto [lo_it, hi_it] = std::minmax_element(pixels.values.begin(), pixels.values.end());
+  const int64_t lo = *lo_it, hi = *hi_it, range = hi - lo;
+  if (range == 0) return out;
+  // r = slope * v + intercept is affine: its min-max normalisation is that of
+  // v, flipped when the slope is negative; MONOCHROME1 flips it once more.
+  const bool flip = pixels.monochrome1 != (pixels.slope < 0);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t v = pixels.values[i], num = flip ? hi - v : v - lo;
+    out[i] = uint8_t((510 * num + range) / (2 * range));  // round half up of 255 * num / range
+  }
+  return out;
+}
+
+Image decode_dicom(const uint8_t* data, size_t size, int channels, const std::string& name) {
+  const DicomPixels pixels = read_dicom(data, size, name);
+  Image image;
+  image.width = pixels.width;
+  image.height = pixels.height;
+  image.channels = 1;
+  image.pixels = dicom_to_8bit(pixels);
+  return convert_channels(image, channels);
+}
+
+}  // namespace featreuse::data
