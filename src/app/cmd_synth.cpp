@@ -26,7 +26,9 @@ int cmd_synth(const Args& args) {
       "n", po::value(&o.n), "number of images (default: a few dozen)")(
       "size", po::value(&size), "image size WxH (default: small; PCam is always 96x96)")(
       "seed", po::value(&o.seed), "random seed (default 1)")("png-compression", po::value(&o.png_compression),
-                                                             "zlib level of the PNGs written (default 6)");
+                                                             "zlib level of the PNGs written (default 6)")(
+      "dicom", po::bool_switch(&o.dicom),
+      "cbis_ddsm(_pathology): the description CSVs' images as DICOMs in the archive's download tree");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "synth");
   if (auto code =

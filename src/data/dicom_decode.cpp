@@ -6,6 +6,7 @@
 #include <gdcmAttribute.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImageReader.h>
+#include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
 #include <gdcmUIDs.h>
 
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
@@ -21,6 +23,16 @@
 namespace featreuse::data {
 
 namespace {
+
+// GDCM prints warnings and errors to stderr; ours name the file instead.
+void quiet_gdcm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gdcm::Trace::WarningOff();
+    gdcm::Trace::ErrorOff();
+    gdcm::Trace::DebugOff();
+  });
+}
 
 std::string trimmed(const char* data, size_t size) {
   std::string s(data, size);
@@ -72,6 +84,7 @@ bool is_dicom(const uint8_t* data, size_t size) {
 }
 
 DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name) {
+  quiet_gdcm();
   std::istringstream stream(std::string(reinterpret_cast<const char*>(data), size));
   gdcm::ImageReader reader;
   reader.SetStream(stream);

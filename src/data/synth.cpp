@@ -14,6 +14,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/text.hpp"
+#include "featreuse/data/dicom.hpp"
 #include "featreuse/data/image.hpp"
 #include "featreuse/data/layout.hpp"
 #include "featreuse/store/h5.hpp"
@@ -234,7 +235,8 @@ void synth_chexpert(const SynthOptions& o, SynthReport& report) {
 
 // CBIS-DDSM, both forms in one folder (for cbis_ddsm and cbis_ddsm_pathology):
 // the reference's lists (normal / benign / cancer PNGs, 16-bit like converted
-// DICOMs) and the description CSVs.
+// DICOMs) and the description CSVs, their images as PNGs at the CSVs' paths or
+// (options.dicom) as DICOMs in the download tree.
 void synth_cbis_ddsm(const SynthOptions& o, SynthReport& report) {
   const fs::path root = o.out;
   Rng rng(o.seed);
@@ -294,11 +296,40 @@ void synth_cbis_ddsm(const SynthOptions& o, SynthReport& report) {
     const std::string folder = std::string(calc ? "Calc" : "Mass") + (test ? "-Test_" : "-Training_") + pid +
                                "_" + side + "_" + view;
     const std::string uid = "1.3.6.1.4.1.9590.100.1.2." + std::to_string(100000 + i);
-    const std::string dcm = folder + "/" + uid + "/" + uid + ".1/000000.dcm";
-    fs::path png = root / dcm;
-    png.replace_extension(".png");
-    fs::create_directories(png.parent_path());
-    write_png(path_str(png), mammogram(malignant ? 2 : 1), 8, o.png_compression);
+    // The series UID: "<study>.1" for PNGs (as before), a UID of its own for DICOMs.
+    const std::string series =
+        o.dicom ? "1.3.6.1.4.1.9590.100.1.2." + std::to_string(500000 + 37 * i) : uid + ".1";
+    const std::string dcm = folder + "/" + uid + "/" + series + "/000000.dcm";
+    const Image image = mammogram(malignant ? 2 : 1);
+    if (o.dicom) {
+      // As the NBIA retriever names the folders; three kinds of stored values
+      // that all decode to the same 8-bit picture (min-max).
+      const fs::path file = root / "CBIS-DDSM" / folder / ("07-20-2016-DDSM-" + uid.substr(uid.size() - 5)) /
+                            ("1.000000-full mammogram images-" + series.substr(series.size() - 5)) /
+                            "1-1.dcm";
+      fs::create_directories(file.parent_path());
+      DicomWriteOptions d;
+      d.study_uid = uid;
+      d.series_uid = series;
+      d.instance_uid = series + ".1";
+      std::vector<uint16_t> stored(image.pixels.size());
+      for (size_t k = 0; k < stored.size(); ++k) {
+        const int v = image.pixels[k];
+        stored[k] = uint16_t(i % 3 == 0 ? v * 257 : i % 3 == 1 ? 65535 - v * 257 : v * 16);
+      }
+      d.monochrome1 = i % 3 == 1;
+      if (i % 3 == 2) {
+        d.bits_stored = 12;
+        d.slope = 2;
+        d.intercept = -1024;
+      }
+      write_dicom(path_str(file), stored, image.width, image.height, d);
+    } else {
+      fs::path png = root / dcm;
+      png.replace_extension(".png");
+      fs::create_directories(png.parent_path());
+      write_png(path_str(png), image, 8, o.png_compression);
+    }
     const int t = (test ? 2 : 0) + (calc ? 1 : 0);
     // Two abnormalities on some images: the image is malignant if any is.
     const int rows = i % 7 == 0 ? 2 : 1;

@@ -275,6 +275,41 @@ def main():
     print(f"ok: {len(cases)} DICOMs equal to numpy pixel for pixel, {len(skipped)} skipped with reasons; "
           "1 and 2 ranks agree")
 
+    # `featreuse synth cbis_ddsm_pathology --dicom`: GDCM-written DICOMs (MONOCHROME2, MONOCHROME1,
+    # 12-bit with rescale) in the download tree; every image resolves and equals numpy's decoding.
+    synth, cache = os.path.join(work, "synth"), os.path.join(work, "synth.h5")
+    subprocess.run([args.featreuse, "synth", "cbis_ddsm_pathology", "--out", synth, "--dicom", "--n", "12",
+                    "--size", "200x260"], env=env, check=True, capture_output=True)
+    r = subprocess.run([args.featreuse, "prepare", "cbis_ddsm_pathology", "--root", synth, "--out", cache],
+                       env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Warning" not in r.stderr, "GDCM printed warnings:\n" + r.stderr
+    with h5py.File(cache, "r") as c:
+        source = [s.decode() for s in c["source"][()]]
+        assert len(source) == 12 and (c["status"][()] == 1).all(), (source, c["status"][()])
+        kinds = set()
+        for i, rel in enumerate(source):
+            assert rel.startswith("CBIS-DDSM/") and rel.endswith("/1-1.dcm"), rel
+            ds = pydicom.dcmread(os.path.join(synth, rel), stop_before_pixels=True)
+            kinds.add((ds.PhotometricInterpretation, int(ds.BitsStored), float(getattr(ds, "RescaleSlope", 1))))
+            want = expected_cached(numpy_8bit(os.path.join(synth, rel)))
+            assert np.array_equal(c["images"][i, 0], want), f"synth {rel} differs from numpy"
+    assert len(kinds) == 3, kinds
+    print(f"ok: synth --dicom: 12 images in the download tree, {len(kinds)} kinds of stored values, equal to numpy")
+
+    # No image at all (the CSVs without the download): one error listing the rows, not a cache.
+    empty = os.path.join(work, "csvs_only")
+    os.makedirs(empty)
+    for name in os.listdir(synth):
+        if name.endswith(".csv"):
+            shutil.copy(os.path.join(synth, name), empty)
+    r = subprocess.run([args.featreuse, "prepare", "cbis_ddsm_pathology", "--root", empty, "--out",
+                        os.path.join(work, "empty.h5")], env=env, capture_output=True, text=True)
+    assert r.returncode != 0, "a root without images was prepared"
+    assert "12 of 12 images in the description CSVs cannot be found" in r.stderr + r.stdout, r.stderr
+    assert "(the first 5)" in r.stderr + r.stdout and "no subject folder" in r.stderr + r.stdout, r.stderr
+    print("ok: a root with the CSVs only is an error listing the unresolved rows")
+
 
 if __name__ == "__main__":
     sys.exit(main())

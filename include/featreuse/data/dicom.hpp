@@ -39,4 +39,20 @@ std::vector<uint8_t> dicom_to_8bit(const DicomPixels& pixels);
 // read_dicom + dicom_to_8bit as an 8-bit image with `channels` (1 or 3).
 Image decode_dicom(const uint8_t* data, size_t size, int channels, const std::string& name);
 
+// ---- writing (dicom_write.cpp), for synthetic datasets and tests ----
+
+struct DicomWriteOptions {
+  int bits_stored = 16;  // of 16 allocated, unsigned
+  bool monochrome1 = false;
+  double slope = 1, intercept = 0;  // written when not 1 and 0
+  // Empty: GDCM makes them up.
+  std::string study_uid, series_uid, instance_uid;
+};
+
+// An uncompressed (explicit VR little endian) Secondary Capture, modality MG,
+// of `stored` (row-major width x height values < 2^bits_stored). Throws
+// featreuse::Error naming `path`.
+void write_dicom(const std::string& path, const std::vector<uint16_t>& stored, int width, int height,
+                 const DicomWriteOptions& options);
+
 }  // namespace featreuse::data

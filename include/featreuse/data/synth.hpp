@@ -15,6 +15,10 @@ struct SynthOptions {
   int width = 0, height = 0;  // image size; 0: the layout's default (PCam is always 96 x 96)
   uint64_t seed = 1;
   int png_compression = 6;
+  // cbis_ddsm(_pathology): the description CSVs' images as 16-bit DICOMs in the
+  // archive's download tree (CBIS-DDSM/<subject>/<study>/<series>/1-1.dcm)
+  // instead of PNGs at the CSVs' paths.
+  bool dicom = false;
 };
 
 struct SynthReport {
