@@ -395,6 +395,27 @@ class Store:
         """CKA of a transfer cell (rows) against its ST partner (columns), both fine-tuned."""
         return self.cka(cell_id, pair="trained_partner", view=view, estimator=estimator, analysis="cka_cross")
 
+    # ---- dataset-level values ------------------------------------------------
+
+    def fid(self):
+        """The FID values `featreuse fid --store` kept (Table 1's header), a row each, by dataset, split, reference.
+
+        Columns: dataset, split, reference, fid, images, reference_images (pandas
+        Int64, missing where a side was given as statistics without a count),
+        weights, written. Empty (with these columns) when the store keeps none.
+        """
+        columns = ["dataset", "split", "reference", "fid", "images", "reference_images", "weights", "written"]
+        rows = []
+        for group in (self.file["fid"].values() if "fid" in self.file else []):
+            a = group.attrs
+            text = tables.text
+            rows.append([text(a["dataset"]), text(a["split"]), text(a["reference"]), float(a["value"]),
+                         int(a["images"]) or None, int(a["reference_images"]) or None, text(a["weights"]),
+                         text(a["written"])])
+        frame = pd.DataFrame(rows, columns=columns)
+        frame = frame.astype({"fid": float, "images": "Int64", "reference_images": "Int64"})
+        return frame.sort_values(["dataset", "split", "reference"], ignore_index=True)
+
     def attention_distance(self, cell_id, checkpoint="best"):
         """Mean attention distance in input pixels, blocks (depth order) x heads, of the `initial` or `best` weights."""
         long = self.analysis(cell_id, "attention_distance").reset_index()

@@ -31,6 +31,11 @@ def scalar_text(dataset):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def text(value):
+    """An attribute's text: h5py gives fixed-length strings as bytes."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def record_dict(row):
     """A compound scalar (a task's record) as a dict of plain Python values."""
     out = {}

@@ -3,6 +3,7 @@
 // for reuse in pytorch-fid's .npz format.
 //   featreuse fid A B --weights pt_inception-2015-12-05-6726825d.pth [options]
 //   featreuse fid --save-stats A OUT.npz --weights W [options]
+//   featreuse fid REF DATASET --weights W --store S.h5   (also keeps the value in S.h5)
 // A and B are each a dataset (config name or .yaml: one split as the models
 // see it for evaluation, brought back to [0, 1]), an .npy of images in
 // [0, 1] ([N, C, H, W]), or an .npz holding `mu` and `sigma`.
@@ -10,6 +11,8 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -20,6 +23,7 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/weights.hpp"
+#include "featreuse/store/fid_record.hpp"
 #include "model_args.hpp"
 #include "npy.hpp"
 
@@ -138,6 +142,30 @@ void write_stats(const std::string& path, const analysis::FeatureStats& stats) {
   write_npz(path, {{"mu", stats.mu}, {"sigma", stats.sigma}});
 }
 
+bool is_dataset(const std::string& input) { return !ends_with(input, ".npz") && !ends_with(input, ".npy"); }
+
+// The name the results table's dataset axis gives `input`: a config name as
+// it is, a .yaml path by its file's stem.
+std::string dataset_axis_name(const std::string& input) {
+  return ends_with(input, ".yaml") ? std::filesystem::path(input).stem().string() : input;
+}
+
+// Keeps the FID of `dataset` to `reference` in the store (Table 1's header).
+void store_fid(store::FidWriter& writer, const std::string& reference, const std::string& dataset,
+               const analysis::FeatureStats& ref_stats, const analysis::FeatureStats& data_stats,
+               double value, const FidOptions& options) {
+  store::FidEntry entry;
+  entry.dataset = dataset_axis_name(dataset);
+  entry.split = options.split;
+  entry.reference = reference;
+  entry.value = value;
+  entry.images = data_stats.count;
+  entry.reference_images = ref_stats.count;
+  entry.weights = options.weights;
+  writer.write(entry);
+  std::printf("kept in the store under /fid/%s\n", store::fid_entry_name(entry).c_str());
+}
+
 }  // namespace
 
 int cmd_fid(const Args& args) {
@@ -146,6 +174,7 @@ int cmd_fid(const Args& args) {
       "A, B: a dataset (config name or .yaml), an .npy of images in [0, 1] ([N, C, H, W]), or an .npz with "
       "mu and sigma");
   FidOptions options;
+  std::string store_path;
   std::vector<std::string> inputs;
   bool save_stats = false;
   int threads = 0;
@@ -160,7 +189,9 @@ int cmd_fid(const Args& args) {
       "max-images", po::value(&options.max_images), "use the first N images of each set (default: all)")(
       "batch-size", po::value(&options.batch_size), "images per forward (default 50, as pytorch-fid)")(
       "threads", po::value(&threads), "torch threads (default: all cores)")(
-      "configs", po::value(&options.configs), "configs folder");
+      "configs", po::value(&options.configs), "configs folder")(
+      "store", po::value(&store_path),
+      "also keep the FID in this study store, for the report's Table 1 (B must be a dataset)");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {"inputs", "inputs"}, "fid");
   if (auto code = help_or_missing(vm, opts, "fid", {{"the image sets", !inputs.empty()}})) return *code;
@@ -171,6 +202,15 @@ int cmd_fid(const Args& args) {
                      ", got " + std::to_string(inputs.size()) + " (see --help)");
   if (options.batch_size < 1) throw UsageError("fid: --batch-size must be positive");
   if (options.max_images < 0) throw UsageError("fid: --max-images must not be negative");
+  if (!store_path.empty() && (save_stats || !is_dataset(inputs[1])))
+    throw UsageError(
+        "fid: --store keeps the FID of a dataset: give the reference first and the dataset "
+        "second (not '" +
+        inputs[1] + "')" + (save_stats ? ", without --save-stats" : ""));
+  if (!store_path.empty() && !std::filesystem::exists(store_path))
+    throw Error("fid: no store '" + store_path + "' (run the job first: the FID is kept beside its cells)");
+  std::optional<store::FidWriter> writer;
+  if (!store_path.empty()) writer.emplace(store_path);
   set_torch_threads(threads);
   FidNetwork network(options);
 
@@ -185,7 +225,9 @@ int cmd_fid(const Args& args) {
   }
   const auto a = statistics_of(inputs[0], options, network);
   const auto b = statistics_of(inputs[1], options, network);
-  std::printf("FID: %.9f\n", analysis::frechet_distance(a.mu, a.sigma, b.mu, b.sigma));
+  const double fid = analysis::frechet_distance(a.mu, a.sigma, b.mu, b.sigma);
+  std::printf("FID: %.9f\n", fid);
+  if (writer) store_fid(*writer, inputs[0], inputs[1], a, b, fid, options);
   return 0;
 }
 

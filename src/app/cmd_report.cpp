@@ -2,7 +2,7 @@
 // report_analyses.hpp), each a table of report_table.hpp, printed in the
 // format --format names (report_render.hpp): every cell group's test metric,
 // mean ± std over seeds; the tasks left out of it; Figure 1's numbers and
-// Welch's t-tests per setting; convergence; the analyses' per-probe summaries.
+// Welch's t-tests per setting; the datasets' FID; convergence; the analyses' per-probe summaries.
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -13,6 +13,7 @@
 #include "featreuse/store/reader.hpp"
 #include "report_analyses.hpp"
 #include "report_cells.hpp"
+#include "report_fid.hpp"
 #include "report_grouping.hpp"
 #include "report_render.hpp"
 
@@ -24,9 +25,9 @@ namespace {
 
 // Every section's name, in the order the report prints them.
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {
-      "cells",  "missing", "figure1", "welch",     "convergence",       "knn",
-      "reinit", "l2",      "cka",     "cka_cross", "attention_distance"};
+  static const std::vector<std::string> names = {"cells", "fid",         "missing",   "figure1",
+                                                 "welch", "convergence", "knn",       "reinit",
+                                                 "l2",    "cka",         "cka_cross", "attention_distance"};
   return names;
 }
 
@@ -37,6 +38,7 @@ std::vector<Section> build_sections(const store::StoreReader& reader, const std:
   auto add = [&](std::optional<Section> s) {
     if (s) sections.push_back(std::move(*s));
   };
+  add(fid_section(reader));
   add(missing_section(reader, g));
   add(figure1_section(g));
   add(welch_section(g));

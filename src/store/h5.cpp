@@ -247,6 +247,14 @@ void set_attribute(hid_t obj, const std::string& name, int64_t value) {
   check(H5Awrite(attr, H5T_NATIVE_INT64, &value), "H5Awrite " + name);
 }
 
+void set_attribute(hid_t obj, const std::string& name, double value) {
+  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
+  Handle space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  Handle attr(check(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                    "cannot create attribute '" + name + "'"));
+  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), "H5Awrite " + name);
+}
+
 bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
 
 std::string get_string_attribute(hid_t obj, const std::string& name) {
@@ -273,6 +281,13 @@ int64_t get_int_attribute(hid_t obj, const std::string& name) {
   Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute '" + name + "'"));
   int64_t value = 0;
   check(H5Aread(attr, H5T_NATIVE_INT64, &value), "H5Aread " + name);
+  return value;
+}
+
+double get_double_attribute(hid_t obj, const std::string& name) {
+  Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute '" + name + "'"));
+  double value = 0;
+  check(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), "H5Aread " + name);
   return value;
 }
 

@@ -154,6 +154,8 @@ std::vector<ResultTable> StoreReader::analysis(const std::string& id) const {
   return detail::read_analysis(file_, id);
 }
 
+std::vector<FidEntry> StoreReader::fid_entries() const { return detail::read_fid_entries(file_); }
+
 std::vector<std::string> StoreReader::job_texts() const {
   std::vector<std::string> out;
   if (!h5::exists(file_, "/jobs")) return out;

@@ -85,9 +85,11 @@ std::string read_string(hid_t loc, const std::string& path);
 // Attributes (collective in parallel: every rank writes the same value).
 void set_attribute(hid_t obj, const std::string& name, const std::string& value);
 void set_attribute(hid_t obj, const std::string& name, int64_t value);
+void set_attribute(hid_t obj, const std::string& name, double value);
 bool has_attribute(hid_t obj, const std::string& name);
 std::string get_string_attribute(hid_t obj, const std::string& name);
 int64_t get_int_attribute(hid_t obj, const std::string& name);
+double get_double_attribute(hid_t obj, const std::string& name);
 
 // Names of a group's direct members.
 std::vector<std::string> list_group(hid_t group);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "featreuse/store/fid_record.hpp"
 #include "featreuse/store/h5.hpp"
 #include "featreuse/store/schema.hpp"
 
@@ -51,6 +52,8 @@ class StoreReader {
   std::vector<ResultTable> analysis(const std::string& id) const;
   // The job file text of every run into this store, oldest first.
   std::vector<std::string> job_texts() const;
+  // The FID values `featreuse fid --store` kept (none: empty).
+  std::vector<FidEntry> fid_entries() const;
 
  private:
   std::string path_;
