@@ -12,7 +12,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -77,6 +79,140 @@ double decimal(const gdcm::DataSet& ds, uint16_t element, double fallback, const
   return v;
 }
 
+// Debian's GDCM is built with assertions: some truncated or malformed headers
+// abort the process inside Reader::Read, and pixel data cut short is read
+// without complaint. Before GDCM sees a file, this walks its elements (the
+// part-10 meta header, then the data set in implicit or explicit VR little
+// endian, sequences and encapsulated fragments included) and says why it is
+// truncated or malformed. It gives up silently (leaving the file to GDCM) on
+// what it does not follow: big endian, deflate, no meta header, odd nesting.
+class Walk {
+ public:
+  Walk(const uint8_t* data, size_t size) : d_(data), n_(size) {}
+
+  // "" when whole (or not followed), else why not.
+  std::string problem() {
+    try {
+      size_t at = is_dicom(d_, n_) ? 132 : 0;
+      if (at == 0 && !(n_ >= 8 && u16(0) == 0x0002 && vr_letters(4))) return "";  // no meta header
+      std::string syntax;
+      while (at + 4 <= n_ && u16(at) == 0x0002) {
+        const size_t start = at;
+        const uint32_t length = header(at, n_, true);
+        if (length == kUndefined) throw GiveUp{};
+        fits(start, at, length, n_);
+        if (u16(start + 2) == 0x0010) syntax = trimmed(reinterpret_cast<const char*>(d_ + at), length);
+        at += length;
+      }
+      if (at >= n_) return "ends after its meta header (no data set)";
+      if (syntax == "1.2.840.10008.1.2.2" || syntax == "1.2.840.10008.1.2.1.99")
+        return "";  // big endian, deflate
+      dataset(at, n_, syntax != "1.2.840.10008.1.2", false, 0);
+      return "";
+    } catch (const GiveUp&) {
+      return "";
+    } catch (const Bad& bad) {
+      return bad.why;
+    }
+  }
+
+ private:
+  struct GiveUp {};
+  struct Bad {
+    std::string why;
+  };
+  static constexpr uint32_t kUndefined = 0xffffffffu;
+
+  uint16_t u16(size_t at) const { return uint16_t(d_[at] | (d_[at + 1] << 8)); }
+  uint32_t u32(size_t at) const { return uint32_t(u16(at)) | (uint32_t(u16(at + 2)) << 16); }
+  bool vr_letters(size_t at) const {
+    return d_[at] >= 'A' && d_[at] <= 'Z' && d_[at + 1] >= 'A' && d_[at + 1] <= 'Z';
+  }
+  static std::string tag_text(uint16_t group, uint16_t element) {
+    char text[16];
+    std::snprintf(text, sizeof text, "(%04X,%04X)", group, element);
+    return text;
+  }
+
+  // Reads an element header at `at` (advanced past it); returns the value length.
+  uint32_t header(size_t& at, size_t end, bool explicit_vr) {
+    if (at + 8 > end) throw Bad{"ends inside an element header at byte " + std::to_string(at)};
+    if (!explicit_vr || u16(at) == 0xfffe) {
+      const uint32_t length = u32(at + 4);
+      at += 8;
+      return length;
+    }
+    if (!vr_letters(at + 4)) throw GiveUp{};
+    const std::string vr(reinterpret_cast<const char*>(d_ + at + 4), 2);
+    static const char* const kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+                                        "SV", "UC", "UN", "UR", "UT", "UV"};
+    if (std::find(std::begin(kLong), std::end(kLong), vr) != std::end(kLong)) {
+      if (at + 12 > end) throw Bad{"ends inside an element header at byte " + std::to_string(at)};
+      const uint32_t length = u32(at + 8);
+      at += 12;
+      return length;
+    }
+    const uint32_t length = u16(at + 6);
+    at += 8;
+    return length;
+  }
+
+  void fits(size_t start, size_t at, uint32_t length, size_t end) const {
+    if (length > end - at)
+      throw Bad{"is truncated: element " + tag_text(u16(start), u16(start + 2)) + " at byte " +
+                std::to_string(start) + " holds " + std::to_string(length) + " bytes, " +
+                std::to_string(end - at) + " are left" +
+                (end == n_ ? " in the file (" + std::to_string(n_) + " bytes)" : " in its sequence item")};
+  }
+
+  // Elements from `at` to `end`; in an item of undefined length, up to its delimiter.
+  void dataset(size_t& at, size_t end, bool explicit_vr, bool in_item, int depth) {
+    if (depth > 16) throw GiveUp{};
+    while (at < end) {
+      const size_t start = at;
+      const uint16_t group = u16(at), element = at + 4 <= end ? u16(at + 2) : 0;
+      const uint32_t length = header(at, end, explicit_vr);
+      if (group == 0xfffe) {
+        if (in_item && element == 0xe00d) return;
+        throw GiveUp{};
+      }
+      if (length == kUndefined) {
+        items(at, end, explicit_vr, group == 0x7fe0 && element == 0x0010, depth);
+        continue;
+      }
+      fits(start, at, length, end);
+      at += length;
+    }
+    if (in_item) throw Bad{"is truncated: it ends inside a sequence item"};
+  }
+
+  // Items (or encapsulated fragments) up to the sequence delimiter.
+  void items(size_t& at, size_t end, bool explicit_vr, bool fragments, int depth) {
+    while (true) {
+      if (at + 8 > end)
+        throw Bad{std::string("is truncated: it ends inside ") +
+                  (fragments ? "encapsulated pixel data" : "a sequence")};
+      const size_t start = at;
+      const uint16_t group = u16(at), element = u16(at + 2);
+      const uint32_t length = u32(at + 4);
+      at += 8;
+      if (group != 0xfffe) throw GiveUp{};
+      if (element == 0xe0dd) return;
+      if (element != 0xe000) throw GiveUp{};
+      if (length == kUndefined) {
+        if (fragments) throw GiveUp{};
+        dataset(at, end, explicit_vr, true, depth + 1);
+      } else {
+        fits(start, at, length, end);
+        at += length;
+      }
+    }
+  }
+
+  const uint8_t* d_;
+  size_t n_;
+};
+
 }  // namespace
 
 bool is_dicom(const uint8_t* data, size_t size) {
@@ -85,6 +221,8 @@ bool is_dicom(const uint8_t* data, size_t size) {
 
 DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name) {
   quiet_gdcm();
+  const std::string problem = Walk(data, size).problem();
+  if (!problem.empty()) throw Error("'" + name + "' (DICOM) " + problem);
   std::istringstream stream(std::string(reinterpret_cast<const char*>(data), size));
   gdcm::ImageReader reader;
   reader.SetStream(stream);

@@ -37,13 +37,6 @@ void put(gdcm::DataSet& ds, const std::string& value) {
   ds.Replace(de);
 }
 
-std::string decimal_string(double v) {
-  std::ostringstream out;
-  out.precision(12);
-  out << v;
-  return out.str();
-}
-
 }  // namespace
 
 void write_dicom(const std::string& path, const std::vector<uint16_t>& stored, int width, int height,
@@ -80,10 +73,9 @@ void write_dicom(const std::string& path, const std::vector<uint16_t>& stored, i
   if (!options.study_uid.empty()) put<0x0020, 0x000d>(ds, options.study_uid);
   if (!options.series_uid.empty()) put<0x0020, 0x000e>(ds, options.series_uid);
   if (!options.instance_uid.empty()) put<0x0008, 0x0018>(ds, options.instance_uid);
-  if (options.slope != 1 || options.intercept != 0) {
-    put<0x0028, 0x1052>(ds, decimal_string(options.intercept));
-    put<0x0028, 0x1053>(ds, decimal_string(options.slope));
-  }
+  // The rescale goes through the image (ImageWriter writes (0028,1052/1053) from it).
+  image.SetIntercept(options.intercept);
+  image.SetSlope(options.slope);
   writer.SetFileName(path.c_str());
   if (!writer.Write()) throw Error("cannot write the DICOM file '" + path + "'");
 }

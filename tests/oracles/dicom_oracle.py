@@ -294,7 +294,7 @@ def main():
             kinds.add((ds.PhotometricInterpretation, int(ds.BitsStored), float(getattr(ds, "RescaleSlope", 1))))
             want = expected_cached(numpy_8bit(os.path.join(synth, rel)))
             assert np.array_equal(c["images"][i, 0], want), f"synth {rel} differs from numpy"
-    assert len(kinds) == 3, kinds
+    assert len(kinds) == 3 and ("MONOCHROME2", 12, 2.0) in kinds, kinds
     print(f"ok: synth --dicom: 12 images in the download tree, {len(kinds)} kinds of stored values, equal to numpy")
 
     # No image at all (the CSVs without the download): one error listing the rows, not a cache.
