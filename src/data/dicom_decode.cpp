@@ -59,6 +59,35 @@ std::string describe_syntax(const std::string& uid) {
   return uid + " (not a transfer syntax GDCM knows)";
 }
 
+// Whether GDCM 3.0 has a decoder for the syntax (video, JPIP and unknown ones: no).
+bool gdcm_decodes(const std::string& uid) {
+  using T = gdcm::TransferSyntax;
+  switch (T::GetTSType(uid.c_str())) {
+    case T::ImplicitVRLittleEndian:
+    case T::ImplicitVRBigEndianPrivateGE:
+    case T::ExplicitVRLittleEndian:
+    case T::DeflatedExplicitVRLittleEndian:
+    case T::ExplicitVRBigEndian:
+    case T::JPEGBaselineProcess1:
+    case T::JPEGExtendedProcess2_4:
+    case T::JPEGExtendedProcess3_5:
+    case T::JPEGSpectralSelectionProcess6_8:
+    case T::JPEGFullProgressionProcess10_12:
+    case T::JPEGLosslessProcess14:
+    case T::JPEGLosslessProcess14_1:
+    case T::JPEGLSLossless:
+    case T::JPEGLSNearLossless:
+    case T::JPEG2000Lossless:
+    case T::JPEG2000:
+    case T::JPEG2000Part2Lossless:
+    case T::JPEG2000Part2:
+    case T::RLELossless:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // A decimal string element, or `fallback` when absent or empty.
 double decimal(const gdcm::DataSet& ds, uint16_t element, double fallback, const std::string& name) {
   const gdcm::Tag tag(0x0028, element);
@@ -229,10 +258,10 @@ DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name
   const bool read = reader.Read();
   const std::string uid = transfer_syntax_uid(reader.GetFile());
   const std::string where = "'" + name + "' (DICOM, transfer syntax " + describe_syntax(uid) + ")";
-  if (!read)
-    throw Error(where +
-                ": GDCM cannot read it as an image (not a DICOM image, truncated, or its transfer syntax is "
-                "not supported)");
+  if (!uid.empty() && !gdcm_decodes(uid))
+    throw Error("'" + name + "': DICOM transfer syntax " + describe_syntax(uid) +
+                " is not one GDCM decodes (uncompressed, deflate, RLE, JPEG, JPEG-LS, JPEG 2000)");
+  if (!read) throw Error(where + ": GDCM cannot read it as an image (not a DICOM image, or a damaged one)");
   const gdcm::Image& image = reader.GetImage();
   const gdcm::PixelFormat& format = image.GetPixelFormat();
   const unsigned int* dims = image.GetDimensions();
@@ -273,8 +302,7 @@ DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name
                 std::to_string(bytes));
   std::vector<char> buffer(image.GetBufferLength());
   if (!image.GetBuffer(buffer.data()))
-    throw Error(where +
-                ": GDCM cannot decode its pixel data (transfer syntax not supported, or corrupt data)");
+    throw Error(where + ": GDCM cannot decode its pixel data (damaged data)");
   // Stored values: the low bits_stored bits of each sample (the rest may hold
   // overlays), sign-extended for signed data. GDCM gives samples in host order.
   out.values.resize(n);

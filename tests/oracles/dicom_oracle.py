@@ -230,7 +230,7 @@ def main():
         skipped[missing] = ["calc_case_description_test_set.csv' line", "no subject folder"]
     # A transfer syntax GDCM does not decode: skipped, naming the file and the syntax.
     kind, rel = mammogram("MPEG2", lambda p: write_dicom(p, a16, syntax=MPEG2), table="mass_test")
-    skipped[rel] = [os.path.join(root, rel), MPEG2, "MPEG2"]
+    skipped[rel] = [os.path.join(root, rel), MPEG2, "MPEG2", "is not one GDCM decodes"]
 
     for table, lines in rows.items():
         kind, split = table.split("_")
@@ -309,6 +309,38 @@ def main():
     assert "12 of 12 images in the description CSVs cannot be found" in r.stderr + r.stdout, r.stderr
     assert "(the first 5)" in r.stderr + r.stdout and "no subject folder" in r.stderr + r.stdout, r.stderr
     print("ok: a root with the CSVs only is an error listing the unresolved rows")
+
+    # Damaged compressed files (bytes overwritten in their second half, and cut short): prepare
+    # neither crashes nor stops; what cannot be decoded is skipped with a message naming the file.
+    damaged = os.path.join(work, "damaged")
+    os.makedirs(damaged)
+    table = ["path,label"]
+    for kind, rel in cases:
+        data = open(os.path.join(root, rel), "rb").read()
+        if str(pydicom.dcmread(os.path.join(root, rel), stop_before_pixels=True, force=True).file_meta.TransferSyntaxUID) in (
+                ExplicitVRLittleEndian, "1.2.840.10008.1.2"):
+            continue
+        for seed in range(4):
+            r = np.random.default_rng(seed)
+            bad = bytearray(data)
+            for p in r.integers(len(bad) // 2, len(bad) - 4, 40):
+                bad[p] = int(r.integers(0, 256))
+            if seed == 3:
+                bad = bad[: len(bad) * 3 // 4]
+            name = f"{len(table)}.dcm"
+            open(os.path.join(damaged, name), "wb").write(bytes(bad))
+            table.append(f"{name},0")
+    open(os.path.join(damaged, "t.csv"), "w").write("\n".join(table) + "\n")
+    r = subprocess.run([args.featreuse, "prepare", "csv", "--root", damaged, "--csv", "t.csv", "--channels", "1",
+                        "--out", os.path.join(work, "damaged.h5")], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with h5py.File(os.path.join(work, "damaged.h5"), "r") as c:
+        status, messages = c["status"][()], [m.decode() for m in c["skipped"][()]]
+    assert (status == 2).sum() == len(messages) >= len(table) // 4, (status, messages)
+    for m in messages:
+        name = m.split(":")[0]
+        assert os.path.join(damaged, name) in m, m
+    print(f"ok: {len(table) - 1} damaged compressed files: {len(messages)} skipped naming the file, no crash")
 
 
 if __name__ == "__main__":
