@@ -145,11 +145,11 @@ int cmd_prepare(const Args& args) {
   } catch (const CollectiveError& e) {
     if (rank == 0) std::fprintf(stderr, "featreuse prepare: error: %s\n", e.what());
     MPI_Finalize();
-    return 1;
+    return e.exit_code();  // 2 for a dataset the user's files make unusable
   } catch (const std::exception& e) {
     // Only this rank knows: stop the job rather than leave others in a collective.
     std::fprintf(stderr, "featreuse prepare: error: %s\n", e.what());
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(MPI_COMM_WORLD, exit_code_of(e));
   }
   if (rank == 0) {
     std::printf("cache        %s\n", prepare.out.c_str());

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     featreuse::log::init();
   } catch (const featreuse::UsageError& e) {
     std::fprintf(stderr, "featreuse: error: %s\n", e.what());
-    return 2;
+    return e.exit_code();
   }
   if (argc < 2) std::fprintf(stderr, "featreuse: missing the command\n\n");
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -49,15 +49,12 @@ int main(int argc, char** argv) {
     featreuse::app::Args args(argv + 1, argv + argc);
     try {
       return c.run(args);
-    } catch (const featreuse::UsageError& e) {
+    } catch (const featreuse::Error& e) {  // 2: the user's input (UserError), 1: anything else
       std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
-      return 2;
-    } catch (const featreuse::Error& e) {
-      std::fprintf(stderr, "featreuse %s: error: %s\n", c.name, e.what());
-      return 1;
+      return e.exit_code();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "featreuse %s: internal error: %s\n", c.name, e.what());
-      return 3;
+      return featreuse::exit_codes::kInternal;
     }
   }
   std::fprintf(stderr, "featreuse: unknown command '%s'\n\n", name.c_str());

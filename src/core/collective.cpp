@@ -32,29 +32,38 @@ std::string message_of(const std::exception& e) {
 
 std::string decided_by_rank0(MPI_Comm comm, const std::function<std::string()>& decide) {
   std::string text, error;
+  int code = exit_codes::kOk;
   if (rank_in(comm) == 0) {
     try {
       text = decide();
     } catch (const std::exception& e) {
       error = message_of(e);
+      code = exit_code_of(e);
     }
   }
   error = broadcast_string(error, 0, comm);
-  if (!error.empty()) throw CollectiveError(error);
+  if (!error.empty()) {
+    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    throw CollectiveError(error, code);
+  }
   return broadcast_string(text, 0, comm);
 }
 
 void all_or_nothing(MPI_Comm comm, const std::function<void()>& step) {
   std::string message;
+  int code = exit_codes::kOk;
   try {
     step();
   } catch (const std::exception& e) {
     message = message_of(e);
+    code = exit_code_of(e);
   }
   int first = message.empty() ? INT_MAX : rank_in(comm);
   MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
   if (first == INT_MAX) return;
-  throw CollectiveError(broadcast_string(message, first, comm));
+  message = broadcast_string(message, first, comm);
+  MPI_Bcast(&code, 1, MPI_INT, first, comm);
+  throw CollectiveError(message, code);
 }
 
 int ranks_on_node(MPI_Comm comm) {

@@ -11,6 +11,11 @@ std::string describe(const std::string& file, const std::string& key, const std:
 }  // namespace
 
 ConfigError::ConfigError(const std::string& file, const std::string& key, const std::string& what)
-    : Error(describe(file, key, what)), file_(file), key_(key) {}
+    : UserError(describe(file, key, what)), file_(file), key_(key) {}
+
+int exit_code_of(const std::exception& e) {
+  const auto* error = dynamic_cast<const Error*>(&e);
+  return error ? error->exit_code() : exit_codes::kInternal;
+}
 
 }  // namespace featreuse

@@ -33,10 +33,10 @@ expect_usage "unknown log level 'verbose' (valid: trace, debug, info, warn, erro
 [ ! -e "$WORK/s.h5" ] || fail "a store was created despite the bad log level"
 expect_usage "FEATREUSE_LOG_LEVEL: unknown log level 'loud'" env FEATREUSE_LOG_LEVEL=loud "$FEATREUSE" --version
 FEATREUSE_LOG_LEVEL=WARNING "$FEATREUSE" --version > /dev/null || fail "FEATREUSE_LOG_LEVEL=WARNING refused"
-# INFO is accepted: the run gets past the options and fails on the job file instead (exit 1).
+# INFO is accepted: the run gets past the options and fails on the missing job file instead (exit 2).
 rc=0
 $MPIRUN 1 "$FEATREUSE" run "$WORK/nojob.yaml" --store "$WORK/s.h5" --log-level INFO 2> "$WORK/err.txt" || rc=$?
-[ "$rc" = 1 ] && grep -q "nojob.yaml" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "--log-level INFO: exit $rc"; }
+[ "$rc" = 2 ] && grep -q "nojob.yaml" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "--log-level INFO: exit $rc"; }
 
 # Devices: an unknown one is a usage error; --device cuda where no GPU is
 # visible stops the run before any task, saying why (exit 1).
