@@ -4,9 +4,13 @@
 // the coordinator until none can run. Rerunning the same command skips done
 // tasks and redoes the rest.
 #include <ATen/Parallel.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,6 +29,7 @@
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
+#include "featreuse/store/reader.hpp"
 #include "featreuse/store/run_lock.hpp"
 #include "featreuse/store/size.hpp"
 #include "featreuse/store/store.hpp"
@@ -66,8 +71,8 @@ c10::Device pick_device(const dist::Topology& topology, dist::DeviceChoice choic
 }
 
 // The exit code of `run --strict` when a task failed (scheduling worked):
-// distinct from 1 (the job could not run), 2 (usage) and 3 (internal error).
-constexpr int kTasksFailed = 4;
+// distinct from 1 (the job could not run), 2 (the user's input) and 3 (internal error).
+constexpr int kTasksFailed = exit_codes::kTasksFailed;
 
 // The job's outcome on stdout, the failed count last; returns that count.
 size_t print_summary(const grid::Plan& plan, store::Store& store, const std::string& path, double seconds) {
@@ -147,6 +152,31 @@ void check_free_space(const std::string& path, const store::StoreSize& size) {
                store::format_bytes(size.total()), store::format_bytes(free));
 }
 
+// A store that exists but cannot be this run's (not writable, not HDF5, not a
+// featreuse store, another schema version) is the user's mistake (exit code
+// 2), said with its path before any rank opens it for writing.
+void check_existing_store(const std::string& path) {
+  if (!std::filesystem::exists(path)) return;
+  const int fd = ::open(path.c_str(), O_RDWR);
+  if (fd < 0) {
+    const int error = errno;
+    const bool read_only = error == EACCES || error == EPERM || error == EROFS;
+    throw UserError("the store '" + path + "' cannot be written: " + std::strerror(error) +
+                    (read_only
+                         ? " (a read-only file or file system; `featreuse status` and `report` read it as "
+                           "it is)"
+                         : ""));
+  }
+  ::close(fd);
+  try {
+    store::StoreReader reader(path);
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UserError(e.what());
+  }
+}
+
 // Under Slurm, which job and which requeue this is (SLURM_RESTART_COUNT is
 // how often Slurm has requeued it), so a log shows where a run continued.
 std::string slurm_context() {
@@ -164,7 +194,7 @@ int run(const RunOptions& opt) {
   try {
     topology = dist::make_topology(MPI_COMM_WORLD, opt.ranks_per_task);
   } catch (const Error& e) {
-    throw CollectiveError(e.what());
+    throw CollectiveError(e);
   }
   log::set_tag(topology.world_rank, topology.group);
   const c10::Device device = pick_device(topology, opt.device);
@@ -193,6 +223,7 @@ int run(const RunOptions& opt) {
   const store::StudySchema schema =
       store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
         Stopwatch clock;
+        check_existing_store(opt.store);
         auto s = make_schema(plan, job_text, datasets);
         check_free_space(opt.store, store::allocated_size(s));
         spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
@@ -214,7 +245,7 @@ int run(const RunOptions& opt) {
   try {
     opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
   } catch (const Error& e) {  // opening is collective: every rank sees the same file
-    throw CollectiveError(e.what());
+    throw CollectiveError(e);
   }
   store::Store& store = *opened;
   decided_by_rank0(MPI_COMM_WORLD, [&] {
@@ -314,12 +345,12 @@ int cmd_run(const Args& args) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (rank == 0) std::fprintf(stderr, "featreuse run: error: %s\n", e.what());
     MPI_Finalize();
-    return 1;
+    return e.exit_code();  // the same on every rank
   } catch (const std::exception& e) {
     // Only this rank may know: stop the whole job rather than leave the
     // others waiting in a collective call. The store stays readable.
     std::fprintf(stderr, "featreuse run: error: %s\n", e.what());
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Abort(MPI_COMM_WORLD, exit_code_of(e));
   }
   MPI_Finalize();
   return code;

@@ -33,6 +33,18 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
+// The weight file the user named: what its reader refuses (truncated, not a
+// weight file, lying about its sizes) is the user's to fix (exit code 2).
+models::TensorList read_user_weights(const std::string& file) {
+  try {
+    return models::read_weights(file);
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UserError(e.what());
+  }
+}
+
 int import_weights(const std::vector<std::string>& args) {
   po::options_description opts("featreuse weights import FILE --model NAME --out W.safetensors [options]");
   std::string file, model, out, configs;
@@ -53,7 +65,7 @@ int import_weights(const std::vector<std::string>& args) {
     return *code;
 
   const auto cfg = models::resolve_model(model, configs_dir_or_default(configs));
-  const auto weights = models::read_weights(file);
+  const auto weights = read_user_weights(file);
   auto net = models::build_model(cfg, num_classes > 0 ? num_classes : 1000, in_channels);
   const int64_t rows = head_rows(*net, weights);
   if (num_classes <= 0 && keep_head && rows > 0 && rows != 1000)
@@ -88,7 +100,7 @@ int list_weights(const std::vector<std::string>& args) {
     std::printf("usage: featreuse weights list FILE\n");
     return args.size() == 1 ? 0 : 2;
   }
-  const auto weights = models::read_weights(args[0]);
+  const auto weights = read_user_weights(args[0]);
   int64_t total = 0;
   for (const auto& [k, t] : weights) {
     std::printf("%-60s %-10s %s\n", k.c_str(), std::string(c10::toString(t.scalar_type())).c_str(),

@@ -158,19 +158,28 @@ bool is_layout(const std::string& name) { return layouts().contains(name); }
 
 Layout load_layout(const std::string& name, const LayoutOptions& options) {
   const LayoutEntry& entry = layouts().get(name);
-  if (options.root.empty()) throw Error("dataset layout '" + name + "': no root folder given");
+  if (options.root.empty()) throw UserError("dataset layout '" + name + "': no root folder given");
   if (!std::filesystem::is_directory(options.root))
-    throw Error("dataset layout '" + name + "': root '" + options.root + "' is not a folder");
+    throw UserError("dataset layout '" + name + "': root '" + options.root + "' is not a folder");
   if (options.size < 0 || options.size > 4096)
-    throw Error("dataset layout '" + name + "': size " + std::to_string(options.size) + " out of range");
-  Layout layout = entry.build(options);
+    throw UserError("dataset layout '" + name + "': size " + std::to_string(options.size) + " out of range");
+  // A layout reads only the user's dataset (its tables and file names): what
+  // it refuses (a missing table or column, an unknown label) is the user's to fix.
+  Layout layout;
+  try {
+    layout = entry.build(options);
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UserError(e.what());
+  }
   layout.name = name;
   if (options.size > 0) layout.size = options.size;
   layout.dct_scaling = options.dct_scaling;
   for (const auto& split : layout.splits)
     for (int64_t p : split)
       if (p < 0 || p >= int64_t(layout.items.size()))
-        throw Error("dataset layout '" + name + "': split position out of range");
+        throw UserError("dataset layout '" + name + "': split position out of range");
   return layout;
 }
 

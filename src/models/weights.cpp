@@ -100,14 +100,23 @@ LoadReport load_weights(Network& net, const TensorList& weights, const LoadOptio
   }
 
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || !problems_dup.empty()) {
+    // A file of another architecture misses every tensor: name the first few, not hundreds.
+    const auto few = [](const std::vector<std::string>& names) {
+      constexpr size_t kShown = 8;
+      if (names.size() <= kShown) return join(names);
+      return join(std::vector<std::string>(names.begin(), names.begin() + kShown)) + ", ... (" +
+             std::to_string(names.size() - kShown) + " more)";
+    };
     std::string msg = options.source + ": weights do not fit the model";
-    if (!missing.empty()) msg += "; " + std::to_string(missing.size()) + " missing: " + join(missing);
+    if (plan.empty() && !missing.empty())
+      msg += " (none of its tensors is in the file: another architecture?)";
+    if (!missing.empty()) msg += "; " + std::to_string(missing.size()) + " missing: " + few(missing);
     if (!unexpected.empty())
-      msg += "; " + std::to_string(unexpected.size()) + " unexpected: " + join(unexpected);
+      msg += "; " + std::to_string(unexpected.size()) + " unexpected: " + few(unexpected);
     if (!mismatched.empty())
-      msg += "; " + std::to_string(mismatched.size()) + " mismatched: " + join(mismatched);
-    if (!problems_dup.empty()) msg += "; repeated: " + join(problems_dup);
-    throw Error(msg);
+      msg += "; " + std::to_string(mismatched.size()) + " mismatched: " + few(mismatched);
+    if (!problems_dup.empty()) msg += "; repeated: " + few(problems_dup);
+    throw UserError(msg);
   }
   at::NoGradGuard no_grad;
   for (auto& [dst, src] : plan) dst.copy_(src);

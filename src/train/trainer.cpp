@@ -46,6 +46,7 @@ class CellTrainer {
   void after_epoch();
   double plateau_input(double before_any) const;
   void validate();
+  Error diverged(const std::string& what, int64_t step) const;
   void save_state();
   TrainResult finish();
 
@@ -233,9 +234,7 @@ double CellTrainer::forward_backward(const data::Batch& batch) {
     reducer_.sum(sum);
     value = sum[0] / reducer_.size();
   }
-  if (!std::isfinite(value))
-    throw Error("training diverged: loss is " + std::to_string(value) + " at step " +
-                std::to_string(st_.step + 1) + " (epoch " + std::to_string(st_.epoch + 1) + ")");
+  if (!std::isfinite(value)) throw diverged("loss is " + std::to_string(value) + " at step", st_.step + 1);
   loss.backward();
   return value;
 }
@@ -296,9 +295,20 @@ double CellTrainer::plateau_input(double before_any) const {
   return st_.val_curve.empty() ? before_any : st_.val_curve.back().target;
 }
 
+// The error of a diverged cell: where it happened and with which learning rate.
+Error CellTrainer::diverged(const std::string& what, int64_t step) const {
+  char lr[64];
+  std::snprintf(lr, sizeof lr, "%.3g (recipe lr %.3g)", lr_schedule_.lr(), base_lr_);
+  return Error("training diverged: " + what + " " + std::to_string(step) + " (epoch " +
+               std::to_string(st_.epoch + 1) + ") with learning rate " + lr);
+}
+
 void CellTrainer::validate() {
   Stopwatch eval_clock;
   Evaluation val = evaluate_split(data::Split::val);
+  // Weights made non-finite by a step whose own loss was still finite.
+  if (!std::isfinite(val.loss))
+    throw diverged("the validation loss is " + std::to_string(val.loss) + " after step", st_.step);
   auto metrics = val.metrics();
   auto it = metrics.find(target_metric_);
   if (it == metrics.end())
