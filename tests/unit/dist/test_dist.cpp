@@ -181,6 +181,23 @@ TEST(Collective, RankZeroDecidesAndErrorsAreRaisedEverywhere) {
     ADD_FAILURE() << "rank " << rank << " did not throw";
   } catch (const featreuse::CollectiveError& e) {
     EXPECT_EQ(std::string(e.what()), "rank " + std::to_string(size - 1) + " failed");
+    EXPECT_EQ(e.exit_code(), featreuse::exit_codes::kFailed);
+  }
+  // A user error keeps its exit code (2) on every rank, whichever rank raised it.
+  try {
+    featreuse::decided_by_rank0(MPI_COMM_WORLD,
+                                []() -> std::string { throw featreuse::UserError("bad job"); });
+    ADD_FAILURE() << "rank " << rank << " did not throw";
+  } catch (const featreuse::CollectiveError& e) {
+    EXPECT_EQ(e.exit_code(), featreuse::exit_codes::kUserError);
+  }
+  try {
+    featreuse::all_or_nothing(MPI_COMM_WORLD, [&] {
+      if (rank == size - 1) throw featreuse::ConfigError("job.yaml", "grid", "bad");
+    });
+    ADD_FAILURE() << "rank " << rank << " did not throw";
+  } catch (const featreuse::CollectiveError& e) {
+    EXPECT_EQ(e.exit_code(), featreuse::exit_codes::kUserError);
   }
   EXPECT_NO_THROW(featreuse::all_or_nothing(MPI_COMM_WORLD, [] {}));
   EXPECT_EQ(featreuse::broadcast_string(rank == 0 ? std::string(100000, 'x') : "", 0, MPI_COMM_WORLD),
