@@ -102,9 +102,9 @@ double decimal(const gdcm::DataSet& ds, uint16_t element, double fallback, const
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (end == text.c_str() || !std::isfinite(v))
-    throw Error("'" + name + "': (0028," +
+    throw Error(std::string("DICOM file whose (0028,") +
                 (element == 0x1052 ? "1052) Rescale Intercept" : "1053) Rescale Slope") + " is '" + text +
-                "', not a number");
+                "', not a number: '" + name + "'");
   return v;
 }
 
@@ -251,33 +251,35 @@ bool is_dicom(const uint8_t* data, size_t size) {
 DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name) {
   quiet_gdcm();
   const std::string problem = Walk(data, size).problem();
-  if (!problem.empty()) throw Error("'" + name + "' (DICOM) " + problem);
+  // Reasons first: a cache keeps 240 bytes of a skipped item's reason, after its source.
+  if (!problem.empty()) throw Error("DICOM file " + problem + ": '" + name + "'");
   std::istringstream stream(std::string(reinterpret_cast<const char*>(data), size));
   gdcm::ImageReader reader;
   reader.SetStream(stream);
   const bool read = reader.Read();
   const std::string uid = transfer_syntax_uid(reader.GetFile());
-  const std::string where = "'" + name + "' (DICOM, transfer syntax " + describe_syntax(uid) + ")";
+  auto fail = [&](const std::string& reason) {
+    return Error("DICOM file " + reason + ": '" + name + "' (transfer syntax " + describe_syntax(uid) + ")");
+  };
   if (!uid.empty() && !gdcm_decodes(uid))
-    throw Error("'" + name + "': DICOM transfer syntax " + describe_syntax(uid) +
-                " is not one GDCM decodes (uncompressed, deflate, RLE, JPEG, JPEG-LS, JPEG 2000)");
-  if (!read) throw Error(where + ": GDCM cannot read it as an image (not a DICOM image, or a damaged one)");
+    throw Error("DICOM transfer syntax " + describe_syntax(uid) + " is not one GDCM decodes: '" + name + "'");
+  if (!read) throw fail("that GDCM cannot read as an image (not an image, or damaged)");
   const gdcm::Image& image = reader.GetImage();
   const gdcm::PixelFormat& format = image.GetPixelFormat();
   const unsigned int* dims = image.GetDimensions();
   DicomPixels out;
   out.transfer_syntax = uid;
   if (image.GetNumberOfDimensions() == 3 && dims[2] > 1)
-    throw Error(where + ": has " + std::to_string(dims[2]) + " frames; only single-frame images are read");
+    throw fail("with " + std::to_string(dims[2]) + " frames; only single-frame images are read");
   if (format.GetSamplesPerPixel() != 1)
-    throw Error(where + ": has " + std::to_string(format.GetSamplesPerPixel()) +
-                " samples per pixel; only grayscale (MONOCHROME1/2) images are read");
+    throw fail("with " + std::to_string(format.GetSamplesPerPixel()) +
+               " samples per pixel; only grayscale (MONOCHROME1/2) images are read");
   const gdcm::PhotometricInterpretation photometric = image.GetPhotometricInterpretation();
   if (photometric != gdcm::PhotometricInterpretation::MONOCHROME1 &&
       photometric != gdcm::PhotometricInterpretation::MONOCHROME2)
-    throw Error(where + ": photometric interpretation '" +
-                std::string(photometric.GetString() ? photometric.GetString() : "?") +
-                "'; only MONOCHROME1 and MONOCHROME2 are read");
+    throw fail("with photometric interpretation '" +
+               std::string(photometric.GetString() ? photometric.GetString() : "?") +
+               "'; only MONOCHROME1 and MONOCHROME2 are read");
   out.monochrome1 = photometric == gdcm::PhotometricInterpretation::MONOCHROME1;
   out.width = int(dims[0]);
   out.height = int(dims[1]);
@@ -285,24 +287,23 @@ DicomPixels read_dicom(const uint8_t* data, size_t size, const std::string& name
   out.bits_stored = format.GetBitsStored();
   out.is_signed = format.GetPixelRepresentation() == 1;
   if (out.bits_allocated != 8 && out.bits_allocated != 16)
-    throw Error(where + ": " + std::to_string(out.bits_allocated) + " bits allocated; 8 and 16 are read");
+    throw fail("with " + std::to_string(out.bits_allocated) + " bits allocated; 8 and 16 are read");
   if (out.bits_stored < 1 || out.bits_stored > out.bits_allocated)
-    throw Error(where + ": " + std::to_string(out.bits_stored) + " bits stored in " +
-                std::to_string(out.bits_allocated));
-  if (out.width <= 0 || out.height <= 0) throw Error(where + ": image of size 0");
+    throw fail("with " + std::to_string(out.bits_stored) + " bits stored in " +
+               std::to_string(out.bits_allocated));
+  if (out.width <= 0 || out.height <= 0) throw fail("with an image of size 0");
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
   if (ds.FindDataElement(gdcm::Tag(0x0028, 0x3000)))
-    throw Error(where + ": has a Modality LUT Sequence (0028,3000), which is not supported");
+    throw fail("with a Modality LUT Sequence (0028,3000), which is not supported");
   out.slope = decimal(ds, 0x1053, 1.0, name);
   out.intercept = decimal(ds, 0x1052, 0.0, name);
   const size_t n = size_t(out.width) * out.height, bytes = n * size_t(out.bits_allocated / 8);
   if (image.GetBufferLength() < bytes)
-    throw Error(where + ": pixel data holds " + std::to_string(image.GetBufferLength()) + " bytes, " +
-                std::to_string(out.width) + " x " + std::to_string(out.height) + " needs " +
-                std::to_string(bytes));
+    throw fail("whose pixel data holds " + std::to_string(image.GetBufferLength()) + " bytes, " +
+               std::to_string(out.width) + " x " + std::to_string(out.height) + " needs " +
+               std::to_string(bytes));
   std::vector<char> buffer(image.GetBufferLength());
-  if (!image.GetBuffer(buffer.data()))
-    throw Error(where + ": GDCM cannot decode its pixel data (damaged data)");
+  if (!image.GetBuffer(buffer.data())) throw fail("whose pixel data GDCM cannot decode (damaged)");
   // Stored values: the low bits_stored bits of each sample (the rest may hold
   // overlays), sign-extended for signed data. GDCM gives samples in host order.
   out.values.resize(n);
