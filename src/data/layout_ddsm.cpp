@@ -12,8 +12,6 @@
 //                       of the training patients. The images are the
 //                       archive's DICOMs as downloaded (see DownloadTree), or
 //                       PNG/JPEG conversions at the CSV's path.
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -98,7 +96,7 @@ class DownloadTree {
   const std::vector<fs::path>& dicoms(const std::string& subject) {
     auto [it, fresh] = subjects_.try_emplace(subject);
     if (!fresh) return it->second;
-    for (const fs::path base : {fs::path(), fs::path("CBIS-DDSM")}) {
+    for (const fs::path& base : {fs::path(), fs::path("CBIS-DDSM")}) {
       std::error_code ec;
       if (!fs::is_directory(images_ / base / subject, ec)) continue;
       for (fs::recursive_directory_iterator i(images_ / base / subject, ec), end; !ec && i != end;
@@ -217,7 +215,8 @@ Layout from_description_csvs(const LayoutOptions& options) {
         item.source = chosen;
         item.label = label;
         if (!why.empty()) {
-          item.invalid = "'" + t.file + "' line " + std::to_string(t.lines[r]) + ": " + why;
+          item.invalid =
+              fs::path(t.file).filename().string() + " line " + std::to_string(t.lines[r]) + ": " + why;
           unresolved.push_back(item.source + ": " + item.invalid);
         }
         layout.items.push_back(std::move(item));
@@ -239,12 +238,11 @@ Layout from_description_csvs(const LayoutOptions& options) {
                                 std::to_string(layout.items.size()) +
                                 " images in the description CSVs cannot be found under '" + images.string() +
                                 "'" + (unresolved.size() > 5 ? " (the first 5)" : "") + ":" + first;
-    if (unresolved.size() == layout.items.size())
+    if (unresolved.size() == layout.items.size())  // else prepare reports and skips them
       throw Error(
           "cbis_ddsm_pathology: " + summary +
           "\n(expected the archive's download tree [CBIS-DDSM/]<subject>/<study>/<series>/1-1.dcm, or "
           "the CSV's paths, as DICOM or converted to PNG/JPEG; see docs/datasets.md)");
-    spdlog::warn("cbis_ddsm_pathology: {}; they are skipped", summary);
   }
   const double holdout = holdout_or(options, 0.1);
   auto fallback = [&] {

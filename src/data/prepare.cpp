@@ -349,6 +349,17 @@ PrepareReport prepare_cache(const PrepareOptions& options, MPI_Comm comm) {
   Layout layout;
   all_or_nothing(comm, [&] { layout = load_layout(options.layout, options.layout_options); });
   const int64_t n = int64_t(layout.items.size());
+  if (rank0) {  // before hours of decoding: the items the layout already knows it cannot use
+    std::vector<std::string> unusable;
+    for (const Item& item : layout.items)
+      if (!item.invalid.empty()) unusable.push_back(item.source + ": " + item.invalid);
+    if (!unusable.empty()) {
+      std::string first;
+      for (size_t i = 0; i < unusable.size() && i < 5; ++i) first += "\n  " + unusable[i];
+      spdlog::warn("{} of {} items cannot be used and will be skipped{}:{}", unusable.size(), n,
+                   unusable.size() > 5 ? " (the first 5)" : "", first);
+    }
+  }
   const std::string identity = layout_identity(options.layout, options.layout_options).dump();
 
   const Start start = decide_start(options, identity, n, comm);
