@@ -10,7 +10,9 @@
 
 #include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
+#include "featreuse/core/progress.hpp"
 #include "store_files.hpp"
 
 namespace featreuse::store {
@@ -112,7 +114,12 @@ void Store::prepare(const StudySchema& schema) {
     if (writer) write_rows_dataset(file_, path, rows);
   }
 
-  for (const auto& cell : schema.cells) create_cell(cell, layouts);
+  Stopwatch clock;
+  size_t created = 0;
+  for (const auto& cell : schema.cells) {
+    if (!h5::exists(file_, detail::cell_path(cell.id))) ++created;
+    create_cell(cell, layouts);
+  }
 
   // The job text of this run, for provenance.
   const size_t runs = h5::list_group(h5::open_group(file_, "/jobs")).size();
@@ -125,9 +132,15 @@ void Store::prepare(const StudySchema& schema) {
   job.reset();
 
   h5::flush(file_);
+  const double created_s = clock.seconds();
   rebuild_results();
   h5::flush(file_);
   sync();
+  // Creation time grows with the number of objects: worth seeing at scale.
+  if (rank_ == 0)
+    spdlog::info("store: {} of {} tasks' datasets created in {}, results table of {} rows rebuilt in {}",
+                 created, schema.cells.size(), format_duration(created_s), schema.cells.size(),
+                 format_duration(clock.seconds() - created_s));
 }
 
 void Store::create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
