@@ -120,7 +120,8 @@ def phantom(rng, rows, cols, lo, hi):
     """A mammogram-like picture: dark background, a bright half-disk, noise; values in [lo, hi]."""
     y, x = np.mgrid[0:rows, 0:cols]
     disk = np.hypot(x / cols, (y - rows / 2) / rows) < 0.45
-    base = np.where(disk, 0.6, 0.05) + 0.3 * np.exp(-((x - cols * 0.3) ** 2 + (y - rows * 0.5) ** 2) / (0.01 * rows * cols))
+    blob = np.exp(-((x - cols * 0.3) ** 2 + (y - rows * 0.5) ** 2) / (0.01 * rows * cols))
+    base = np.where(disk, 0.6, 0.05) + 0.3 * blob
     v = lo + (hi - lo) * np.clip(base + rng.normal(0, 0.05, (rows, cols)), 0, 1)
     return np.rint(v).astype(np.int64)
 
@@ -155,8 +156,9 @@ def main():
         shape = "OVAL,CIRCUMSCRIBED" if kind == "mass" else "PUNCTATE,CLUSTERED"
         path = f"{subject}/{study}/{series}/{csv_file}"
         # The public CSVs have newlines inside the quoted crop/ROI paths.
-        rows[table].append(f"{pid},3,{side},{view},1,{kind},{shape},4,{'MALIGNANT' if malignant else 'BENIGN'},3,"
-                           f"{path},\"{subject}_1/{study}/{uid()}/000000.dcm\n\",\"{subject}_1/{study}/{uid()}/000001.dcm\n\"")
+        crop, roi = f"{subject}_1/{study}/{uid()}/000000.dcm", f"{subject}_1/{study}/{uid()}/000001.dcm"
+        pathology = "MALIGNANT" if malignant else "BENIGN"
+        rows[table].append(f"{pid},3,{side},{view},1,{kind},{shape},4,{pathology},3,{path},\"{crop}\n\",\"{roi}\n\"")
         return path
 
     def nbia(subject, study, series, index=1):
@@ -329,8 +331,8 @@ def main():
     table = ["path,label"]
     for kind, rel in cases:
         data = open(os.path.join(root, rel), "rb").read()
-        if str(pydicom.dcmread(os.path.join(root, rel), stop_before_pixels=True, force=True).file_meta.TransferSyntaxUID) in (
-                ExplicitVRLittleEndian, "1.2.840.10008.1.2"):
+        meta = pydicom.dcmread(os.path.join(root, rel), stop_before_pixels=True, force=True).file_meta
+        if str(meta.TransferSyntaxUID) in (ExplicitVRLittleEndian, "1.2.840.10008.1.2"):
             continue
         for seed in range(4):
             r = np.random.default_rng(seed)
