@@ -42,7 +42,7 @@ std::optional<StoreComparison> compare(const grid::Plan& plan, const std::string
     std::printf("store %s does not exist yet: every task is new\n\n", store_path.c_str());
     return std::nullopt;
   }
-  const auto stored = store::StoreReader(store_path).cells();
+  const auto stored = open_user_store(store_path).cells();
   StoreComparison c = compare_with_store(plan, stored);
   std::map<StoredState, size_t> counts;
   for (auto s : c.states) counts[s] += 1;

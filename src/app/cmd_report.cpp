@@ -11,6 +11,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/text.hpp"
 #include "featreuse/store/reader.hpp"
+#include "plan_store.hpp"
 #include "report_analyses.hpp"
 #include "report_cells.hpp"
 #include "report_fid.hpp"
@@ -74,7 +75,7 @@ int cmd_report(const Args& args) {
       throw Error("unknown metric '" + metric + "'");
   }
 
-  const store::StoreReader reader(path);
+  const store::StoreReader reader = open_user_store(path);
   std::vector<Section> sections = build_sections(reader, path, over, metric);
   if (!section.empty())
     sections.erase(

@@ -168,13 +168,7 @@ void check_existing_store(const std::string& path) {
                          : ""));
   }
   ::close(fd);
-  try {
-    store::StoreReader reader(path);
-  } catch (const UserError&) {
-    throw;
-  } catch (const Error& e) {
-    throw UserError(e.what());
-  }
+  open_user_store(path);
 }
 
 // Under Slurm, which job and which requeue this is (SLURM_RESTART_COUNT is

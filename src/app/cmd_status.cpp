@@ -24,6 +24,7 @@
 #include "featreuse/store/progress.hpp"
 #include "featreuse/store/reader.hpp"
 #include "featreuse/store/run_lock.hpp"
+#include "plan_store.hpp"
 
 namespace featreuse::app {
 
@@ -151,7 +152,7 @@ int cmd_status(const Args& args) {
   if (auto code = help_or_missing(vm, options, "status", {{"STORE (the .h5 store)", !path.empty()}}))
     return *code;
 
-  const auto cells = store::StoreReader(path).cells();
+  const auto cells = open_user_store(path).cells();
   const auto progress = store::read_progress(path);
   if (as_json) return print_json(path, cells, progress);
 

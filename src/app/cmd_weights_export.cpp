@@ -11,6 +11,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/reader.hpp"
+#include "plan_store.hpp"
 #include "stored_task.hpp"
 
 namespace po = boost::program_options;
@@ -60,7 +61,7 @@ int export_weights(const std::vector<std::string>& args) {
   const WeightFormat format = format_of(out);
   const store::CheckpointKind kind = parse_checkpoint_kind(which);
 
-  const store::StoreReader reader(path);
+  const store::StoreReader reader = open_user_store(path);
   const store::StoredCell cell = find_task(reader, cell_id);
   const models::TensorList tensors = done_checkpoint(reader, cell, kind);
   const json config = json::parse(cell.config);

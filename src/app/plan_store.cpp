@@ -5,9 +5,20 @@
 
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/enum_names.hpp"
+#include "featreuse/core/error.hpp"
 #include "featreuse/grid/scheduler.hpp"
 
 namespace featreuse::app {
+
+store::StoreReader open_user_store(const std::string& path) {
+  try {
+    return store::StoreReader(path);
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UserError(e.what());
+  }
+}
 
 namespace {
 

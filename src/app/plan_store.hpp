@@ -11,6 +11,11 @@
 
 namespace featreuse::app {
 
+// The store a user named, opened read-only: a path that is not a featreuse
+// store of this schema version (missing, not HDF5, another format or version)
+// is the user's to fix (UserError, exit code 2), with the reader's message.
+store::StoreReader open_user_store(const std::string& path);
+
 enum class StoredState { new_task, pending, running, done, failed, refused };
 const char* stored_state_name(StoredState state);  // "new", "pending", ..., "refused"
 

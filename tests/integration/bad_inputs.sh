@@ -150,6 +150,14 @@ before=$(digest "$WORK/v99.h5")
 expect "a store of another schema version" 2 "store '$WORK/v99.h5' has schema version 99; this featreuse reads 1" \
   run_into "$WORK/v99.h5"
 [ "$(digest "$WORK/v99.h5")" = "$before" ] || fail "the store of another version was changed"
+# The commands that read a store say the same, exit 2.
+expect "status of a missing store" 2 "no such file '$WORK/nowhere.h5'" "$FEATREUSE" status "$WORK/nowhere.h5"
+expect "report of a file that is not HDF5" 2 "cannot open '$WORK/text.h5': file signature not found" \
+  "$FEATREUSE" report "$WORK/text.h5"
+expect "plan --store of another schema version" 2 "store '$WORK/v99.h5' has schema version 99" \
+  "$FEATREUSE" plan "$JOBS/tiny.yaml" --store "$WORK/v99.h5"
+expect "weights export from an HDF5 file that is not a store" 2 "'$WORK/plain.h5' is an HDF5 file but not a featreuse store" \
+  "$FEATREUSE" weights export "$WORK/plain.h5" --cell "$cell" --out "$WORK/x.pth"
 mkdir "$WORK/dir.h5"
 expect "a folder given as store" 2 "the store '$WORK/dir.h5' cannot be written: Is a directory" run_into "$WORK/dir.h5"
 # Read-only: root ignores permission bits; an immutable file refuses root too.
