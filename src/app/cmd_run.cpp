@@ -244,7 +244,7 @@ int run(const RunOptions& opt) {
   store::Store& store = *opened;
   decided_by_rank0(MPI_COMM_WORLD, [&] {
     const std::string problem = check_against_store(plan, store.cells());
-    if (!problem.empty()) throw Error(problem);
+    if (!problem.empty()) throw UserError(problem);  // the job file changed, or another store was meant
     return std::string();
   });
   store.prepare(schema);

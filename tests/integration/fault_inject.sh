@@ -1,0 +1,106 @@
+#!/bin/bash
+# Fault injection (docs/reliability.md): kill -9 of the whole job (mpirun and
+# every rank) at FAULTS random moments, the same command again after each.
+# After every kill the store (once it exists) opens in h5py with every record
+# readable, and every task done before the kill is unchanged bit for bit
+# (attempts, end time, checkpoints, predictions); at the end the study is
+# complete and every task's record and best checkpoint equal those of an
+# uninterrupted run of the same job (CPU, one thread per rank).
+#   FAULTS=10 (default 4 in CTest) SEED=1 bash tests/integration/fault_inject.sh
+# Each kill is classified by the last line the job logged before it (start-up,
+# store creation, training, a state save, a record write, the summary/barrier).
+source "$(dirname "$0")/lib.sh"
+FAULTS=${FAULTS:-4}
+SEED=${SEED:-$$}
+RANDOM=$SEED
+echo "fault injection: $FAULTS kills, seed $SEED"
+
+# long.yaml (1 source + 12 cells), validating and saving the training state often.
+# A copy of the configs: the job must read the same ones from the first run to the last.
+cp -r "$SOURCE_DIR/tests/data/configs" "$WORK/configs"
+sed -e "s|^configs: .*|configs: $WORK/configs|" \
+    -e "s|recipe: {epochs: 1,|recipe: {epochs: 1, val_every: 0.25, checkpoint_every_s: 1,|" \
+    "$JOBS/long.yaml" > "$WORK/job.yaml"
+grep -q checkpoint_every_s "$WORK/job.yaml" || fail "could not derive the job"
+run_job() { # STORE: the job, with a bound on deaths no test run reaches
+  $MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$1" --max-attempts 1000
+}
+
+start=$(date +%s.%N)
+run_job "$WORK/reference.h5" > /dev/null 2> "$WORK/reference.log" ||
+  { tail -20 "$WORK/reference.log"; fail "the uninterrupted run failed"; }
+span=$(echo "$(date +%s.%N) - $start" | bc)
+echo "uninterrupted run: ${span}s"
+check_py counts "$WORK/reference.h5" 13 0 0 > /dev/null
+
+phase_of() { # LOG: what the job was doing when it died, from its last line
+  local last
+  last=$(grep -v '^\s*$' "$1" | grep '^\[' | tail -1)
+  case "$last" in
+    "") echo "start-up (no log line)" ;;
+    *"featreuse run "*|*"planned "*|*"store "*"for the job"*) echo "start-up / schema" ;;
+    *"tasks: "*"done before"*|*"previous run into"*) echo "store creation / start states" ;;
+    *" init: "*|*" start: "*) echo "task start (record write, init)" ;;
+    *"train "*|*"val "*) echo "training / validation / state save" ;;
+    *" done in "*|*" failed after "*) echo "task end (outputs, record write)" ;;
+    *"finished in"*|*"tasks finished"*|*"stop requested"*) echo "summary / final barrier" ;;
+    *) echo "other: ${last:0:80}" ;;
+  esac
+}
+
+# A study that completes between kills is checked like the last one and a
+# fresh study starts, so that every kill meets a job with work left.
+finished_study() {
+  check_py counts "$WORK/s.h5" 13 0 0 > /dev/null || fail "a study did not end complete"
+  [ -e "$WORK/snap.json" ] && { check_py unchanged "$WORK/s.h5" "$WORK/snap.json" > /dev/null ||
+    fail "a task done before a kill changed"; }
+  check_py same_training "$WORK/s.h5" "$WORK/reference.h5" 0 > /dev/null ||
+    fail "a study trained otherwise than the uninterrupted run"
+  studies=$((studies + 1))
+  rm -rf "$WORK/s.h5" "$WORK/s.h5".* "$WORK/snap.json"
+}
+
+declare -A phases
+kills=0 studies=0 runs=0
+while [ $kills -lt "$FAULTS" ]; do
+  runs=$((runs + 1))
+  [ $runs -le $((FAULTS * 4)) ] || fail "only $kills kills landed in $runs runs"
+  delay=$(echo "scale=3; $span * $RANDOM / 32767" | bc)
+  [ -e "$WORK/s.h5" ] && check_py snapshot "$WORK/s.h5" "$WORK/snap.json" > /dev/null
+  run_job "$WORK/s.h5" > /dev/null 2> "$WORK/run$runs.log" &
+  job=$!
+  sleep "$delay"
+  if kill -0 $job 2> /dev/null; then
+    signal_job KILL "$WORK/s.h5"
+    kill -KILL $job 2> /dev/null || true
+    wait $job 2> /dev/null || true
+    kills=$((kills + 1))
+    phase=$(phase_of "$WORK/run$runs.log")
+    phases[$phase]=$((${phases[$phase]:-0} + 1))
+    echo "kill $kills after ${delay}s: $phase"
+  else
+    wait $job || { tail -20 "$WORK/run$runs.log"; fail "run $runs exited non-zero without a kill"; }
+    finished_study
+    echo "run $runs finished before its kill at ${delay}s: study $studies complete and as uninterrupted"
+    continue
+  fi
+  if [ -e "$WORK/s.h5" ]; then
+    "$PY" - "$WORK/s.h5" << 'PYEOF' || fail "kill $kills: the store does not open or a record cannot be read"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    for cid, g in f["cells"].items():
+        g["record"][()]
+PYEOF
+    [ -e "$WORK/snap.json" ] && { check_py unchanged "$WORK/s.h5" "$WORK/snap.json" > /dev/null ||
+      fail "kill $kills: a task done before it changed"; }
+  fi
+done
+
+[ -e "$WORK/s.h5" ] && check_py snapshot "$WORK/s.h5" "$WORK/snap.json" > /dev/null
+run_job "$WORK/s.h5" > /dev/null 2> "$WORK/final.log" || { tail -20 "$WORK/final.log"; fail "the final run failed"; }
+check_py counts "$WORK/s.h5" 13 0 0
+[ -e "$WORK/snap.json" ] && check_py unchanged "$WORK/s.h5" "$WORK/snap.json"
+check_py same_training "$WORK/s.h5" "$WORK/reference.h5" 0
+studies=$((studies + 1))
+for phase in "${!phases[@]}"; do echo "  ${phases[$phase]} x $phase"; done | sort
+echo "PASS fault_inject ($kills kills in $runs runs, $studies studies complete and bit-identical to the uninterrupted run, seed $SEED)"
