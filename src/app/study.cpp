@@ -212,8 +212,9 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
         continue;
       }
       const data::DatasetInfo info = dataset_info(task.config["dataset"]);
-      const auto schedule =
-          train::make_schedule(train::parse_recipe(task.config["recipe"]), info.size(data::Split::train));
+      const train::Recipe recipe = train::parse_recipe(task.config["recipe"]);
+      const auto schedule = train::make_schedule(recipe, info.size(data::Split::train));
+      cell.checkpoint_dtype = recipe.checkpoint_dtype;
       cell.train_points = schedule.train_points;
       cell.val_points = schedule.val_points;
       cell.test_count = info.size(data::Split::test);

@@ -115,8 +115,8 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   in.dataset = &data;
   in.initial = stored_weights(store_, cell.id, store::CheckpointKind::initial);
   in.best = stored_weights(store_, cell.id);
-  in.train_subset = train::training_subset(data, train::parse_recipe(cell.config["recipe"]),
-                                           cell.config["seed"].get<uint64_t>());
+  const train::Recipe cell_recipe = train::parse_recipe(cell.config["recipe"]);
+  in.train_subset = train::training_subset(data, cell_recipe, cell.config["seed"].get<uint64_t>());
   if (analysis::analysis_info(name).needs_two_networks) {
     other = build_network(cell.config, data.info());
     in.other = other.get();
@@ -126,7 +126,9 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   result.outputs.tables = analysis::run_analysis(name, task.config["options"], in);
   size_t rows = 0;
   for (const auto& t : result.outputs.tables) rows += t.keys.size();
-  result.record.message = name + ": " + std::to_string(rows) + " rows";
+  // Said in the record: the analysis saw weights rounded to the stored precision.
+  result.record.message = name + ": " + std::to_string(rows) + " rows, from checkpoints stored as " +
+                          store::checkpoint_dtype_name(cell_recipe.checkpoint_dtype);
   return result;
 }
 

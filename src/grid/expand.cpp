@@ -240,6 +240,10 @@ json identity_view(const json& config) {
     view["dataset"].erase("cache");
     view["dataset"].erase("split_sizes");  // the expected sizes, for plan's costs: they describe the data
   }
+  // A storage choice whose default must not change the ids of stores made before it existed.
+  if (view.contains("recipe") && view["recipe"].is_object() &&
+      view["recipe"].value("checkpoint_dtype", json()) == "float32")
+    view["recipe"].erase("checkpoint_dtype");
   if (view.contains("model") && view["model"].is_object())
     for (const auto& k : kModelMetadata) view["model"].erase(k);
   return view;

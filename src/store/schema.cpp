@@ -46,6 +46,7 @@ json StudySchema::to_json() const {
                           {"axes", c.axes},
                           {"config", c.config},
                           {"layout", c.layout},
+                          {"checkpoint_dtype", checkpoint_dtype_name(c.checkpoint_dtype)},
                           {"train_points", c.train_points},
                           {"val_points", c.val_points},
                           {"test_count", c.test_count},
@@ -78,6 +79,7 @@ StudySchema StudySchema::from_json(const json& j) {
     cell.axes = c["axes"];
     cell.config = c["config"];
     cell.layout = c["layout"];
+    cell.checkpoint_dtype = parse_checkpoint_dtype(c["checkpoint_dtype"]);
     cell.train_points = c["train_points"];
     cell.val_points = c["val_points"];
     cell.test_count = c["test_count"];

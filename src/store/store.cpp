@@ -47,6 +47,13 @@ void ensure_dataset(hid_t file, const std::string& path, hid_t type, const std::
   h5::create_dataset(file, path, type, dims);
 }
 
+// A checkpoint dataset's `dtype` attribute (stores before it: float32).
+CheckpointDtype stored_checkpoint_dtype(hid_t file, const std::string& path) {
+  h5::Handle d = h5::open_dataset(file, path);
+  return h5::has_attribute(d, "dtype") ? parse_checkpoint_dtype(h5::get_string_attribute(d, "dtype"))
+                                       : CheckpointDtype::float32;
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out;
   for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
@@ -186,11 +193,13 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
   for (const char* which : {"initial", "best"}) {
     const std::string path = base + "/checkpoints/" + which;
     const bool fresh = !h5::exists(file_, path);
-    ensure_dataset(file_, path, H5T_IEEE_F32LE, {params}, !done);
+    const h5::Handle type = checkpoint_file_type(cell.checkpoint_dtype);
+    ensure_dataset(file_, path, type, {params}, !done);
     if (fresh || !done) {
       h5::Handle d = h5::open_dataset(file_, path);
       if (!h5::has_attribute(d, "layout") || h5::get_string_attribute(d, "layout") != cell.layout)
         h5::set_attribute(d, "layout", "/layouts/" + cell.layout);
+      h5::set_attribute(d, "dtype", std::string(checkpoint_dtype_name(cell.checkpoint_dtype)));
     }
   }
   {
@@ -410,8 +419,15 @@ void Store::write_outputs(const std::string& id, const CellOutputs& out) {
                   std::to_string(count));
     if (count > 0) h5::write_all(d, type, data);
   };
-  write_flat(base + "/checkpoints/initial", H5T_NATIVE_FLOAT, out.initial.data(), out.initial.size());
-  write_flat(base + "/checkpoints/best", H5T_NATIVE_FLOAT, out.best.data(), out.best.size());
+  for (const auto& [which, values] :
+       {std::pair<const char*, const std::vector<float>*>{"initial", &out.initial}, {"best", &out.best}}) {
+    const std::string path = base + "/checkpoints/" + which;
+    const CheckpointDtype dtype = stored_checkpoint_dtype(file_, path);
+    if (dtype == CheckpointDtype::float32)
+      write_flat(path, H5T_NATIVE_FLOAT, values->data(), values->size());
+    else  // rounded here, ties to even, and written as the file's own 16-bit type
+      write_flat(path, checkpoint_file_type(dtype), narrow_values(*values, dtype).data(), values->size());
+  }
   write_flat(base + "/test/logits", H5T_NATIVE_FLOAT, out.test_logits.data(), out.test_logits.size());
   if (!out.test_targets.empty())
     write_flat(base + "/test/labels", H5T_NATIVE_FLOAT, out.test_targets.data(), out.test_targets.size());

@@ -12,6 +12,7 @@
 #include "featreuse/core/config.hpp"
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/grid/scheduler.hpp"
+#include "featreuse/store/checkpoint_dtype.hpp"
 #include "featreuse/store/result_table.hpp"
 #include "featreuse/store/table.hpp"
 
@@ -45,9 +46,10 @@ struct CellSchema {
   grid::TaskKind kind = grid::TaskKind::cell;
   std::string key;
   json axes = json::object();
-  std::string config;                        // canonical JSON
-  std::string layout;                        // Layout id ("" when setup failed)
-  int64_t train_points = 0, val_points = 0;  // curve capacities
+  std::string config;                                           // canonical JSON
+  std::string layout;                                           // Layout id ("" when setup failed)
+  CheckpointDtype checkpoint_dtype = CheckpointDtype::float32;  // of `initial` and `best`
+  int64_t train_points = 0, val_points = 0;                     // curve capacities
   int64_t test_count = 0, num_classes = 0;
   bool multi_label = false;
   std::string setup_error;  // set: only config/record are created, the cell is failed

@@ -8,6 +8,7 @@
 
 #include "featreuse/core/json.hpp"
 #include "featreuse/models/family.hpp"
+#include "featreuse/store/checkpoint_dtype.hpp"
 
 namespace featreuse::train {
 
@@ -43,6 +44,8 @@ struct Recipe {
   int64_t select_decimals = 3;
   Precision precision = Precision::fp32;
   double checkpoint_every_s = 600;
+  // The precision the store keeps `initial` and `best` in (training is float32 regardless).
+  store::CheckpointDtype checkpoint_dtype = store::CheckpointDtype::float32;
 
   // The optimiser for a model family: `auto` is Adam for CNNs and AdamW for
   // vision transformers (never returns `automatic`).
