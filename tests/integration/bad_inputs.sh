@@ -181,6 +181,14 @@ else
 fi
 [ "$(digest "$WORK/ro.h5")" = "$before" ] || fail "the read-only store was changed"
 
+# A job that changes cells the store holds: refused, naming the change, the store unchanged.
+sed -e 's/train_size: 256/train_size: 200/' -e "s|^configs: .*|configs: $SOURCE_DIR/tests/data/configs|" \
+  "$JOBS/tiny.yaml" > "$WORK/changed.yaml"
+before=$(digest "$WORK/s.h5")
+expect "a job that changes stored cells' configs" 2 "recipe.train_size: 256 -> 200" \
+  $MPIRUN 2 "$FEATREUSE" run "$WORK/changed.yaml" --store "$WORK/s.h5"
+[ "$(digest "$WORK/s.h5")" = "$before" ] || fail "the store was changed by a refused job"
+
 # A store written by another job: accepted (a store holds several jobs), its
 # done cells unchanged; this job's cells run, one diverging (NaN loss) and two
 # whose validation split lacks positives or negatives of a label.
