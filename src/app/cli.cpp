@@ -13,7 +13,10 @@ po::variables_map parse_args(const std::vector<std::string>& arguments,
                              const po::options_description& options,
                              const std::vector<std::string>& positional, const std::string& command) {
   po::positional_options_description bare;
-  for (const auto& name : positional) bare.add(name.c_str(), 1);
+  for (const auto& name : positional) {
+    const bool any_number = !name.empty() && name.back() == '*';  // "stores*": every remaining argument
+    bare.add(any_number ? name.substr(0, name.size() - 1).c_str() : name.c_str(), any_number ? -1 : 1);
+  }
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(arguments).options(options).positional(bare).run(), vm);

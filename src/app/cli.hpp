@@ -8,7 +8,8 @@
 namespace featreuse::app {
 
 // Parses `arguments` (without the subcommand's name) against `options`; bare
-// arguments fill the options named in `positional`, in order. A malformed or
+// arguments fill the options named in `positional`, in order (a name ending
+// in "*" takes every remaining one: "stores*"). A malformed or
 // unknown option becomes a featreuse::UsageError pointing at `command`'s help.
 boost::program_options::variables_map parse_args(const std::vector<std::string>& arguments,
                                                  const boost::program_options::options_description& options,

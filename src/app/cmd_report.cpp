@@ -10,7 +10,7 @@
 #include "commands.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/text.hpp"
-#include "featreuse/store/reader.hpp"
+#include "featreuse/store/study_reader.hpp"
 #include "plan_store.hpp"
 #include "report_analyses.hpp"
 #include "report_cells.hpp"
@@ -32,7 +32,7 @@ const std::vector<std::string>& section_names() {
   return names;
 }
 
-std::vector<Section> build_sections(const store::StoreReader& reader, const std::string& path,
+std::vector<Section> build_sections(const store::StudyReader& reader, const std::string& path,
                                     const std::string& over, const std::string& metric) {
   Grouping g = group_cells(reader, over, metric);
   std::vector<Section> sections = {cell_groups_section(path, over, g)};
@@ -51,8 +51,9 @@ std::vector<Section> build_sections(const store::StoreReader& reader, const std:
 }  // namespace
 
 int cmd_report(const Args& args) {
-  po::options_description options("featreuse report STORE [options]");
-  std::string path, metric, over = "seed", format_name = "text", section;
+  po::options_description options("featreuse report STORE [STORE...] [options]");
+  std::vector<std::string> paths;
+  std::string metric, over = "seed", format_name = "text", section;
   options.add_options()("help,h", "show this help")(
       "metric", po::value(&metric),
       "a test metric (accuracy, roc_auc, ...); default: each cell's target metric")(
@@ -60,10 +61,11 @@ int cmd_report(const Args& args) {
       "format", po::value(&format_name)->default_value("text"),
       "text, md (markdown tables), csv (a '# section' line before each section's block) or json")(
       "section", po::value(&section), ("only this section: " + join(section_names())).c_str())(
-      "store", po::value(&path), "the HDF5 store");
+      "store", po::value(&paths)->multitoken(),
+      "the HDF5 store, or several stores of one study (cells by id; one id with two configs is refused)");
   const po::variables_map vm =
-      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "report");
-  if (auto code = help_or_missing(vm, options, "report", {{"STORE (the .h5 store)", !path.empty()}}))
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store*"}, "report");
+  if (auto code = help_or_missing(vm, options, "report", {{"STORE (the .h5 store)", !paths.empty()}}))
     return *code;
   const Format format = parse_format(format_name);
   if (!section.empty() &&
@@ -75,13 +77,13 @@ int cmd_report(const Args& args) {
       throw Error("unknown metric '" + metric + "'");
   }
 
-  const store::StoreReader reader = open_user_store(path);
-  std::vector<Section> sections = build_sections(reader, path, over, metric);
+  const store::StudyReader reader = open_study(paths);
+  std::vector<Section> sections = build_sections(reader, reader.paths(), over, metric);
   if (!section.empty())
     sections.erase(
         std::remove_if(sections.begin(), sections.end(), [&](const Section& s) { return s.name != section; }),
         sections.end());
-  render(sections, format, path, std::cout);
+  render(sections, format, reader.paths(), std::cout);
   return 0;
 }
 

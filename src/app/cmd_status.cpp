@@ -137,25 +137,19 @@ int print_json(const std::string& path, const std::vector<store::StoredCell>& ce
   return 0;
 }
 
-}  // namespace
+// One study in several stores: each task once (the copy done, if any), in one line.
+void print_study_line(const store::StudyReader& study) {
+  std::map<grid::TaskState, size_t> counts;
+  const auto cells = study.cells();
+  for (const auto& c : cells) counts[c.record.status] += 1;
+  std::printf("study of %zu stores: %zu tasks: %zu done, %zu running, %zu failed, %zu pending\n\n",
+              study.stores().size(), cells.size(), counts[grid::TaskState::done],
+              counts[grid::TaskState::running], counts[grid::TaskState::failed],
+              counts[grid::TaskState::pending]);
+}
 
-int cmd_status(const Args& args) {
-  po::options_description options("featreuse status STORE [options]");
-  std::string path;
-  bool all = false, as_json = false;
-  options.add_options()("help,h", "show this help")("all", po::bool_switch(&all),
-                                                    "list every task, not just problems")(
-      "json", po::bool_switch(&as_json), "print every task as JSON (for scripts)")("store", po::value(&path),
-                                                                                   "the HDF5 store");
-  const po::variables_map vm =
-      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store"}, "status");
-  if (auto code = help_or_missing(vm, options, "status", {{"STORE (the .h5 store)", !path.empty()}}))
-    return *code;
-
-  const auto cells = open_user_store(path).cells();
+int print_store_status(const std::string& path, const std::vector<store::StoredCell>& cells, bool all) {
   const auto progress = store::read_progress(path);
-  if (as_json) return print_json(path, cells, progress);
-
   std::map<grid::TaskState, size_t> counts;
   double done_seconds = 0;
   size_t stale = 0;
@@ -216,6 +210,32 @@ int cmd_status(const Args& args) {
         print_section(grid::TaskState::pending, "pending");
         break;
       }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_status(const Args& args) {
+  po::options_description options("featreuse status STORE [STORE...] [options]");
+  std::vector<std::string> paths;
+  bool all = false, as_json = false;
+  options.add_options()("help,h", "show this help")("all", po::bool_switch(&all),
+                                                    "list every task, not just problems")(
+      "json", po::bool_switch(&as_json), "print every task as JSON (for scripts; one store)")(
+      "store", po::value(&paths)->multitoken(), "the HDF5 store, or several stores of one study");
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"store*"}, "status");
+  if (auto code = help_or_missing(vm, options, "status", {{"STORE (the .h5 store)", !paths.empty()}}))
+    return *code;
+  if (as_json && paths.size() > 1) throw UsageError("status --json reads one store; run it once per store");
+
+  if (as_json) return print_json(paths[0], open_user_store(paths[0]).cells(), store::read_progress(paths[0]));
+  const store::StudyReader study = open_study(paths);
+  if (paths.size() > 1) print_study_line(study);
+  for (size_t i = 0; i < study.stores().size(); ++i) {
+    if (i > 0) std::printf("\n");
+    print_store_status(paths[i], study.stores()[i].cells(), all);
   }
   return 0;
 }

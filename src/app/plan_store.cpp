@@ -20,6 +20,18 @@ store::StoreReader open_user_store(const std::string& path) {
   }
 }
 
+store::StudyReader open_study(const std::vector<std::string>& paths) {
+  std::vector<store::StoreReader> stores;
+  for (const auto& p : paths) stores.push_back(open_user_store(p));
+  try {
+    return store::StudyReader(std::move(stores));
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UserError(e.what());
+  }
+}
+
 namespace {
 
 StoredState from_record(grid::TaskState state) {

@@ -8,6 +8,7 @@
 
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/store/reader.hpp"
+#include "featreuse/store/study_reader.hpp"
 
 namespace featreuse::app {
 
@@ -15,6 +16,9 @@ namespace featreuse::app {
 // store of this schema version (missing, not HDF5, another format or version)
 // is the user's to fix (UserError, exit code 2), with the reader's message.
 store::StoreReader open_user_store(const std::string& path);
+// Several stores a user named as one study (store/study_reader.hpp); two
+// configs under one id are the user's to fix too.
+store::StudyReader open_study(const std::vector<std::string>& paths);
 
 enum class StoredState { new_task, pending, running, done, failed, refused };
 const char* stored_state_name(StoredState state);  // "new", "pending", ..., "refused"

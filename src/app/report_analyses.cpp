@@ -166,7 +166,7 @@ Section summary_section(const AnalysisSummary& summary, Collected& c,
 
 }  // namespace
 
-std::vector<Section> analysis_sections(const store::StoreReader& reader,
+std::vector<Section> analysis_sections(const store::StudyReader& reader,
                                        const std::vector<std::string>& setting_columns,
                                        const grid::AxisOrder& order) {
   std::map<std::string, Collected> collected;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "featreuse/grid/axis_order.hpp"
-#include "featreuse/store/reader.hpp"
+#include "featreuse/store/study_reader.hpp"
 #include "report_table.hpp"
 
 namespace featreuse::app {
@@ -17,7 +17,7 @@ namespace featreuse::app {
 // One section per analysis the study holds, named as the analysis; its first
 // columns are the setting's (Section::split). Settings are listed in `order`
 // (numbers numerically, then as the job lists them).
-std::vector<Section> analysis_sections(const store::StoreReader& reader,
+std::vector<Section> analysis_sections(const store::StudyReader& reader,
                                        const std::vector<std::string>& setting_columns,
                                        const grid::AxisOrder& order);
 

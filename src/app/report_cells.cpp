@@ -70,7 +70,7 @@ Section cell_groups_section(const std::string& path, const std::string& over, Gr
   return s;
 }
 
-std::optional<Section> missing_section(const store::StoreReader& reader, const Grouping& g) {
+std::optional<Section> missing_section(const store::StudyReader& reader, const Grouping& g) {
   Section s;
   s.name = "missing";
   s.description = "tasks not done, and done cells without the test metric: left out of every mean";
@@ -162,7 +162,7 @@ std::optional<Section> welch_section(Grouping& g) {
   return s;
 }
 
-std::optional<Section> convergence_section(const store::StoreReader& reader, const Grouping& g) {
+std::optional<Section> convergence_section(const store::StudyReader& reader, const Grouping& g) {
   Rows<std::array<Stats, 3>> groups(RowLess{&g.order, g.columns});
   for (const auto& c : g.cells) {
     if (c.record.status != grid::TaskState::done) continue;

@@ -15,9 +15,9 @@
 namespace featreuse::app {
 
 Section cell_groups_section(const std::string& path, const std::string& over, Grouping& g);
-std::optional<Section> missing_section(const store::StoreReader& reader, const Grouping& g);
+std::optional<Section> missing_section(const store::StudyReader& reader, const Grouping& g);
 std::optional<Section> figure1_section(Grouping& g);
 std::optional<Section> welch_section(Grouping& g);
-std::optional<Section> convergence_section(const store::StoreReader& reader, const Grouping& g);
+std::optional<Section> convergence_section(const store::StudyReader& reader, const Grouping& g);
 
 }  // namespace featreuse::app

@@ -11,7 +11,7 @@ Value count_or_none(int64_t count) { return count > 0 ? Value(count) : Value(); 
 
 }  // namespace
 
-std::optional<Section> fid_section(const store::StoreReader& reader) {
+std::optional<Section> fid_section(const store::StudyReader& reader) {
   std::vector<store::FidEntry> entries = reader.fid_entries();
   if (entries.empty()) return std::nullopt;
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {

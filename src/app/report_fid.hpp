@@ -4,11 +4,11 @@
 // kept them in the store. Left out (nullopt) when the store keeps none.
 #include <optional>
 
-#include "featreuse/store/reader.hpp"
+#include "featreuse/store/study_reader.hpp"
 #include "report_table.hpp"
 
 namespace featreuse::app {
 
-std::optional<Section> fid_section(const store::StoreReader& reader);
+std::optional<Section> fid_section(const store::StudyReader& reader);
 
 }  // namespace featreuse::app

@@ -35,7 +35,7 @@ void Grouping::add(Stats& s, const store::StoredCell& c) {
   }
 }
 
-Grouping group_cells(const store::StoreReader& reader, const std::string& over, const std::string& metric) {
+Grouping group_cells(const store::StudyReader& reader, const std::string& over, const std::string& metric) {
   Grouping g;
   g.order = grid::AxisOrder(reader.job_texts());
   g.metric = metric;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "featreuse/grid/axis_order.hpp"
-#include "featreuse/store/reader.hpp"
+#include "featreuse/store/study_reader.hpp"
 #include "report_stats.hpp"
 
 namespace featreuse::app {
@@ -45,6 +45,6 @@ struct Grouping {
   std::string metric_of(const store::StoredCell& c) const;
 };
 
-Grouping group_cells(const store::StoreReader& reader, const std::string& over, const std::string& metric);
+Grouping group_cells(const store::StudyReader& reader, const std::string& over, const std::string& metric);
 
 }  // namespace featreuse::app

@@ -5,6 +5,7 @@ import os
 import sys
 
 from ..store import StoreError, open_store
+from ..stores import open_stores
 from .attention import figure_e_attention
 from .cka import figure3_cka, figure3_cka_cross
 from .curves import figure8_curves, figure8_speedup
@@ -72,14 +73,15 @@ def typed_value(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="featreuse-figures", description=DESCRIPTION)
-    parser.add_argument("store", help="a featreuse store (.h5)")
+    parser.add_argument("stores", nargs="+", metavar="store",
+                        help="a featreuse store (.h5), or several stores of one study")
     parser.add_argument("--out", required=True, help="folder for the PNGs")
     parser.add_argument("--where", nargs="*", metavar="AXIS=VALUE",
                         help="only cells with these axis values, e.g. model=resnet_small train_size=250,2500")
     args = parser.parse_args(argv)
     try:
         where = parse_where(args.where)
-        with open_store(args.store) as store:
+        with (open_store(args.stores[0]) if len(args.stores) == 1 else open_stores(args.stores)) as store:
             written, _ = draw_all(store, args.out, where)
     except (StoreError, ValueError, FileNotFoundError) as error:
         print(f"featreuse-figures: {error}", file=sys.stderr)
