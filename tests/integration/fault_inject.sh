@@ -7,13 +7,17 @@
 # complete and every task's record and best checkpoint equal those of an
 # uninterrupted run of the same job (CPU, one thread per rank).
 #   FAULTS=10 (default 4 in CTest) SEED=1 bash tests/integration/fault_inject.sh
+# SIGNAL=TERM (or USR1) sends that signal instead of SIGKILL, to the ranks
+# as Slurm does: the job saves its running tasks and exits, and the
+# resumed tasks must still end bit-identical to the uninterrupted run.
 # Each kill is classified by the last line the job logged before it (start-up,
 # store creation, training, a state save, a record write, the summary/barrier).
 source "$(dirname "$0")/lib.sh"
 FAULTS=${FAULTS:-4}
+SIGNAL=${SIGNAL:-KILL}
 SEED=${SEED:-$$}
 RANDOM=$SEED
-echo "fault injection: $FAULTS kills, seed $SEED"
+echo "fault injection: $FAULTS x SIG$SIGNAL, seed $SEED"
 
 # long.yaml (1 source + 12 cells), validating and saving the training state often.
 # A copy of the configs: the job must read the same ones from the first run to the last.
@@ -71,11 +75,18 @@ while [ $kills -lt "$FAULTS" ]; do
   job=$!
   sleep "$delay"
   if kill -0 $job 2> /dev/null; then
-    signal_job KILL "$WORK/s.h5"
-    kill -KILL $job 2> /dev/null || true
-    wait $job 2> /dev/null || true
+    head -n "$(wc -l < "$WORK/run$runs.log")" "$WORK/run$runs.log" > "$WORK/at_signal.log"
+    if [ "$SIGNAL" = KILL ]; then
+      signal_job KILL "$WORK/s.h5"
+      kill -KILL $job 2> /dev/null || true
+    else # to the ranks, as Slurm signals its tasks (preempt.sh)
+      pkill "-$SIGNAL" -x featreuse -P $job || true
+    fi
+    rc=0
+    wait $job 2> /dev/null || rc=$?
     kills=$((kills + 1))
-    phase=$(phase_of "$WORK/run$runs.log")
+    phase=$(phase_of "$WORK/at_signal.log")
+    [ "$SIGNAL" = KILL ] || phase="$phase; exit $rc"
     phases[$phase]=$((${phases[$phase]:-0} + 1))
     echo "kill $kills after ${delay}s: $phase"
   else
@@ -103,4 +114,4 @@ check_py counts "$WORK/s.h5" 13 0 0
 check_py same_training "$WORK/s.h5" "$WORK/reference.h5" 0
 studies=$((studies + 1))
 for phase in "${!phases[@]}"; do echo "  ${phases[$phase]} x $phase"; done | sort
-echo "PASS fault_inject ($kills kills in $runs runs, $studies studies complete and bit-identical to the uninterrupted run, seed $SEED)"
+echo "PASS fault_inject ($kills x SIG$SIGNAL in $runs runs, $studies studies complete and bit-identical to the uninterrupted run, seed $SEED)"
