@@ -306,6 +306,11 @@ void soft_link(hid_t loc, const std::string& target, const std::string& path) {
         "cannot link '" + path + "' to '" + target + "'");
 }
 
+void hard_link(hid_t loc, const std::string& target, const std::string& path) {
+  check(H5Lcreate_hard(loc, target.c_str(), loc, path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot link '" + path + "' to '" + target + "'");
+}
+
 std::string soft_link_target(hid_t loc, const std::string& path) {
   H5L_info_t info;
   check(H5Lget_info(loc, path.c_str(), &info, H5P_DEFAULT), "cannot read link '" + path + "'");

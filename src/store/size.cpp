@@ -18,7 +18,8 @@ constexpr uint64_t kObjectOverhead = 2048;
 uint64_t checkpoint_bytes(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
   auto it = layouts.find(cell.layout);
   if (it == layouts.end()) return 0;
-  return 2 * uint64_t(it->second->total()) * checkpoint_value_bytes(cell.checkpoint_dtype);  // initial, best
+  const uint64_t copies = holds_one_checkpoint(cell.kind) ? 1 : 2;  // initial, best
+  return copies * uint64_t(it->second->total()) * checkpoint_value_bytes(cell.checkpoint_dtype);
 }
 
 uint64_t training_bytes(const CellSchema& cell) {

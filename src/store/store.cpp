@@ -192,6 +192,10 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
   const hsize_t params = hsize_t(layout->second->total());
   for (const char* which : {"initial", "best"}) {
     const std::string path = base + "/checkpoints/" + which;
+    if (holds_one_checkpoint(cell.kind) && std::string(which) == "best") {  // the same weights: one dataset
+      if (!h5::exists(file_, path)) h5::hard_link(file_, base + "/checkpoints/initial", path);
+      continue;
+    }
     const bool fresh = !h5::exists(file_, path);
     const h5::Handle type = checkpoint_file_type(cell.checkpoint_dtype);
     ensure_dataset(file_, path, type, {params}, !done);

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -103,3 +104,15 @@ def test_choices_are_checked(store, cell_ids):
         store.state_dict(cell_ids[("tiny", "wt", 0)], "last")
     with pytest.raises(featreuse.MissingDataError, match="no checkpoint 'best'.*analysis tasks hold only"):
         store.state_dict(store.cells(kind="analysis")["id"][0])
+
+
+def test_weights_only_tasks_keep_one_checkpoint_under_both_names(raw):
+    """An ST draw's (or import's) best is its initial: one dataset (two links, reference count 2)."""
+    kinds = {}
+    for task_id, group in raw["cells"].items():
+        kind = decoded(group["kind"][()])
+        if kind in ("st", "cell"):
+            initial, best = group["checkpoints/initial"], group["checkpoints/best"]
+            links = h5py.h5o.get_info(initial.id).rc
+            kinds.setdefault(kind, set()).add((initial == best, links))
+    assert kinds == {"st": {(True, 2)}, "cell": {(False, 1)}}

@@ -98,6 +98,9 @@ std::vector<std::string> list_group(hid_t group);
 // of the soft link at `path` ("" when it is not one).
 void soft_link(hid_t loc, const std::string& target, const std::string& path);
 std::string soft_link_target(hid_t loc, const std::string& path);
+// A second name `path` for the object at `target` (collective in parallel):
+// readers cannot tell the two names apart.
+void hard_link(hid_t loc, const std::string& target, const std::string& path);
 
 // Removes a link (collective in parallel).
 void unlink(hid_t loc, const std::string& path);

@@ -61,6 +61,12 @@ struct CellSchema {
   std::vector<ResultTable> tables;
 };
 
+// Tasks whose `best` is their `initial` (imported weights, ST draws): the
+// store keeps one dataset under both names (a hard link).
+inline bool holds_one_checkpoint(grid::TaskKind kind) {
+  return kind == grid::TaskKind::import || kind == grid::TaskKind::st;
+}
+
 struct StudySchema {
   std::string job_name, job_text;
   std::vector<Layout> layouts;
