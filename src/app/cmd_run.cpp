@@ -152,10 +152,10 @@ void check_free_space(const std::string& path, const store::StoreSize& size) {
                store::format_bytes(size.total()), store::format_bytes(free));
 }
 
-// A store that exists but cannot be this run's (not writable, not HDF5, not a
-// featreuse store, another schema version) is the user's mistake (exit code
-// 2), said with its path before any rank opens it for writing.
-void check_existing_store(const std::string& path) {
+// A store path that exists but cannot be written (a folder, a read-only file
+// or file system) is the user's mistake (exit code 2), said with its path
+// before the free-space check and before any rank opens it.
+void check_writable_store(const std::string& path) {
   if (!std::filesystem::exists(path)) return;
   const int fd = ::open(path.c_str(), O_RDWR);
   if (fd < 0) {
@@ -168,7 +168,6 @@ void check_existing_store(const std::string& path) {
                          : ""));
   }
   ::close(fd);
-  open_user_store(path);
 }
 
 // Under Slurm, which job and which requeue this is (SLURM_RESTART_COUNT is
@@ -217,7 +216,8 @@ int run(const RunOptions& opt) {
   const store::StudySchema schema =
       store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
         Stopwatch clock;
-        check_existing_store(opt.store);
+        store::refuse_if_held(opt.store);  // before the schema, which takes seconds for paper jobs
+        check_writable_store(opt.store);
         auto s = make_schema(plan, job_text, datasets);
         check_free_space(opt.store, store::allocated_size(s));
         spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
@@ -228,6 +228,9 @@ int run(const RunOptions& opt) {
   std::optional<store::RunLock> lock;
   decided_by_rank0(MPI_COMM_WORLD, [&] {
     lock.emplace(opt.store);
+    // Under the lock, so that no run is writing it: an existing file must be a
+    // featreuse store of this schema version (else exit code 2, naming why).
+    if (std::filesystem::exists(opt.store)) open_user_store(opt.store);
     if (!lock->previous_holder().empty())
       spdlog::warn(
           "the previous run into {} ended without releasing it ({}): its process died; continuing "
