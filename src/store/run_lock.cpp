@@ -46,7 +46,18 @@ bool lock_whole_file(int fd) {
   return fcntl(fd, F_SETLK, &lock) == 0;
 }
 
+Error held_error(const std::string& store_path, const std::string& holder) {
+  return Error("another featreuse run is writing the store " + store_path + " (" +
+               (holder.empty() ? "its holder did not say who it is" : holder) +
+               "): one run at a time per store; wait for it, or give this job another store");
+}
+
 }  // namespace
+
+void refuse_if_held(const std::string& store_path) {
+  const LockState state = read_lock_state(store_path);
+  if (state.held) throw held_error(store_path, state.holder);
+}
 
 RunLock::RunLock(const std::string& store_path) : path_(store_path + ".lock") {
   fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -56,9 +67,7 @@ RunLock::RunLock(const std::string& store_path) : path_(store_path + ".lock") {
     if (err == EACCES || err == EAGAIN) {
       const std::string holder = read_all(fd_);
       close(fd_);
-      throw Error("another featreuse run is writing the store " + store_path + " (" +
-                  (holder.empty() ? "its holder did not say who it is" : holder) +
-                  "): one run at a time per store; wait for it, or give this job another store");
+      throw held_error(store_path, holder);
     }
     spdlog::warn("the file system of {} has no record locks ({}): nothing stops a second run into this store",
                  path_, std::strerror(err));

@@ -13,6 +13,7 @@ if $MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/s.h5" > /dev/null
 fi
 grep -qE "another featreuse run is writing the store $WORK/s.h5 \(host $(hostname), pid [0-9]+" "$WORK/second.log" ||
   { cat "$WORK/second.log"; fail "the refusal does not name the holder"; }
+! grep -q "planned .* tasks" "$WORK/second.log" || fail "the second run computed the store's schema before it was refused"
 pid=$(sed -n 's/.*, pid \([0-9]*\).*/\1/p' "$WORK/second.log" | head -1)
 [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = featreuse ] || fail "pid $pid in the refusal is not a featreuse rank"
 "$FEATREUSE" status "$WORK/s.h5" | grep -q "^being written by a run: host $(hostname), pid $pid" ||

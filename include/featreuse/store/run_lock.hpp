@@ -36,4 +36,8 @@ struct LockState {
 };
 LockState read_lock_state(const std::string& store_path);
 
+// Throws the error a second RunLock would, when a live run holds the lock:
+// a cheap early check before minutes of work (the lock itself decides).
+void refuse_if_held(const std::string& store_path);
+
 }  // namespace featreuse::store
