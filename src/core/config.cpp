@@ -2,8 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -14,6 +16,52 @@
 namespace featreuse {
 
 namespace {
+
+// Where the first byte that is not part of well-formed UTF-8 is (npos: none):
+// the checks nlohmann's dump applies (no overlong forms, surrogates or code
+// points past U+10FFFF), which would otherwise throw from deep inside ids.
+size_t invalid_utf8_at(const std::string& text) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = byte(i);
+    const size_t length = c < 0x80                 ? 1
+                          : c >= 0xC2 && c <= 0xDF ? 2
+                          : c >= 0xE0 && c <= 0xEF ? 3
+                          : c >= 0xF0 && c <= 0xF4 ? 4
+                                                   : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k)
+      if ((byte(i + k) & 0xC0) != 0x80) return i;
+    const unsigned char second = length > 1 ? byte(i + 1) : 0;
+    if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second >= 0xA0) || (c == 0xF0 && second < 0x90) ||
+        (c == 0xF4 && second >= 0x90))
+      return i;
+    i += length;
+  }
+  return std::string::npos;
+}
+
+void require_utf8(const std::string& text, const std::string& name) {
+  const size_t at = invalid_utf8_at(text);
+  if (at == std::string::npos) return;
+  const size_t newline = at == 0 ? std::string::npos : text.rfind('\n', at - 1);
+  const size_t column = newline == std::string::npos ? at + 1 : at - newline;
+  const auto line = std::count(text.begin(), text.begin() + std::ptrdiff_t(at), '\n') + 1;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[at]));
+  throw ConfigError(name, "",
+                    "not UTF-8 text: byte " + std::string(hex) + " at line " + std::to_string(line) +
+                        ", column " + std::to_string(column) + " (save the file as UTF-8)");
+}
+
+// A key or string value that YAML's escapes or control characters turned into
+// bytes that are not UTF-8 (the text itself was).
+void require_utf8_value(const std::string& value, const std::string& file, const YAML::Node& node,
+                        const std::string& path) {
+  if (invalid_utf8_at(value) == std::string::npos) return;
+  throw ConfigError(file + ":" + std::to_string(node.Mark().line + 1), path,
+                    "a name or value that is not UTF-8 text (check its escapes and control characters)");
+}
 
 std::string join_key(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
@@ -62,8 +110,11 @@ json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& do
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
-    case YAML::NodeType::Scalar:
-      return scalar_to_json(node, doc.file, path);
+    case YAML::NodeType::Scalar: {
+      json value = scalar_to_json(node, doc.file, path);
+      if (value.is_string()) require_utf8_value(value.get_ref<const std::string&>(), doc.file, node, path);
+      return value;
+    }
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (size_t i = 0; i < node.size(); ++i)
@@ -73,7 +124,11 @@ json node_to_json(const YAML::Node& node, const std::string& path, ConfigDoc& do
     case YAML::NodeType::Map: {
       json out = json::object();
       for (const auto& kv : node) {
+        if (!kv.first.IsScalar())
+          throw ConfigError(doc.file + ":" + std::to_string(kv.first.Mark().line + 1), path,
+                            "a key must be a name, not a list or a mapping");
         const std::string key = kv.first.as<std::string>();
+        require_utf8_value(key, doc.file, kv.first, path);
         if (out.contains(key)) throw ConfigError(doc.file, join_key(path, key), "appears twice");
         out[key] = node_to_json(kv.second, join_key(path, key), doc);
         doc.key_order[path].push_back(key);
@@ -121,17 +176,16 @@ std::string ConfigDoc::where(const std::string& key) const {
 }
 
 ConfigDoc parse_yaml(const std::string& text, const std::string& name) {
+  require_utf8(text, name);
   ConfigDoc doc;
   doc.file = name;
-  YAML::Node root;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
+    doc.value = node_to_json(YAML::Load(text), "", doc);
+  } catch (const YAML::Exception& e) {  // syntax, or a conversion the checks above did not foresee
     throw ConfigError(name, "",
                       "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                           std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  doc.value = node_to_json(root, "", doc);
   if (doc.value.is_null()) doc.value = json::object();
   return doc;
 }
@@ -172,6 +226,9 @@ json merge_typed(const json& base, const json& override, const std::string& file
       if (old.is_number_integer() && !value.is_number_integer()) {
         double d = value.get<double>();
         if (std::floor(d) != d) throw ConfigError(file, key, "expected an integer, got " + value.dump());
+        // 2^63: the cast of anything at or past it is undefined (found by tests/fuzz/fuzz_job_file).
+        if (!(std::fabs(d) < 9223372036854775808.0))
+          throw ConfigError(file, key, "expected an integer, got " + value.dump() + ", out of range");
         out[it.key()] = static_cast<long long>(d);
       } else {
         out[it.key()] = value;

@@ -27,7 +27,8 @@ class BlockCache {
     const std::string path = dir_ + "/" + kind + "/" + name + ".yaml";
     auto it = docs_.find(path);
     if (it != docs_.end()) return it->second;
-    if (!std::filesystem::exists(path))
+    std::error_code ec;  // a name the file system refuses (too long, ...) is unknown too
+    if (!std::filesystem::exists(path, ec))
       throw ConfigError(
           where, key,
           "unknown " + singular(kind) + " '" + name + "': no " + path + " (known: " + known(kind) + ")");
@@ -344,7 +345,8 @@ class Expansion {
     std::filesystem::path file = s.fields["weights"].get<std::string>();
     if (file.is_relative()) file = std::filesystem::absolute(job_.doc.file).parent_path() / file;
     file = file.lexically_normal();
-    const bool missing = !std::filesystem::is_regular_file(file);
+    std::error_code ec;  // a path the file system refuses (too long, ...) is missing too
+    const bool missing = !std::filesystem::is_regular_file(file, ec);
     if (missing) {
       const ConfigError problem(where, at + ".weights", "no such file '" + file.string() + "'");
       if (catalog_.missing_weights == Catalog::MissingWeights::refuse) throw problem;

@@ -23,6 +23,67 @@ TEST(Config, PlainScalarsAreTypedQuotedStayStrings) {
   EXPECT_EQ(doc.key_order[""], (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g"}));
 }
 
+// Text that is not UTF-8 is refused where it is read, naming the place:
+// nlohmann's dump (ids hash dumped configs) would otherwise throw a type_error
+// deep inside the expansion (found by tests/fuzz/fuzz_job_file).
+TEST(Config, TextThatIsNotUtf8IsAConfigErrorNamingLineAndColumn) {
+  auto message = [](const std::string& text) {
+    try {
+      parse_yaml(text, "t.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("a: 1\nb: x\xF8y\n").find("t.yaml: not UTF-8 text: byte 0xF8 at line 2, column 5"),
+            std::string::npos);
+  EXPECT_NE(message("\xC0\x80: 1\n").find("byte 0xC0 at line 1, column 1"), std::string::npos);  // overlong
+  EXPECT_NE(message("a: \xED\xA0\x80\n").find("byte 0xED"), std::string::npos);                  // surrogate
+  EXPECT_NE(message("a: \xF4\x90\x80\x80\n").find("byte 0xF4"), std::string::npos);     // past U+10FFFF
+  EXPECT_NE(message("a: \xE2\x82\n").find("byte 0xE2"), std::string::npos);             // cut short
+  EXPECT_EQ(message("name: caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\n"), "accepted");  // é € 😀
+}
+
+// UTF-8 text whose escapes or control characters yaml-cpp turns into other
+// bytes: every value read can be dumped (ids hash dumps), or the read is a
+// ConfigError (found by tests/fuzz/fuzz_job_file: a NUL in a source's name).
+TEST(Config, EveryValueReadIsUtf8) {
+  static const char with_nul[] = "sources:\n  small \0_cnn: {seed: 0}\n";
+  for (const std::string text :
+       {std::string("b: \"x\\xA0y\"\n"), std::string("b: \"x\\x80\"\n"),
+        std::string(with_nul, sizeof with_nul - 1), std::string("\"k\\xFF\": 1\n")}) {
+    try {
+      parse_yaml(text, "t.yaml").value.dump();  // a type_error (not UTF-8) would escape and fail the test
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("t.yaml"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// A float where an integer is expected must fit one (found by the job-file
+// fuzzer with UBSan: 1e28 cast to long long).
+TEST(Config, AnIntegerGivenAsAHugeFloatIsOutOfRange) {
+  try {
+    merge_typed(json{{"train_size", 0}}, json{{"train_size", 1e28}}, "j.yaml", "recipe");
+    FAIL() << "accepted 1e28 as an integer";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(merge_typed(json{{"n", 0}}, json{{"n", 2e3}}, "j.yaml", "r")["n"], json(2000));
+}
+
+// A list or mapping as a key (valid YAML) is refused naming the line, not
+// left to yaml-cpp's conversion exception (found by tests/fuzz/fuzz_job_file).
+TEST(Config, AKeyThatIsNotANameIsAConfigError) {
+  try {
+    parse_yaml("a: 1\nb: {c: 2, [x, y]: 3}\n", "t.yaml");
+    FAIL() << "accepted a list as a key";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.yaml:2: key 'b': a key must be a name"), std::string::npos)
+        << e.what();
+  }
+}
+
 // YAML 1.2 core schema, one case per rule (yaml.org/spec/1.2.2, 10.3.2).
 json scalar(const std::string& text) { return parse_yaml("v: " + text + "\n", "t.yaml").value["v"]; }
 

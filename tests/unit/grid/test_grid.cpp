@@ -512,3 +512,23 @@ TEST(AxisOrder, RowsCompareColumnByColumn) {
   const grid::AxisOrder broken({"grid: [unclosed\n"});
   EXPECT_TRUE(broken.less("model", "deit", "resnet"));
 }
+
+// The job-file fuzzer's corpus (tests/fuzz/corpus/jobs, with the inputs it
+// found problems with): every file reads, checks and expands, or fails with a
+// featreuse::Error; nothing else escapes.
+TEST(Fuzz, JobCorpusReplayEndsInPlansOrErrors) {
+  const std::filesystem::path corpus = std::filesystem::path(FEATREUSE_SOURCE_DIR) / "tests/fuzz/corpus/jobs";
+  size_t files = 0, planned = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++files;
+    try {
+      expand(parse_job(parse_yaml(text, entry.path().string()), kConfigs), catalog());
+      ++planned;
+    } catch (const Error&) {
+    }
+  }
+  EXPECT_GE(files, 10u);
+  EXPECT_GE(planned, 1u);  // the seeds are real job files
+}
