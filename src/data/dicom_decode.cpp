@@ -6,7 +6,6 @@
 #include <gdcmAttribute.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImageReader.h>
-#include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
 #include <gdcmUIDs.h>
 
@@ -16,25 +15,15 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
-#include <mutex>
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/data/dicom.hpp"
+#include "gdcm_quiet.hpp"
 
 namespace featreuse::data {
 
 namespace {
-
-// GDCM prints warnings and errors to stderr; ours name the file instead.
-void quiet_gdcm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::ErrorOff();
-    gdcm::Trace::DebugOff();
-  });
-}
 
 std::string trimmed(const char* data, size_t size) {
   std::string s(data, size);

@@ -3,28 +3,17 @@
 #include <gdcmAttribute.h>
 #include <gdcmImageWriter.h>
 #include <gdcmMediaStorage.h>
-#include <gdcmTrace.h>
 
 #include <cstring>
-#include <mutex>
 #include <sstream>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/data/dicom.hpp"
+#include "gdcm_quiet.hpp"
 
 namespace featreuse::data {
 
 namespace {
-
-// GDCM prints warnings and errors to stderr; ours name the file instead.
-void quiet_gdcm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::ErrorOff();
-    gdcm::Trace::DebugOff();
-  });
-}
 
 template <uint16_t Group, uint16_t Element>
 void put(gdcm::DataSet& ds, const std::string& value) {

@@ -239,20 +239,31 @@ void set_attribute(hid_t obj, const std::string& name, const std::string& value)
   check(H5Awrite(attr, type, value.data()), "H5Awrite " + name);
 }
 
-void set_attribute(hid_t obj, const std::string& name, int64_t value) {
+namespace {
+
+// A scalar attribute of `file_type`, replacing one of the same name.
+void set_scalar_attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t memory_type,
+                          const void* value) {
   if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
   Handle space(check(H5Screate(H5S_SCALAR), "H5Screate"));
-  Handle attr(check(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+  Handle attr(check(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT),
                     "cannot create attribute '" + name + "'"));
-  check(H5Awrite(attr, H5T_NATIVE_INT64, &value), "H5Awrite " + name);
+  check(H5Awrite(attr, memory_type, value), "H5Awrite " + name);
+}
+
+void get_scalar_attribute(hid_t obj, const std::string& name, hid_t memory_type, void* value) {
+  Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute '" + name + "'"));
+  check(H5Aread(attr, memory_type, value), "H5Aread " + name);
+}
+
+}  // namespace
+
+void set_attribute(hid_t obj, const std::string& name, int64_t value) {
+  set_scalar_attribute(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void set_attribute(hid_t obj, const std::string& name, double value) {
-  if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
-  Handle space(check(H5Screate(H5S_SCALAR), "H5Screate"));
-  Handle attr(check(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
-                    "cannot create attribute '" + name + "'"));
-  check(H5Awrite(attr, H5T_NATIVE_DOUBLE, &value), "H5Awrite " + name);
+  set_scalar_attribute(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
@@ -278,16 +289,14 @@ std::string get_string_attribute(hid_t obj, const std::string& name) {
 }
 
 int64_t get_int_attribute(hid_t obj, const std::string& name) {
-  Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute '" + name + "'"));
   int64_t value = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &value), "H5Aread " + name);
+  get_scalar_attribute(obj, name, H5T_NATIVE_INT64, &value);
   return value;
 }
 
 double get_double_attribute(hid_t obj, const std::string& name) {
-  Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "no attribute '" + name + "'"));
   double value = 0;
-  check(H5Aread(attr, H5T_NATIVE_DOUBLE, &value), "H5Aread " + name);
+  get_scalar_attribute(obj, name, H5T_NATIVE_DOUBLE, &value);
   return value;
 }
 
