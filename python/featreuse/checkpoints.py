@@ -4,6 +4,11 @@ A checkpoint is one float32 vector holding every parameter and buffer in
 PyTorch's state_dict() order; its layout (/layouts/<id>) says where each entry
 starts, its shape and its real dtype (integer buffers such as
 num_batches_tracked are stored as float32 and marked int64).
+
+A transfer cell's `initial` keeps only the entries it does not share with the
+checkpoint its init copied them from: `<checkpoint>_shared` lists the others
+(name, and the path of the checkpoint holding the same entry), and
+full_values() puts them back.
 """
 
 import collections
@@ -36,6 +41,57 @@ def check_layout(layout, total, where):
         if entry.offset < 0 or entry.offset + entry.numel > total:
             raise ValueError(f"{where}: layout entry {entry.name} [{entry.offset}, {entry.offset + entry.numel}) "
                              f"lies outside the checkpoint's {total} values")
+
+
+def decoded(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def stored_layout(file, dataset):
+    """The layout frame of a checkpoint dataset (its `layout` attribute names it)."""
+    path = decoded(dataset.attrs.get("layout"))
+    if not path or path not in file:
+        raise ValueError(f"{dataset.name} names layout {path!r}, which the store does not have")
+    return layout_frame(file[path][()])
+
+
+def full_values(file, dataset, layout):
+    """Every value of a checkpoint dataset, float32, in its layout's order, shared entries included."""
+    shared_path = dataset.name + "_shared"
+    if shared_path not in file:
+        return dataset[()].astype(np.float32, copy=False)
+    shared = {decoded(row["name"]): decoded(row["from"]) for row in file[shared_path][()]}
+    own = dataset[()].astype(np.float32, copy=False)
+    values = np.empty(int(layout["numel"].sum()), dtype=np.float32)
+    bases, used = {}, 0
+    for entry in layout.itertuples():
+        target = values[entry.offset:entry.offset + entry.numel]
+        if entry.name not in shared:
+            if used + entry.numel > own.shape[0]:
+                raise ValueError(f"{dataset.name} holds {own.shape[0]} values, fewer than its layout's own entries")
+            target[:] = own[used:used + entry.numel]
+            used += entry.numel
+            continue
+        target[:] = base_entry(file, bases, shared[entry.name], entry)
+    if used != own.shape[0]:
+        raise ValueError(f"{dataset.name} holds {own.shape[0]} values, its layout's own entries {used}")
+    return values
+
+
+def base_entry(file, bases, path, entry):
+    """Entry `entry.name` of the checkpoint at `path` (read once per call of full_values)."""
+    if path not in bases:
+        if path not in file:
+            raise ValueError(f"entry {entry.name} is shared with {path}, which the store does not have")
+        base = file[path]
+        layout = stored_layout(file, base)
+        bases[path] = (full_values(file, base, layout), layout)
+    values, layout = bases[path]
+    rows = layout[layout["name"] == entry.name]
+    if len(rows) != 1 or int(rows["numel"].iloc[0]) != entry.numel:
+        raise ValueError(f"entry {entry.name} is shared with {path}, which has no entry of {entry.numel} values")
+    offset = int(rows["offset"].iloc[0])
+    return values[offset:offset + entry.numel]
 
 
 def unflatten(values, layout, as_numpy=False):

@@ -263,10 +263,11 @@ class Store:
             self._require_done(cell_id, f"checkpoint '{which}'")
         layout = self.layout(cell_id, which)
         try:
-            checkpoints.check_layout(layout, flat.shape[0], f"checkpoint '{which}'")
+            values = checkpoints.full_values(self.file, flat, layout)
+            checkpoints.check_layout(layout, values.shape[0], f"checkpoint '{which}'")
         except ValueError as error:
             raise StoreError(f"{self._where(cell_id)}: {error}") from error
-        return checkpoints.unflatten(flat[()], layout, as_numpy=as_numpy)
+        return checkpoints.unflatten(values, layout, as_numpy=as_numpy)
 
     # ---- training outputs --------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/recipe.hpp"
+#include "shared_initial.hpp"
 
 namespace featreuse::app {
 
@@ -167,6 +168,7 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
     }
     return it->second;
   };
+  SharedInitial shared_initial(schema);
   schema.cells.reserve(plan.tasks.size());  // by_id keeps pointers into it
   for (const auto& task : plan.tasks) {
     store::CellSchema cell;
@@ -220,8 +222,9 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
       cell.test_count = info.size(data::Split::test);
       cell.num_classes = info.num_classes;
       cell.multi_label = info.labels == data::LabelKind::multi;
-      cell.layout = layout_for(task.config["model"], info.num_classes, info.channels, info.image_size,
-                               [&] { return build_network(task.config, info); });
+      auto build = [&] { return build_network(task.config, info); };
+      cell.layout = layout_for(task.config["model"], info.num_classes, info.channels, info.image_size, build);
+      cell.initial_shared = shared_initial.entries(task, cell, by_id, build);
     } catch (const std::exception& e) {
       cell.setup_error = e.what();
     }

@@ -126,6 +126,22 @@ std::optional<int> transfer_depth(models::Network& net, const json& init) {
   return static_cast<int>(t);
 }
 
+std::vector<EntryOrigin> copied_entries(models::Network& net, const json& init) {
+  const std::optional<int> depth = transfer_depth(net, init);  // checks the config
+  std::vector<EntryOrigin> out;
+  if (!depth) {
+    for (const auto& e : models::state_entries(net)) out.push_back({e.name, CopiedFrom::nothing});
+    return out;
+  }
+  for (const auto& p : wtst_plan(net, *depth)) {
+    CopiedFrom from = CopiedFrom::nothing;
+    if (p.origin == Origin::wt) from = CopiedFrom::source;
+    if (p.origin == Origin::st) from = CopiedFrom::st_state;
+    out.push_back({p.name, from});
+  }
+  return out;
+}
+
 std::string apply(models::Network& net, const json& init, const ApplyInputs& inputs) {
   check_init(init);
   const std::string scheme = init["scheme"];

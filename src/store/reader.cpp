@@ -30,41 +30,6 @@ CellRecord read_record(hid_t file, const std::string& id) {
   return get_record(rows, 0);
 }
 
-Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kind) {
-  const std::string which = checkpoint_name(kind);
-  const std::string path = cell_path(id) + "/checkpoints/" + which;
-  if (!h5::exists(file, path)) throw Error("store: cell " + id + " has no " + which + " checkpoint");
-  h5::Handle dataset = h5::open_dataset(file, path);
-  Layout layout;
-  const std::string layout_path = h5::get_string_attribute(dataset, "layout");
-  layout.id = layout_path.substr(layout_path.rfind('/') + 1);
-  h5::Handle table = h5::open_dataset(file, layout_path);
-  Rows rows(layout_type(), h5::dims(table)[0]);
-  h5::read_all(table, layout_type().h5_type(), rows.data());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    LayoutEntry e;
-    e.name = rows.get_string(i, "name");
-    e.offset = rows.get_int(i, "offset");
-    e.numel = rows.get_int(i, "numel");
-    const std::string shape = rows.get_string(i, "shape");
-    for (size_t pos = 0; pos < shape.size();) {
-      size_t end = shape.find(',', pos);
-      if (end == std::string::npos) end = shape.size();
-      e.shape.push_back(std::stoll(shape.substr(pos, end - pos)));
-      pos = end + 1;
-    }
-    e.buffer = rows.get_string(i, "kind") == "buffer";
-    e.dtype = rows.get_string(i, "dtype");
-    layout.entries.push_back(std::move(e));
-  }
-  std::vector<float> flat(h5::dims(dataset)[0]);
-  h5::read_all(dataset, H5T_NATIVE_FLOAT, flat.data());
-  if (int64_t(flat.size()) != layout.total())
-    throw Error("store: " + path + " has " + std::to_string(flat.size()) + " values, its layout " +
-                std::to_string(layout.total()));
-  return {std::move(layout), std::move(flat)};
-}
-
 std::vector<StoredCell> read_cells(hid_t file) {
   std::vector<StoredCell> out;
   if (!h5::exists(file, "/cells")) return out;

@@ -1,5 +1,8 @@
 #include "featreuse/store/schema.hpp"
 
+#include <map>
+#include <set>
+
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/hash.hpp"
 
@@ -28,6 +31,46 @@ std::string Layout::id_of(const std::vector<LayoutEntry>& entries) {
   return stable_id(j.dump());
 }
 
+int64_t own_values(const Layout& layout, const std::vector<SharedEntry>& shared) {
+  std::set<std::string> names;
+  for (const auto& e : shared) names.insert(e.name);
+  int64_t values = 0;
+  for (const auto& e : layout.entries)
+    if (!names.count(e.name)) values += e.numel;
+  return values;
+}
+
+namespace {
+
+const Layout* find_layout(const std::vector<Layout>& layouts, const std::string& id) {
+  for (const auto& l : layouts)
+    if (l.id == id) return &l;
+  return nullptr;
+}
+
+// Shared entries travel as [from, [entry indices in the cell's layout]]: a
+// paper job's schema would otherwise repeat every tensor name per cell.
+json shared_to_json(const std::vector<SharedEntry>& shared, const Layout* layout) {
+  json out = json::array();
+  if (!layout) return out;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < layout->entries.size(); ++i) index[layout->entries[i].name] = i;
+  for (const auto& e : shared) {
+    if (out.empty() || out.back()[0] != e.from) out.push_back({e.from, json::array()});
+    out.back()[1].push_back(index.at(e.name));
+  }
+  return out;
+}
+
+std::vector<SharedEntry> shared_from_json(const json& j, const Layout* layout) {
+  std::vector<SharedEntry> out;
+  for (const auto& group : j)
+    for (const auto& i : group[1]) out.push_back({layout->entries.at(i.get<size_t>()).name, group[0]});
+  return out;
+}
+
+}  // namespace
+
 json StudySchema::to_json() const {
   json j = {
       {"job_name", job_name}, {"job_text", job_text}, {"layouts", json::array()}, {"cells", json::array()}};
@@ -40,22 +83,24 @@ json StudySchema::to_json() const {
   for (const auto& c : cells) {
     json tables = json::array();
     for (const auto& t : c.tables) tables.push_back(t.to_json());
-    j["cells"].push_back({{"id", c.id},
-                          {"kind", grid::task_kind_name(c.kind)},
-                          {"key", c.key},
-                          {"axes", c.axes},
-                          {"config", c.config},
-                          {"layout", c.layout},
-                          {"checkpoint_dtype", checkpoint_dtype_name(c.checkpoint_dtype)},
-                          {"train_points", c.train_points},
-                          {"val_points", c.val_points},
-                          {"test_count", c.test_count},
-                          {"num_classes", c.num_classes},
-                          {"multi_label", c.multi_label},
-                          {"setup_error", c.setup_error},
-                          {"analysis", c.analysis},
-                          {"analysed", c.analysed},
-                          {"tables", tables}});
+    j["cells"].push_back(
+        {{"id", c.id},
+         {"kind", grid::task_kind_name(c.kind)},
+         {"key", c.key},
+         {"axes", c.axes},
+         {"config", c.config},
+         {"layout", c.layout},
+         {"checkpoint_dtype", checkpoint_dtype_name(c.checkpoint_dtype)},
+         {"initial_shared", shared_to_json(c.initial_shared, find_layout(layouts, c.layout))},
+         {"train_points", c.train_points},
+         {"val_points", c.val_points},
+         {"test_count", c.test_count},
+         {"num_classes", c.num_classes},
+         {"multi_label", c.multi_label},
+         {"setup_error", c.setup_error},
+         {"analysis", c.analysis},
+         {"analysed", c.analysed},
+         {"tables", tables}});
   }
   return j;
 }
@@ -80,6 +125,7 @@ StudySchema StudySchema::from_json(const json& j) {
     cell.config = c["config"];
     cell.layout = c["layout"];
     cell.checkpoint_dtype = parse_checkpoint_dtype(c["checkpoint_dtype"]);
+    cell.initial_shared = shared_from_json(c["initial_shared"], find_layout(s.layouts, cell.layout));
     cell.train_points = c["train_points"];
     cell.val_points = c["val_points"];
     cell.test_count = c["test_count"];
@@ -175,6 +221,15 @@ const RowType& val_curve_type() {
     RowType t;
     t.add(T::i64, "iteration").add(T::f64, "epoch").add(T::f64, "loss").add(T::f64, "target");
     for (const auto& m : metric_columns()) t.add(T::f64, m);
+    return t;
+  }();
+  return type;
+}
+
+const RowType& shared_entry_type() {
+  static const RowType type = [] {
+    RowType t;
+    t.add(T::str, "name", 200).add(T::str, "from", 64);
     return t;
   }();
   return type;

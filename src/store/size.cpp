@@ -18,8 +18,13 @@ constexpr uint64_t kObjectOverhead = 2048;
 uint64_t checkpoint_bytes(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts) {
   auto it = layouts.find(cell.layout);
   if (it == layouts.end()) return 0;
-  const uint64_t copies = holds_one_checkpoint(cell.kind) ? 1 : 2;  // initial, best
-  return copies * uint64_t(it->second->total()) * checkpoint_value_bytes(cell.checkpoint_dtype);
+  const Layout& layout = *it->second;
+  // initial (less the entries it shares with its source or ST draw), best
+  const uint64_t values = holds_one_checkpoint(cell.kind)
+                              ? uint64_t(layout.total())
+                              : uint64_t(own_values(layout, cell.initial_shared) + layout.total());
+  const uint64_t references = cell.initial_shared.size() * shared_entry_type().row_size();
+  return values * checkpoint_value_bytes(cell.checkpoint_dtype) + references;
 }
 
 uint64_t training_bytes(const CellSchema& cell) {
@@ -40,7 +45,8 @@ uint64_t task_bytes(const CellSchema& cell, const std::map<std::string, const La
   if (!cell.setup_error.empty()) return record + 6 * kObjectOverhead;
   if (cell.kind == grid::TaskKind::analysis)
     return record + analysis_bytes(cell) + (6 + cell.tables.size()) * kObjectOverhead;
-  return record + checkpoint_bytes(cell, layouts) + training_bytes(cell) + 14 * kObjectOverhead;
+  const uint64_t objects = cell.initial_shared.empty() ? 14 : 15;  // + the table of shared entries
+  return record + checkpoint_bytes(cell, layouts) + training_bytes(cell) + objects * kObjectOverhead;
 }
 
 }  // namespace

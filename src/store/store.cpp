@@ -47,13 +47,6 @@ void ensure_dataset(hid_t file, const std::string& path, hid_t type, const std::
   h5::create_dataset(file, path, type, dims);
 }
 
-// A checkpoint dataset's `dtype` attribute (stores before it: float32).
-CheckpointDtype stored_checkpoint_dtype(hid_t file, const std::string& path) {
-  h5::Handle d = h5::open_dataset(file, path);
-  return h5::has_attribute(d, "dtype") ? parse_checkpoint_dtype(h5::get_string_attribute(d, "dtype"))
-                                       : CheckpointDtype::float32;
-}
-
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out;
   for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
@@ -189,16 +182,19 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
 
   auto layout = layouts.find(cell.layout);
   if (layout == layouts.end()) throw Error("cell " + cell.id + " names an unknown layout " + cell.layout);
-  const hsize_t params = hsize_t(layout->second->total());
   for (const char* which : {"initial", "best"}) {
     const std::string path = base + "/checkpoints/" + which;
     if (holds_one_checkpoint(cell.kind) && std::string(which) == "best") {  // the same weights: one dataset
       if (!h5::exists(file_, path)) h5::hard_link(file_, base + "/checkpoints/initial", path);
       continue;
     }
-    const bool fresh = !h5::exists(file_, path);
+    const bool initial = std::string(which) == "initial", fresh = !h5::exists(file_, path);
+    // A done cell keeps what it was written with (stores before shared entries hold every entry).
+    if (initial && !done) create_shared_table(path, cell.initial_shared);
+    const int64_t values =
+        initial ? own_values(*layout->second, cell.initial_shared) : layout->second->total();
     const h5::Handle type = checkpoint_file_type(cell.checkpoint_dtype);
-    ensure_dataset(file_, path, type, {params}, !done);
+    ensure_dataset(file_, path, type, {hsize_t(values)}, !done);
     if (fresh || !done) {
       h5::Handle d = h5::open_dataset(file_, path);
       if (!h5::has_attribute(d, "layout") || h5::get_string_attribute(d, "layout") != cell.layout)
@@ -217,6 +213,22 @@ void Store::create_cell(const CellSchema& cell, const std::map<std::string, cons
     ensure_dataset(file_, base + "/test/labels", H5T_IEEE_F32LE, {n, c}, !done);
   else
     ensure_dataset(file_, base + "/test/labels", H5T_STD_I64LE, {n}, !done);
+}
+
+void Store::create_shared_table(const std::string& checkpoint, const std::vector<SharedEntry>& shared) {
+  const std::string path = detail::shared_table_path(checkpoint);
+  if (shared.empty()) {
+    if (h5::exists(file_, path)) h5::unlink(file_, path);
+    return;
+  }
+  Rows rows(shared_entry_type(), shared.size());
+  for (size_t i = 0; i < shared.size(); ++i) {
+    rows.set(i, "name", shared[i].name);
+    rows.set(i, "from", shared[i].from);
+  }
+  h5::Handle type = rows.type().h5_type();
+  ensure_dataset(file_, path, type, {hsize_t(rows.size())}, true);
+  if (rank_ == 0) write_rows_dataset(file_, path, rows);
 }
 
 void Store::create_analysis(const CellSchema& cell, bool done) {
@@ -426,11 +438,12 @@ void Store::write_outputs(const std::string& id, const CellOutputs& out) {
   for (const auto& [which, values] :
        {std::pair<const char*, const std::vector<float>*>{"initial", &out.initial}, {"best", &out.best}}) {
     const std::string path = base + "/checkpoints/" + which;
-    const CheckpointDtype dtype = stored_checkpoint_dtype(file_, path);
+    const CheckpointDtype dtype = detail::stored_checkpoint_dtype(file_, path);
+    const std::vector<float> own = detail::own_part(file_, path, *values, dtype);
     if (dtype == CheckpointDtype::float32)
-      write_flat(path, H5T_NATIVE_FLOAT, values->data(), values->size());
+      write_flat(path, H5T_NATIVE_FLOAT, own.data(), own.size());
     else  // rounded here, ties to even, and written as the file's own 16-bit type
-      write_flat(path, checkpoint_file_type(dtype), narrow_values(*values, dtype).data(), values->size());
+      write_flat(path, checkpoint_file_type(dtype), narrow_values(own, dtype).data(), own.size());
   }
   write_flat(base + "/test/logits", H5T_NATIVE_FLOAT, out.test_logits.data(), out.test_logits.size());
   if (!out.test_targets.empty())

@@ -19,7 +19,21 @@ std::string cell_path(const std::string& id);
 void check_store(hid_t file, const std::string& path);
 CellRecord read_record(hid_t file, const std::string& id);
 std::vector<StoredCell> read_cells(hid_t file);
+// A checkpoint with its shared entries filled in from the checkpoints they
+// name (checkpoint_io.cpp); by task and kind, or by dataset path.
 Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind which);
+Checkpoint read_checkpoint_at(hid_t file, const std::string& path);
+// A checkpoint dataset's `dtype` attribute (stores before it: float32).
+CheckpointDtype stored_checkpoint_dtype(hid_t file, const std::string& path);
+// The table of entries the checkpoint at `checkpoint_path` shares, and its rows
+// (none: it holds every entry).
+std::string shared_table_path(const std::string& checkpoint_path);
+std::vector<SharedEntry> read_shared_entries(hid_t file, const std::string& checkpoint_path);
+// What the checkpoint dataset at `path` stores of a task's flat `values`: the
+// entries it does not share. Each shared entry must equal its base as stored
+// in `dtype`, else Error (the plan was wrong: the reference would lie).
+std::vector<float> own_part(hid_t file, const std::string& path, const std::vector<float>& values,
+                            CheckpointDtype dtype);
 std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id);
 // An analysis table at `path`, described by its `columns` attribute.
 ResultTable read_table(hid_t file, const std::string& path);

@@ -42,11 +42,35 @@ def records(f):
     return out
 
 
+def flat_values(f, flat):
+    """Every value of a checkpoint dataset in its layout's order, float32: the entries listed in
+    `<checkpoint>_shared` read from the checkpoint each row names (docs/store.md)."""
+    layout = f[flat.attrs["layout"]][()]
+    own = flat.astype("f4")[()]
+    if flat.name + "_shared" not in f:
+        return own
+    shared = {r["name"].decode(): r["from"].decode() for r in f[flat.name + "_shared"][()]}
+    bases = {path: (flat_values(f, f[path]), f[f[path].attrs["layout"]][()]) for path in set(shared.values())}
+    values = np.empty(int(layout["numel"].sum()), dtype=np.float32)
+    used = 0
+    for row in layout:
+        name, start, n = row["name"].decode(), int(row["offset"]), int(row["numel"])
+        if name in shared:
+            base, base_layout = bases[shared[name]]
+            (match,) = [b for b in base_layout if b["name"].decode() == name]
+            values[start:start + n] = base[int(match["offset"]):int(match["offset"]) + n]
+        else:
+            values[start:start + n], used = own[used:used + n], used + n
+    if used != own.size:
+        fail(f"{flat.name}: {own.size} values stored, its own entries {used}")
+    return values
+
+
 def state_dict(f, cid, which):
     """Rebuilds a state_dict from a flat checkpoint and its layout table, as docs/store.md shows."""
     flat = f["cells"][cid]["checkpoints"][which]
     layout = f[flat.attrs["layout"]][()]
-    values = flat[()]
+    values = flat_values(f, flat)
     out = {}
     for row in layout:
         shape = tuple(int(s) for s in row["shape"].decode().split(",") if s)

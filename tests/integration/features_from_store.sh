@@ -85,15 +85,17 @@ err = np.abs(got - want).max() / np.abs(want).max()
 assert err < 1e-5, err
 print(f"ok: torchvision and featreuse agree on the exported weights (max relative error {err:.1e})")
 PYEOF
-"$PY" - "$WORK/s.h5" "$WORK/initial.safetensors" "$cid" "$SOURCE_DIR/tests/oracles" << 'PYEOF'
+"$PY" - "$WORK/s.h5" "$WORK/initial.safetensors" "$cid" "$SOURCE_DIR/tests/oracles" "$SOURCE_DIR/tests/integration" << 'PYEOF'
 import sys, h5py, numpy as np
-sys.path.insert(0, sys.argv[4])
+sys.path[:0] = sys.argv[4:6]
 from safetensors_io import read_safetensors
+from check_store import flat_values  # shared entries of an initial read from their base
 f = h5py.File(sys.argv[1], "r")
 flat = f["cells"][sys.argv[3]]["checkpoints/initial"]
+values = flat_values(f, flat)
 tensors = read_safetensors(sys.argv[2])
 for row in f[flat.attrs["layout"]][()]:
-    want = flat[int(row["offset"]):int(row["offset"]) + int(row["numel"])]
+    want = values[int(row["offset"]):int(row["offset"]) + int(row["numel"])]
     assert np.array_equal(tensors[row["name"].decode()].numpy().astype(np.float32).ravel(), want), row["name"]
 print("ok: --which initial exports the stored initial checkpoint")
 PYEOF

@@ -49,15 +49,18 @@ $MPIRUN 2 "$FEATREUSE" run "$WORK/inits.yaml" --store "$WORK/i.h5" 2> "$WORK/run
 check_py counts "$WORK/i.h5" 20 0 0
 check_py schema "$WORK/i.h5"
 
-"$PY" - "$WORK/i.h5" "$WORK/imagenet-like.pth" << 'PYEOF'
+"$PY" - "$WORK/i.h5" "$WORK/imagenet-like.pth" "$SOURCE_DIR/tests/integration" << 'PYEOF'
 import sys, json, h5py, numpy as np, torch
+sys.path.insert(0, sys.argv[3])
+from check_store import flat_values  # shared entries of an initial read from their base
 f = h5py.File(sys.argv[1], "r")
 def state(cid, which="best"):
     flat = f["cells"][cid]["checkpoints"][which]
+    values = flat_values(f, flat)
     out = {}
     for row in f[flat.attrs["layout"]][()]:
         shape = tuple(int(s) for s in row["shape"].decode().split(",") if s)
-        out[row["name"].decode()] = flat[int(row["offset"]):int(row["offset"]) + int(row["numel"])].reshape(shape)
+        out[row["name"].decode()] = values[int(row["offset"]):int(row["offset"]) + int(row["numel"])].reshape(shape)
     return out
 cells = {c: json.loads(g["config"][()]) for c, g in f["cells"].items()}
 kinds = {c: g["kind"][()].decode() for c, g in f["cells"].items()}

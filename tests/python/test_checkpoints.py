@@ -1,5 +1,6 @@
 """state_dicts rebuilt from flat checkpoints, against numpy on the raw datasets and the C++ exporter."""
 
+import json
 import subprocess
 import sys
 
@@ -8,8 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import decoded
+from conftest import REPO, decoded
 import featreuse
+
+sys.path.insert(0, f"{REPO}/tests/integration")
+from check_store import flat_values  # noqa: E402  the h5py-only reading docs/store.md shows
 
 CASES = [("tiny", "wt", "best"), ("tiny", "ri", "initial"), ("tiny_vit", "st", "best"), ("tiny_vit", "wtst", "initial")]
 
@@ -17,7 +21,7 @@ CASES = [("tiny", "wt", "best"), ("tiny", "ri", "initial"), ("tiny_vit", "st", "
 def raw_state_dict(raw, cell_id, which):
     """name -> array straight from the datasets: layout rows parsed here, independently of the package."""
     flat = raw[f"cells/{cell_id}/checkpoints/{which}"]
-    values = np.asarray(flat[()])
+    values = flat_values(raw, flat)
     out = {}
     for row in raw[decoded(flat.attrs["layout"])][()]:
         shape = [int(s) for s in decoded(row["shape"]).split(",") if s]
@@ -116,3 +120,52 @@ def test_weights_only_tasks_keep_one_checkpoint_under_both_names(raw):
             links = h5py.h5o.get_info(initial.id).rc
             kinds.setdefault(kind, set()).add((initial == best, links))
     assert kinds == {"st": {(True, 2)}, "cell": {(False, 1)}}
+
+
+def shared_rows(raw, cell_id):
+    path = f"cells/{cell_id}/checkpoints/initial_shared"
+    return {decoded(r["name"]): decoded(r["from"]) for r in raw[path][()]} if path in raw else {}
+
+
+def layout_rows(raw, cell_id, which="initial"):
+    flat = raw[f"cells/{cell_id}/checkpoints/{which}"]
+    return {decoded(r["name"]): int(r["numel"]) for r in raw[decoded(flat.attrs["layout"])][()]}
+
+
+@pytest.mark.parametrize("model,head", [("tiny", "fc."), ("tiny_vit", "head.")])
+def test_a_wt_cells_initial_holds_only_its_head(raw, cell_ids, model, head):
+    """Everything else is its source's best: kept once, listed in initial_shared."""
+    cell_id = cell_ids[(model, "wt", 0)]
+    source = json.loads(decoded(raw[f"cells/{cell_id}/config"][()]))["init"]["source"]
+    numel = layout_rows(raw, cell_id)
+    shared = shared_rows(raw, cell_id)
+    assert set(shared) == {name for name in numel if not name.startswith(head)}
+    assert set(shared.values()) == {f"/cells/{source}/checkpoints/best"}
+    own = raw[f"cells/{cell_id}/checkpoints/initial"]
+    assert own.shape == (sum(n for name, n in numel.items() if name.startswith(head)),)
+    assert raw[f"cells/{cell_id}/checkpoints/best"].shape == (sum(numel.values()),)
+
+
+@pytest.mark.parametrize("model,init", [("tiny", "st"), ("tiny", "wtst"), ("tiny_vit", "st"), ("tiny_vit", "wtst")])
+def test_st_and_wtst_initials_share_with_the_draw_and_the_source(raw, store, cell_ids, model, init):
+    """Sampled tensors come from the ST draw, transferred ones (WT-ST) from the source; each listed
+    entry's value in the resolved initial is its base's."""
+    cell_id = cell_ids[(model, init, 1)]
+    config = json.loads(decoded(raw[f"cells/{cell_id}/config"][()]))["init"]
+    shared = shared_rows(raw, cell_id)
+    bases = {f"/cells/{config['st_state']}/checkpoints/best"}
+    if init == "wtst":
+        bases.add(f"/cells/{config['source']}/checkpoints/best")
+    assert set(shared.values()) == bases
+    initial = store.state_dict(cell_id, "initial", as_numpy=True)
+    for name, path in shared.items():
+        base_id = path.split("/")[2]
+        assert np.array_equal(initial[name], store.state_dict(base_id, "best", as_numpy=True)[name]), name
+    numel = layout_rows(raw, cell_id)
+    own = raw[f"cells/{cell_id}/checkpoints/initial"].shape[0]
+    assert own == sum(n for name, n in numel.items() if name not in shared) > 0
+
+
+def test_ri_cells_share_nothing(raw, cell_ids):
+    for model in ("tiny", "tiny_vit"):
+        assert shared_rows(raw, cell_ids[(model, "ri", 0)]) == {}

@@ -53,6 +53,21 @@ StOptions st_options(const nlohmann::json& init);
 // wt_blocks above full_wt_depth is an error.
 std::optional<int> transfer_depth(models::Network& net, const nlohmann::json& init);
 
+// Which stored checkpoint each state_dict entry of `net`'s starting weights
+// is copied from under `init`, known from the network alone (no weights):
+// the store keeps those entries of a transfer cell's `initial` as references
+// (docs/store.md). ri: none; wt: every entry outside the head from the
+// source; st and wtst: per wtst_plan (wt from the source, st from the ST
+// draw; reset norms and the head are the cell's own). Only names are
+// promised: a copied tensor can still differ (a 3-channel source conv for a
+// 1-channel network), so the store compares shapes and values.
+enum class CopiedFrom { nothing, source, st_state };
+struct EntryOrigin {
+  std::string name;  // state_dict name
+  CopiedFrom from = CopiedFrom::nothing;
+};
+std::vector<EntryOrigin> copied_entries(models::Network& net, const nlohmann::json& init);
+
 struct ApplyInputs {
   // The source's weights (any checkpoint layout) for st, wt, wtst.
   const models::TensorList* source = nullptr;

@@ -40,6 +40,20 @@ struct Layout {
   static std::string id_of(const std::vector<LayoutEntry>& entries);
 };
 
+// An entry of a task's `initial` that the store does not copy: its values are
+// those of the same name in checkpoint `from` (a path in the same store: the
+// source's or the ST draw's `best`). A transfer cell's `initial` holds only the
+// entries it does not share, in layout order; every reader fills in the rest.
+struct SharedEntry {
+  std::string name;  // state_dict name
+  std::string from;  // "/cells/<id>/checkpoints/best"
+};
+const RowType& shared_entry_type();
+
+// The values a checkpoint dataset holds itself: the layout's total less the
+// shared entries'.
+int64_t own_values(const Layout& layout, const std::vector<SharedEntry>& shared);
+
 // Everything needed to create one cell's datasets, identical on every rank.
 struct CellSchema {
   std::string id;
@@ -49,6 +63,7 @@ struct CellSchema {
   std::string config;                                           // canonical JSON
   std::string layout;                                           // Layout id ("" when setup failed)
   CheckpointDtype checkpoint_dtype = CheckpointDtype::float32;  // of `initial` and `best`
+  std::vector<SharedEntry> initial_shared;                      // entries of `initial` kept as references
   int64_t train_points = 0, val_points = 0;                     // curve capacities
   int64_t test_count = 0, num_classes = 0;
   bool multi_label = false;

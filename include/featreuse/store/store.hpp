@@ -48,6 +48,8 @@ class Store {
  private:
   void create_cell(const CellSchema& cell, const std::map<std::string, const Layout*>& layouts);
   void create_analysis(const CellSchema& cell, bool done);
+  // Collective: the table of the entries `checkpoint` shares (removed when none).
+  void create_shared_table(const std::string& checkpoint, const std::vector<SharedEntry>& shared);
   void rebuild_results();
   // Collective: /results with `type` and `rows` rows, kept when it already matches.
   void create_results_table(const RowType& type, size_t rows);

@@ -178,3 +178,43 @@ TEST(InitSchemes, RiGivesAOneChannelFirstConvPyTorchsDefaultInit) {
   EXPECT_NEAR(state_of(*gray).at("layer1.0.conv2.weight").std().item<double>(), std::sqrt(2.0 / (64 * 9)),
               0.002);
 }
+
+// copied_entries() is what the store trusts to keep an `initial` entry as a
+// reference: every entry it names as copied must hold, after apply(), the
+// source's or the ST draw's value, and it must name every entry that does.
+TEST(InitSchemes, CopiedEntriesAreExactlyTheCopiesApplyMakes) {
+  for (const std::string config : {"resnet_small", "inception_small", "deit_micro", "swin_micro"}) {
+    const auto source = source_weights(config, 4);
+    auto reference = make(config);
+    const auto draw = sample_st(*reference, source, 11, {});
+    const auto from_source = by_name(source), from_draw = by_name(draw);
+    ApplyInputs inputs;
+    inputs.source = &source;
+    inputs.st_state = &draw;
+    for (const json& init : {json{{"scheme", "ri"}}, json{{"scheme", "wt"}, {"source", "s"}},
+                             json{{"scheme", "st"}, {"source", "s"}},
+                             json{{"scheme", "wtst"}, {"wt_blocks", 1}, {"source", "s"}}}) {
+      at::manual_seed(3);
+      auto net = make(config);
+      const auto claimed = copied_entries(*net, init);
+      apply(*net, init, inputs);
+      const auto state = state_of(*net);
+      ASSERT_EQ(claimed.size(), state.size()) << config;
+      size_t copies = 0;
+      for (const auto& e : claimed) {
+        const at::Tensor& value = state.at(e.name);
+        const bool is_source = from_source.count(e.name) && same(value, from_source.at(e.name));
+        const bool is_draw = from_draw.count(e.name) && same(value, from_draw.at(e.name));
+        const std::string where = config + " " + init.dump() + " " + e.name;
+        if (e.from == CopiedFrom::source) EXPECT_TRUE(is_source) << where;
+        if (e.from == CopiedFrom::st_state) EXPECT_TRUE(is_draw) << where;
+        // Not claimed: the head, reset norms, or an ST tensor that differs from the source's.
+        if (e.from == CopiedFrom::nothing && init["scheme"] != "ri")
+          EXPECT_FALSE(is_source && !is_draw) << where;
+        copies += e.from != CopiedFrom::nothing;
+      }
+      if (init["scheme"] == "ri") EXPECT_EQ(copies, 0u) << config;
+      if (init["scheme"] != "ri") EXPECT_GT(copies, 0u) << config << " " << init.dump();
+    }
+  }
+}

@@ -140,6 +140,68 @@ TEST(Store, ExtendingKeepsDoneCellsAndWidensTheResultsTable) {
   std::filesystem::remove(path);
 }
 
+// A transfer cell's `initial` keeps only what it does not share with the
+// checkpoint its init copied from; readers fill the rest in, and a write whose
+// shared entry differs from its base is refused (the reference would lie).
+TEST(Store, SharedInitialEntriesAreReadFromTheirBaseAndCheckedOnWrite) {
+  const std::string path = temp_path("shared.h5");
+  CellSchema transfer = cell("wt", {{"seed", 1}});
+  transfer.initial_shared = {{"conv.weight", "/cells/src/checkpoints/best"}};
+  const StudySchema study = StudySchema::from_json(schema({cell("src", {{"seed", 0}}), transfer}).to_json());
+  ASSERT_EQ(study.cells[1].initial_shared.size(), 1u);  // travels between ranks
+  EXPECT_EQ(study.cells[1].initial_shared[0].from, "/cells/src/checkpoints/best");
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(study);
+    const CellOutputs source = outputs(10);  // best: 10, 9, ..., 4
+    s.write_outputs("src", source);
+    CellOutputs mine = outputs(0);
+    std::copy(source.best.begin(), source.best.begin() + 6, mine.initial.begin());
+    mine.initial[6] = 99;  // the counter is its own
+    CellOutputs differs = mine;
+    differs.initial[2] += 1e-6f;
+    EXPECT_THROW(s.write_outputs("wt", differs), Error);
+    s.write_outputs("wt", mine);
+    EXPECT_EQ(s.checkpoint("wt", CheckpointKind::initial).values, mine.initial);
+    s.close();
+  }
+  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+  EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/wt/checkpoints/initial")), std::vector<hsize_t>{1});
+  EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/wt/checkpoints/initial_shared")),
+            std::vector<hsize_t>{1});
+  EXPECT_FALSE(h5::exists(file, "/cells/src/checkpoints/initial_shared"));
+  const Checkpoint initial = StoreReader(path).checkpoint("wt", CheckpointKind::initial);
+  EXPECT_EQ(initial.values, (std::vector<float>{10, 9, 8, 7, 6, 5, 99}));
+  EXPECT_EQ(StoreReader(path).checkpoint("wt", CheckpointKind::best).values.size(), 7u);
+  file.reset();
+  std::filesystem::remove(path);
+}
+
+// A 16-bit initial cannot stand on a float32 base: the reader would return
+// the base's unrounded values.
+TEST(Store, SharedEntriesNeedABaseOfTheSamePrecision) {
+  const std::string path = temp_path("shared16.h5");
+  CellSchema transfer = cell("wt", {{"seed", 1}});
+  transfer.checkpoint_dtype = CheckpointDtype::bfloat16;
+  transfer.initial_shared = {{"conv.weight", "/cells/src/checkpoints/best"}};
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({cell("src", {{"seed", 0}}), transfer}));
+    const CellOutputs source = outputs(10);
+    s.write_outputs("src", source);
+    CellOutputs mine = outputs(0);
+    std::copy(source.best.begin(), source.best.begin() + 6, mine.initial.begin());
+    try {
+      s.write_outputs("wt", mine);
+      ADD_FAILURE() << "a bfloat16 initial shared a float32 entry";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot share 'conv.weight'"), std::string::npos) << e.what();
+    }
+    s.close();
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(Store, RefusesAForeignHdf5File) {
   const std::string path = temp_path("foreign.h5");
   { h5::Handle f = h5::create_serial(path); }

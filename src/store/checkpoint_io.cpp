@@ -1,0 +1,176 @@
+// Reading a checkpoint, with the entries a transfer cell's `initial` shares
+// with the checkpoint it copied them from, and packing an `initial` into the
+// entries it keeps itself (docs/store.md "Checkpoints").
+#include <cstring>
+#include <map>
+
+#include "featreuse/core/error.hpp"
+#include "store_files.hpp"
+
+namespace featreuse::store::detail {
+
+namespace {
+
+std::vector<int64_t> parse_shape(const std::string& text) {
+  std::vector<int64_t> shape;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    shape.push_back(std::stoll(text.substr(pos, end - pos)));
+    pos = end + 1;
+  }
+  return shape;
+}
+
+// The layout a checkpoint dataset's `layout` attribute names.
+Layout read_layout(hid_t file, hid_t checkpoint) {
+  Layout layout;
+  const std::string path = h5::get_string_attribute(checkpoint, "layout");
+  layout.id = path.substr(path.rfind('/') + 1);
+  h5::Handle table = h5::open_dataset(file, path);
+  Rows rows(layout_type(), h5::dims(table)[0]);
+  h5::read_all(table, layout_type().h5_type(), rows.data());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    LayoutEntry e;
+    e.name = rows.get_string(i, "name");
+    e.offset = rows.get_int(i, "offset");
+    e.numel = rows.get_int(i, "numel");
+    e.shape = parse_shape(rows.get_string(i, "shape"));
+    e.buffer = rows.get_string(i, "kind") == "buffer";
+    e.dtype = rows.get_string(i, "dtype");
+    layout.entries.push_back(std::move(e));
+  }
+  return layout;
+}
+
+std::vector<float> read_values(hid_t dataset) {
+  std::vector<float> values(h5::dims(dataset)[0]);
+  if (!values.empty()) h5::read_all(dataset, H5T_NATIVE_FLOAT, values.data());
+  return values;
+}
+
+const LayoutEntry& entry_named(const Layout& layout, const std::string& name, const std::string& where) {
+  for (const auto& e : layout.entries)
+    if (e.name == name) return e;
+  throw Error("store: " + where + " has no entry '" + name + "'");
+}
+
+// Base checkpoints by path, each read once per call.
+class Bases {
+ public:
+  explicit Bases(hid_t file) : file_(file) {}
+  const Checkpoint& get(const std::string& path) {
+    auto it = read_.find(path);
+    if (it == read_.end()) it = read_.emplace(path, read_checkpoint_at(file_, path)).first;
+    return it->second;
+  }
+
+ private:
+  hid_t file_;
+  std::map<std::string, Checkpoint> read_;
+};
+
+}  // namespace
+
+CheckpointDtype stored_checkpoint_dtype(hid_t file, const std::string& path) {
+  h5::Handle d = h5::open_dataset(file, path);
+  return h5::has_attribute(d, "dtype") ? parse_checkpoint_dtype(h5::get_string_attribute(d, "dtype"))
+                                       : CheckpointDtype::float32;
+}
+
+std::string shared_table_path(const std::string& checkpoint_path) { return checkpoint_path + "_shared"; }
+
+std::vector<SharedEntry> read_shared_entries(hid_t file, const std::string& checkpoint_path) {
+  const std::string path = shared_table_path(checkpoint_path);
+  std::vector<SharedEntry> out;
+  if (!h5::exists(file, path)) return out;
+  h5::Handle table = h5::open_dataset(file, path);
+  Rows rows(shared_entry_type(), h5::dims(table)[0]);
+  if (rows.size() > 0) h5::read_all(table, shared_entry_type().h5_type(), rows.data());
+  for (size_t i = 0; i < rows.size(); ++i)
+    out.push_back({rows.get_string(i, "name"), rows.get_string(i, "from")});
+  return out;
+}
+
+Checkpoint read_checkpoint_at(hid_t file, const std::string& path) {
+  h5::Handle dataset = h5::open_dataset(file, path);
+  Checkpoint out{read_layout(file, dataset), {}};
+  const std::vector<float> own = read_values(dataset);
+  const auto shared = read_shared_entries(file, path);
+  if (int64_t(own.size()) != own_values(out.layout, shared))
+    throw Error("store: " + path + " has " + std::to_string(own.size()) + " values, its layout and " +
+                std::to_string(shared.size()) + " shared entries " +
+                std::to_string(own_values(out.layout, shared)));
+  if (shared.empty()) {
+    out.values = own;
+    return out;
+  }
+  std::map<std::string, std::string> from;
+  for (const auto& s : shared) from[s.name] = s.from;
+  Bases bases(file);
+  out.values.resize(out.layout.total());
+  const float* next_own = own.data();
+  for (const auto& e : out.layout.entries) {
+    float* to = out.values.data() + e.offset;
+    auto f = from.find(e.name);
+    if (f == from.end()) {
+      std::memcpy(to, next_own, e.numel * sizeof(float));
+      next_own += e.numel;
+      continue;
+    }
+    const Checkpoint& base = bases.get(f->second);
+    const LayoutEntry& b = entry_named(base.layout, e.name, f->second);
+    if (b.numel != e.numel)
+      throw Error("store: " + path + " shares '" + e.name + "' with " + f->second + ", whose entry has " +
+                  std::to_string(b.numel) + " values, not " + std::to_string(e.numel));
+    std::memcpy(to, base.values.data() + b.offset, e.numel * sizeof(float));
+  }
+  return out;
+}
+
+Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kind) {
+  const std::string which = checkpoint_name(kind);
+  const std::string path = cell_path(id) + "/checkpoints/" + which;
+  if (!h5::exists(file, path)) throw Error("store: cell " + id + " has no " + which + " checkpoint");
+  return read_checkpoint_at(file, path);
+}
+
+std::vector<float> own_part(hid_t file, const std::string& path, const std::vector<float>& values,
+                            CheckpointDtype dtype) {
+  const auto shared = read_shared_entries(file, path);
+  if (shared.empty()) return values;
+  h5::Handle dataset = h5::open_dataset(file, path);
+  const Layout layout = read_layout(file, dataset);
+  std::map<std::string, std::string> from;
+  for (const auto& s : shared) from[s.name] = s.from;
+  Bases bases(file);
+  std::vector<float> own;
+  own.reserve(own_values(layout, shared));
+  for (const auto& e : layout.entries) {
+    const float* value = values.data() + e.offset;
+    auto f = from.find(e.name);
+    if (f == from.end()) {
+      own.insert(own.end(), value, value + e.numel);
+      continue;
+    }
+    // The reference must give back exactly what the task produced.
+    const CheckpointDtype base_dtype = stored_checkpoint_dtype(file, f->second);
+    if (dtype != CheckpointDtype::float32 && base_dtype != dtype)
+      throw Error("store: " + path + " (" + checkpoint_dtype_name(dtype) + ") cannot share '" + e.name +
+                  "' with " + f->second + " (" + checkpoint_dtype_name(base_dtype) + ")");
+    const Checkpoint& base = bases.get(f->second);
+    const LayoutEntry& b = entry_named(base.layout, e.name, f->second);
+    const std::vector<float> mine(value, value + e.numel);
+    const std::vector<float> theirs(base.values.begin() + b.offset, base.values.begin() + b.offset + b.numel);
+    const bool same = dtype == CheckpointDtype::float32
+                          ? mine.size() == theirs.size() &&
+                                std::memcmp(mine.data(), theirs.data(), mine.size() * sizeof(float)) == 0
+                          : narrow_values(mine, dtype) == narrow_values(theirs, dtype);
+    if (!same)
+      throw Error("store: " + path + ": entry '" + e.name + "' was planned as a copy of " + f->second +
+                  " but differs from it (an internal error: please report it)");
+  }
+  return own;
+}
+
+}  // namespace featreuse::store::detail
