@@ -50,8 +50,7 @@ StoredState from_record(grid::TaskState state) {
 
 // Tasks whose speeds are comparable: training (source, cell) shares one cost model.
 std::string speed_family(grid::TaskKind kind) {
-  return kind == grid::TaskKind::source || kind == grid::TaskKind::cell ? "train"
-                                                                        : grid::task_kind_name(kind);
+  return grid::is_training(kind) ? "train" : grid::task_kind_name(kind);
 }
 
 }  // namespace

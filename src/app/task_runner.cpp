@@ -169,6 +169,10 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
 dist::Outcome TaskRunner::run(size_t index) {
   const grid::Task& task = plan_.tasks[index];
   const bool writer = topology_.leader();
+  // Only training is data-parallel: the group's other ranks would repeat an
+  // import, ST draw or analysis on the same cores for nothing.
+  const bool leader_only = !grid::is_training(task.kind);
+  if (leader_only && !writer) return dist::Outcome::done;  // the leader reports the outcome
   store::CellRecord record = store_.read_record(task.id);
   record.status = grid::TaskState::running;
   record.attempts += 1;
@@ -214,7 +218,7 @@ dist::Outcome TaskRunner::run(size_t index) {
       store_.sync();
       resume.clear();  // the task is done: its saved training state is no longer needed
     }
-    if (task.kind == grid::TaskKind::source || task.kind == grid::TaskKind::cell)
+    if (grid::is_training(task.kind))
       spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
                    format_duration(clock.seconds()), result.record.target_metric, result.record.target,
                    result.record.best_val, result.record.best_iteration, result.record.images_per_s);
@@ -236,7 +240,8 @@ dist::Outcome TaskRunner::run(size_t index) {
     spdlog::warn("task {} interrupted: left pending", task.id);
     return dist::Outcome::interrupted;
   } catch (const std::exception& e) {
-    if (topology_.group_size > 1 && !dist::all_arrive_within(topology_.failure_comm, kGroupFailureWait_s))
+    if (topology_.group_size > 1 && !leader_only &&
+        !dist::all_arrive_within(topology_.failure_comm, kGroupFailureWait_s))
       abort_group(task, e.what());
     record.status = grid::TaskState::failed;
     record.end_time = unix_time();

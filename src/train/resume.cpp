@@ -76,6 +76,7 @@ void FileResumeSlot::save(const TrainState& s) {
     write_floats(file, "initial", s.initial);
     write_bytes(file, "optimizer", s.optimizer);
     write_bytes(file, "generator", s.generator);
+    write_bytes(file, "device_generator", s.device_generator);
     write_bytes(file, "state", meta.dump());
   }
   sync_file(tmp);
@@ -93,6 +94,8 @@ std::optional<TrainState> FileResumeSlot::load() {
     s.initial = read_floats(file, "initial");
     s.optimizer = read_bytes(file, "optimizer");
     s.generator = read_bytes(file, "generator");
+    // States saved before the device's generator was kept have none.
+    if (h5::exists(file, "device_generator")) s.device_generator = read_bytes(file, "device_generator");
     const auto meta = nlohmann::json::parse(read_bytes(file, "state"));
     s.step = meta["step"];
     s.epoch = meta["epoch"];

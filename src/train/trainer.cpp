@@ -150,6 +150,7 @@ void CellTrainer::start_or_resume() {
       unflatten_into(net_, st_.model);
       load_optimizer(*optimizer_, st_.optimizer);
       set_generator(st_.generator);
+      set_device_generator(device_, st_.device_generator);
       lr_schedule_.restore(st_.schedule);
       spdlog::info("train {}: resuming at step {} (epoch {}, step {} of it)", in_.label, st_.step,
                    st_.epoch + 1, st_.steps_in_epoch);
@@ -338,6 +339,7 @@ void CellTrainer::save_state() {
   st_.model = flatten(net_);
   st_.optimizer = optimizer_bytes(*optimizer_);
   st_.generator = generator_bytes();
+  st_.device_generator = device_generator_bytes(device_);
   st_.schedule = lr_schedule_.state();
   in_.resume->save(st_);
   spdlog::info("train {}: saved the training state at step {} in {}", in_.label, st_.step,

@@ -25,6 +25,16 @@ $MPIRUN 3 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/three.h5" -
   2> "$WORK/three.log" || true
 grep -q "cannot be split over a group of 3 ranks" "$WORK/three.log" || fail "a batch of 32 over 3 ranks was not refused"
 
+# 1b. Only training is data-parallel: a group's ST draw and analysis run on its
+# leader alone (4 tasks: 2 training ones started on both ranks, 2 on rank 0).
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/group_tasks.yaml" --store "$WORK/kinds.h5" --ranks-per-task 2 \
+  2> "$WORK/kinds.log" || { tail -20 "$WORK/kinds.log"; fail "the group run of every task kind failed"; }
+check_py counts "$WORK/kinds.h5" 4 0 0
+starts=$(grep -c " start: " "$WORK/kinds.log")
+member_starts=$(grep " start: " "$WORK/kinds.log" | grep -c "\[r1 ")
+[ "$starts" -eq 6 ] && [ "$member_starts" -eq 2 ] ||
+  { grep " start: " "$WORK/kinds.log"; fail "expected 6 task starts, 2 of them on rank 1; got $starts and $member_starts"; }
+
 # 2. Four ranks as two groups of two (BatchNorm model, transfer cells).
 $MPIRUN 4 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/four.h5" --ranks-per-task 2 2> "$WORK/four.log" ||
   { tail -20 "$WORK/four.log"; fail "4 ranks in 2 groups failed"; }

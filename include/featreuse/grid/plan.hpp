@@ -58,6 +58,8 @@ enum class TaskKind { source, import, st, cell, analysis };
 const char* task_kind_name(TaskKind kind);
 // Throws featreuse::Error naming an unknown kind.
 TaskKind parse_task_kind(const std::string& name);
+// Sources and cells: the tasks that train (the others read or write weights).
+inline bool is_training(TaskKind kind) { return kind == TaskKind::source || kind == TaskKind::cell; }
 
 struct Task {
   std::string id;  // stable_id of the identity view of `config`

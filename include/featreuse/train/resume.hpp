@@ -24,6 +24,7 @@ struct TrainState {
   std::vector<float> model, best, initial;  // flat checkpoints
   std::string optimizer;                    // torch archive bytes
   std::string generator;                    // torch CPU generator state bytes
+  std::string device_generator;             // the GPU's default generator state (empty on the CPU)
   nlohmann::json schedule;                  // LrSchedule::state()
   std::vector<store::TrainPoint> train_curve;
   std::vector<store::ValPoint> val_curve;

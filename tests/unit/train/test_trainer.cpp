@@ -259,3 +259,24 @@ TEST(Trainer, BadRecipesAreNamed) {
     EXPECT_NE(std::string(e.what()).find("key 'warmup'"), std::string::npos);
   }
 }
+
+// A GPU's generator state travels in the resume file beside the CPU's; a file
+// without it (saved on the CPU, or by an older featreuse) reads as none.
+TEST(Trainer, TheResumeFileKeepsTheDeviceGeneratorState) {
+  const std::string path = temp_path("device_generator.h5");
+  train::FileResumeSlot slot(path);
+  train::TrainState state;
+  state.model = {1, 2, 3};
+  state.generator = std::string("cpu\0state", 9);
+  state.device_generator = std::string("gpu\0state\xff", 10);
+  state.schedule = nlohmann::json::object();
+  slot.save(state);
+  auto loaded = slot.load();
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->generator, state.generator);
+  EXPECT_EQ(loaded->device_generator, state.device_generator);
+  state.device_generator.clear();
+  slot.save(state);
+  EXPECT_EQ(slot.load()->device_generator, "");
+  slot.clear();
+}
