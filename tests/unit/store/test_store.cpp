@@ -177,6 +177,43 @@ TEST(Store, SharedInitialEntriesAreReadFromTheirBaseAndCheckedOnWrite) {
   std::filesystem::remove(path);
 }
 
+// A store written before shared entries existed: its done cells keep their
+// full `initial` (and read as before) when a newer run plans them as shared;
+// a cell not yet done is laid out anew.
+TEST(Store, DoneCellsKeepAFullInitialWhenANewerPlanWouldShare) {
+  const std::string path = temp_path("shared_upgrade.h5");
+  const auto plan = [](bool shared) {
+    std::vector<CellSchema> cells = {cell("src", {{"seed", 0}}), cell("wt", {{"seed", 1}}),
+                                     cell("later", {{"seed", 2}})};
+    if (shared)
+      for (size_t i : {1, 2}) cells[i].initial_shared = {{"conv.weight", "/cells/src/checkpoints/best"}};
+    return schema(cells);
+  };
+  const CellOutputs written = outputs(3);
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(plan(false));
+    s.write_outputs("wt", written);
+    CellRecord done;
+    done.status = TaskState::done;
+    s.write_record("wt", done);
+    s.close();
+  }
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(plan(true));
+    s.close();
+  }
+  h5::Handle file = h5::open_serial(path, h5::Access::read_only);
+  EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/wt/checkpoints/initial")), std::vector<hsize_t>{7});
+  EXPECT_FALSE(h5::exists(file, "/cells/wt/checkpoints/initial_shared"));
+  EXPECT_EQ(h5::dims(h5::open_dataset(file, "/cells/later/checkpoints/initial")), std::vector<hsize_t>{1});
+  EXPECT_TRUE(h5::exists(file, "/cells/later/checkpoints/initial_shared"));
+  file.reset();
+  EXPECT_EQ(StoreReader(path).checkpoint("wt", CheckpointKind::initial).values, written.initial);
+  std::filesystem::remove(path);
+}
+
 // A 16-bit initial cannot stand on a float32 base: the reader would return
 // the base's unrounded values.
 TEST(Store, SharedEntriesNeedABaseOfTheSamePrecision) {
