@@ -3,6 +3,7 @@
 // entries it keeps itself (docs/store.md "Checkpoints").
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "featreuse/core/error.hpp"
 #include "store_files.hpp"
@@ -135,10 +136,10 @@ Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kin
   return read_checkpoint_at(file, path);
 }
 
-std::vector<float> own_part(hid_t file, const std::string& path, const std::vector<float>& values,
-                            CheckpointDtype dtype) {
+std::optional<std::vector<float>> own_part(hid_t file, const std::string& path,
+                                           const std::vector<float>& values, CheckpointDtype dtype) {
   const auto shared = read_shared_entries(file, path);
-  if (shared.empty()) return values;
+  if (shared.empty()) return std::nullopt;
   h5::Handle dataset = h5::open_dataset(file, path);
   const Layout layout = read_layout(file, dataset);
   std::map<std::string, std::string> from;

@@ -439,7 +439,8 @@ void Store::write_outputs(const std::string& id, const CellOutputs& out) {
        {std::pair<const char*, const std::vector<float>*>{"initial", &out.initial}, {"best", &out.best}}) {
     const std::string path = base + "/checkpoints/" + which;
     const CheckpointDtype dtype = detail::stored_checkpoint_dtype(file_, path);
-    const std::vector<float> own = detail::own_part(file_, path, *values, dtype);
+    const std::optional<std::vector<float>> packed = detail::own_part(file_, path, *values, dtype);
+    const std::vector<float>& own = packed ? *packed : *values;
     if (dtype == CheckpointDtype::float32)
       write_flat(path, H5T_NATIVE_FLOAT, own.data(), own.size());
     else  // rounded here, ties to even, and written as the file's own 16-bit type

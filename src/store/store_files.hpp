@@ -2,6 +2,7 @@
 // What the parallel store and the read-only reader share: the file's format
 // marks, where a cell lives, and the reads of records, cells and checkpoints
 // on an open file.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,12 @@ CheckpointDtype stored_checkpoint_dtype(hid_t file, const std::string& path);
 // (none: it holds every entry).
 std::string shared_table_path(const std::string& checkpoint_path);
 std::vector<SharedEntry> read_shared_entries(hid_t file, const std::string& checkpoint_path);
-// What the checkpoint dataset at `path` stores of a task's flat `values`: the
-// entries it does not share. Each shared entry must equal its base as stored
-// in `dtype`, else Error (the plan was wrong: the reference would lie).
-std::vector<float> own_part(hid_t file, const std::string& path, const std::vector<float>& values,
-                            CheckpointDtype dtype);
+// What the checkpoint dataset at `path` stores of a task's flat `values` when
+// it shares entries: the others (nullopt: it shares none and stores them all).
+// Each shared entry must equal its base as stored in `dtype`, else Error (the
+// plan was wrong: the reference would lie).
+std::optional<std::vector<float>> own_part(hid_t file, const std::string& path,
+                                           const std::vector<float>& values, CheckpointDtype dtype);
 std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id);
 // An analysis table at `path`, described by its `columns` attribute.
 ResultTable read_table(hid_t file, const std::string& path);
