@@ -1,7 +1,8 @@
 #!/bin/bash
 # The training step on a GPU, featreuse (`featreuse bench train --device cuda`)
 # against the same machine's PyTorch (train_reference.py: eager fp32, eager
-# bf16 autocast with channels_last for CNNs, and torch.compile bf16), batch 64
+# bf16 autocast with channels_last for CNNs, and torch.compile bf16; featreuse's
+# bf16 CNN runs use the recipe's channels_last too), batch 64
 # at 224 px, one after the other. Prints each model's numbers and ratios
 # (>1: featreuse is faster). Usage: benchmarks/train_gpu.sh [FEATREUSE]
 # (timm from the machine's Python, or FEATREUSE_TIMM_PATH).
@@ -18,7 +19,9 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 nvidia-smi --query-gpu=name --format=csv,noheader | head -1
 python3 -c "import torch; print('PyTorch', torch.__version__, '(TF32 for convolutions:', torch.backends.cudnn.allow_tf32, ')')"
 for model in resnet50 deit_small inception_v3 swin_tiny; do
-  f32=$(ours $model) b16=$(ours $model --amp)
+  layout=()  # the CNNs' bf16 runs in NHWC on both sides, as the reference does
+  case $model in resnet50 | inception_v3) layout=(--channels-last) ;; esac
+  f32=$(ours $model) b16=$(ours $model --amp "${layout[@]}")
   e32=$(theirs $model) e16=$(theirs $model --amp)
   c16=$(theirs $model --amp --compile 2> /dev/null || echo nan)
   printf '%-12s featreuse fp32 %7.1f bf16 %7.1f img/s | PyTorch eager fp32 %7.1f bf16 %7.1f compile bf16 %7s | ' \

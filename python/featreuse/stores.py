@@ -19,6 +19,8 @@ PER_TASK = ("key", "kind", "axes", "config", "record", "layout", "state_dict", "
             "test_labels", "analyses", "analysis_task", "analysis", "probe_values", "cka", "cka_cross",
             "attention_distance")
 MODEL_METADATA = ("gflops", "image_size", "description")
+# Recipe keys added after stores existed, and the value left out of ids (as the C++ task ids do).
+RECIPE_KEYS_WITH_SILENT_DEFAULTS = {"checkpoint_dtype": "float32", "memory_format": "contiguous"}
 
 
 def identity(config):
@@ -32,8 +34,10 @@ def identity(config):
     if isinstance(view.get("model"), dict):
         for key in MODEL_METADATA:
             view["model"].pop(key, None)
-    if isinstance(view.get("recipe"), dict) and view["recipe"].get("checkpoint_dtype") == "float32":
-        view["recipe"].pop("checkpoint_dtype")
+    if isinstance(view.get("recipe"), dict):
+        for key, silent in RECIPE_KEYS_WITH_SILENT_DEFAULTS.items():
+            if view["recipe"].get(key) == silent:
+                view["recipe"].pop(key)
     return json.dumps(view, sort_keys=True)
 
 

@@ -44,7 +44,8 @@ struct BenchTrainOptions {
   int threads = 0;
   bool json_line = false;
   std::string device = "cpu";
-  bool amp = false;  // bf16 autocast (GPUs)
+  bool amp = false;            // bf16 autocast (GPUs)
+  bool channels_last = false;  // the recipe's memory_format
 };
 
 // Random images and labels: `train` images to train on, one batch each for
@@ -82,6 +83,7 @@ train::Recipe bench_recipe(const BenchTrainOptions& o, int64_t steps) {
   recipe["checkpoint_every_s"] = 0.0;
   recipe["plateau"] = false;
   recipe["precision"] = o.amp ? "bf16" : "fp32";
+  recipe["memory_format"] = o.channels_last ? "channels_last" : "contiguous";
   return train::parse_recipe(recipe);
 }
 
@@ -120,6 +122,7 @@ int cmd_bench_train(const Args& args) {
       "json", po::bool_switch(&o.json_line), "print one JSON line")(
       "device", po::value(&o.device), "cpu (default) or cuda (this rank's GPU by node-local rank)")(
       "amp", po::bool_switch(&o.amp), "bf16 autocast (on a GPU; fp32 on the CPU)")(
+      "channels-last", po::bool_switch(&o.channels_last), "NHWC weights and batches (recipe memory_format)")(
       "configs", po::value(&o.configs), "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
@@ -164,17 +167,17 @@ int cmd_bench_train(const Args& args) {
   if (o.json_line)
     std::printf(
         R"({"model": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
-        R"("amp": %s, "ranks": %d, "images_per_s": %.3f})"
+        R"("amp": %s, "channels_last": %s, "ranks": %d, "images_per_s": %.3f})"
         "\n",
         config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.steps, at::get_num_threads(),
-        o.device.c_str(), o.amp ? "true" : "false", group, rate);
+        o.device.c_str(), o.amp ? "true" : "false", o.channels_last ? "true" : "false", group, rate);
   else
     std::printf(
-        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s, %d rank(s): %.1f img/s "
+        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s, %d rank(s): %.1f img/s "
         "(%.1f ms/step)\n",
         config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.size, (long long)o.steps,
-        at::get_num_threads(), o.device.c_str(), o.amp ? " bf16" : "", group, rate,
-        1000.0 * double(o.batch) / rate);
+        at::get_num_threads(), o.device.c_str(), o.amp ? " bf16" : "",
+        o.channels_last ? " channels_last" : "", group, rate, 1000.0 * double(o.batch) / rate);
   return 0;
 }
 

@@ -15,6 +15,10 @@ namespace {
 
 // Model config keys that describe rather than define a model; not hashed.
 const std::vector<std::string> kModelMetadata = {"gflops", "image_size", "description"};
+// Recipe keys added after stores existed, with the value that means what a
+// recipe without them meant: that value is left out of task ids.
+const std::vector<std::pair<std::string, std::string>> kRecipeKeysWithSilentDefaults = {
+    {"checkpoint_dtype", "float32"}, {"memory_format", "contiguous"}};
 const std::vector<std::string> kStandardAxes = {"model", "dataset", "init", "source", "seed"};
 
 // Loads configs/<kind>/<name>.yaml once.
@@ -241,10 +245,10 @@ json identity_view(const json& config) {
     view["dataset"].erase("cache");
     view["dataset"].erase("split_sizes");  // the expected sizes, for plan's costs: they describe the data
   }
-  // A storage choice whose default must not change the ids of stores made before it existed.
-  if (view.contains("recipe") && view["recipe"].is_object() &&
-      view["recipe"].value("checkpoint_dtype", json()) == "float32")
-    view["recipe"].erase("checkpoint_dtype");
+  // Choices whose default must not change the ids of stores made before they existed.
+  if (view.contains("recipe") && view["recipe"].is_object())
+    for (const auto& [key, silent] : kRecipeKeysWithSilentDefaults)
+      if (view["recipe"].value(key, json()) == silent) view["recipe"].erase(key);
   if (view.contains("model") && view["model"].is_object())
     for (const auto& k : kModelMetadata) view["model"].erase(k);
   return view;

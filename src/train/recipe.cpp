@@ -103,7 +103,11 @@ Recipe parse_recipe(const nlohmann::json& j) {
   r.precision = choice<Precision>(j, "precision", {{"fp32", Precision::fp32}, {"bf16", Precision::bf16}});
   r.checkpoint_every_s = get<double>(j, "checkpoint_every_s");
   require(r.checkpoint_every_s >= 0, "checkpoint_every_s", "must not be negative");
-  // Optional: recipes from before it keep their meaning (and their cells' ids).
+  // Optional: recipes from before them keep their meaning (and their cells' ids).
+  if (j.contains("memory_format"))
+    r.memory_format = choice<MemoryFormat>(
+        j, "memory_format",
+        {{"contiguous", MemoryFormat::contiguous}, {"channels_last", MemoryFormat::channels_last}});
   if (j.contains("checkpoint_dtype"))
     r.checkpoint_dtype = choice<store::CheckpointDtype>(j, "checkpoint_dtype",
                                                         {{"float32", store::CheckpointDtype::float32},

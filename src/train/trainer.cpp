@@ -23,6 +23,17 @@ namespace featreuse::train {
 
 namespace {
 
+// The recipe's channels_last: every 4-D parameter and buffer (the
+// convolutions' weights) laid out NHWC. Values, names and the optimiser's
+// references stay; flat checkpoints are read and written in logical order.
+void to_channels_last(models::Network& net) {
+  at::NoGradGuard no_grad;
+  for (auto& t : net.parameters())
+    if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+  for (auto& t : net.buffers())
+    if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 // One cell's training run, step by step; `run` is the whole of it.
 class CellTrainer {
  public:
@@ -40,6 +51,7 @@ class CellTrainer {
   void stop_if_requested();
   void step(const data::Batch& batch);
   double forward_backward(const data::Batch& batch);
+  at::Tensor as_input(const at::Tensor& images) const;
   void average_gradients();
   void advance_schedule();
   void record_loss(double loss, double used_lr);
@@ -96,6 +108,7 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
                 "--ranks-per-task must divide it");
   if (recipe_.precision == Precision::bf16 && !device_.is_cuda())
     spdlog::warn("{}: precision bf16 is autocast on GPUs only; training in fp32 on this CPU", in.label);
+  if (recipe_.memory_format == MemoryFormat::channels_last) to_channels_last(net_);
   net_.train();
   for (const auto& p : net_.parameters()) params_.push_back(p);
   // Training randomness (dropout, drop path) from its own stream of the cell seed.
@@ -223,11 +236,18 @@ void CellTrainer::step(const data::Batch& batch) {
   record_loss(loss, used_lr);
 }
 
+// A training batch in the recipe's memory format (evaluation batches stay as
+// the loader gives them: a convolution with NHWC weights gives NHWC either way).
+at::Tensor CellTrainer::as_input(const at::Tensor& images) const {
+  if (recipe_.memory_format != MemoryFormat::channels_last || images.dim() != 4) return images;
+  return images.contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 double CellTrainer::forward_backward(const data::Batch& batch) {
   at::Tensor loss;
   {  // backward runs outside autocast, as torch.autocast asks
     AutocastScope autocast(recipe_.precision == Precision::bf16, device_);
-    loss = loss_of(net_.forward(batch.images), batch.labels, multi_label_);
+    loss = loss_of(net_.forward(as_input(batch.images)), batch.labels, multi_label_);
   }
   double value = loss.item<double>();
   if (reducer_.size() > 1) {  // the group's loss: the mean of equal shards' means

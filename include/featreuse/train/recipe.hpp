@@ -21,6 +21,9 @@ enum class Warmup { linear, additive };
 // second-to-last step, with the latest value (0 before the first).
 enum class PlateauStep { epoch, reference };
 enum class Precision { fp32, bf16 };
+// How 4-D weights and training batches lie in memory: PyTorch's default, or
+// NHWC (what GPU tensor cores and oneDNN's convolutions prefer).
+enum class MemoryFormat { contiguous, channels_last };
 
 struct Recipe {
   Optimizer optimizer = Optimizer::adam;
@@ -43,6 +46,7 @@ struct Recipe {
   double min_lr = 0;
   int64_t select_decimals = 3;
   Precision precision = Precision::fp32;
+  MemoryFormat memory_format = MemoryFormat::contiguous;
   double checkpoint_every_s = 600;
   // The precision the store keeps `initial` and `best` in (training is float32 regardless).
   store::CheckpointDtype checkpoint_dtype = store::CheckpointDtype::float32;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/grid/axis_order.hpp"
@@ -131,6 +132,24 @@ TEST(Grid, DataLocationIsNotPartOfTheId) {
   EXPECT_EQ(task_id(config), task_id(moved));
   moved["dataset"]["val_size"] = 7;
   EXPECT_NE(task_id(config), task_id(moved));
+}
+
+// Recipe keys added after stores existed: their default is left out of ids
+// (stores made before them keep their cells), any other value changes them.
+TEST(Grid, NewRecipeKeysAtTheirDefaultKeepTheIds) {
+  const json config = plan_of(kDemo).tasks[1].config;
+  ASSERT_TRUE(config.contains("recipe"));
+  for (const auto& [key, silent, other] :
+       {std::tuple<std::string, std::string, std::string>{"checkpoint_dtype", "float32", "bfloat16"},
+        {"memory_format", "contiguous", "channels_last"}}) {
+    json with = config;
+    with["recipe"].erase(key);
+    const std::string without_key = task_id(with);
+    with["recipe"][key] = silent;
+    EXPECT_EQ(task_id(with), without_key) << key;
+    with["recipe"][key] = other;
+    EXPECT_NE(task_id(with), without_key) << key;
+  }
 }
 
 TEST(Grid, FiltersIncludeAndExclude) {

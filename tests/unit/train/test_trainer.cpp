@@ -280,3 +280,51 @@ TEST(Trainer, TheResumeFileKeepsTheDeviceGeneratorState) {
   EXPECT_EQ(slot.load()->device_generator, "");
   slot.clear();
 }
+
+float largest_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  float worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+// channels_last changes how convolutions lay out their weights and batches,
+// not what they compute: the same training up to float rounding (the NHWC
+// kernels sum in another order), checkpoints in the same logical order, and a
+// resumed run bit-identical to a straight one in the same format.
+TEST(Trainer, ChannelsLastTrainsAsContiguousAndResumesExactly) {
+  // SGD: Adam's normalised step turns rounding noise in near-zero gradients
+  // into whole learning-rate steps, which would hide a real difference.
+  nlohmann::json nchw = recipe();
+  nchw["optimizer"] = "sgd";
+  nlohmann::json nhwc = nchw;
+  nhwc["memory_format"] = "channels_last";
+  const train::TrainResult plain = run(nchw, nullptr, -1).result;
+  const train::TrainResult straight = run(nhwc, nullptr, -1).result;
+  EXPECT_EQ(plain.outputs.initial, straight.outputs.initial);
+  ASSERT_EQ(plain.outputs.best.size(), straight.outputs.best.size());
+  float largest = 0;
+  for (float v : plain.outputs.best) largest = std::max(largest, std::abs(v));
+  // 24 steps of float rounding differences: a wrong layout would be O(1).
+  EXPECT_LT(largest_difference(plain.outputs.best, straight.outputs.best), 1e-4f * largest);
+  EXPECT_EQ(plain.record.best_iteration, straight.record.best_iteration);
+
+  const std::string path = temp_path("resume_nhwc.h5");
+  train::FileResumeSlot slot(path);
+  ASSERT_TRUE(run(nhwc, &slot, 12).interrupted);
+  Outcome resumed = run(nhwc, &slot, -1);
+  ASSERT_FALSE(resumed.interrupted);
+  expect_identical(straight, resumed.result);
+  slot.clear();
+}
+
+TEST(Trainer, AnUnknownMemoryFormatIsNamed) {
+  nlohmann::json r = recipe();
+  r["memory_format"] = "nhwc";
+  try {
+    train::parse_recipe(r);
+    ADD_FAILURE() << "accepted memory_format nhwc";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("memory_format"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("channels_last"), std::string::npos) << e.what();
+  }
+}
