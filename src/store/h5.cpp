@@ -334,6 +334,10 @@ void unlink(hid_t loc, const std::string& path) {
   check(H5Ldelete(loc, path.c_str(), H5P_DEFAULT), "cannot delete '" + path + "'");
 }
 
+void close(Handle& file) {
+  if (file.valid()) check(H5Fclose(file.release()), "H5Fclose");
+}
+
 void flush(hid_t file) { check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush"); }
 
 }  // namespace featreuse::h5

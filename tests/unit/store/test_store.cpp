@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/store/progress.hpp"
 #include "featreuse/store/store.hpp"
 
 using namespace featreuse;
@@ -157,4 +158,32 @@ TEST(H5, ReadsStringAttributesAsH5pyWritesThem) {
   EXPECT_EQ(h5::get_string_attribute(file, "fixed"), "plain");
   file.reset();
   std::filesystem::remove(path);
+}
+
+// A progress file written on a full disk (its temporary file a link to
+// /dev/full, where writes fail with ENOSPC at the stream's flush): an error
+// naming the file and the cause, the previous file kept, nothing left behind.
+// Before, the failure surfaced only at close, unchecked, and the empty
+// temporary file replaced the previous one.
+TEST(Progress, AWriteOnAFullDiskKeepsThePreviousFile) {
+  const std::string store = temp_path("progress_full.h5");
+  TaskProgress p;
+  p.host = "h";
+  p.step = 3;
+  write_progress(store, "t1", p);
+  const std::filesystem::path dir = progress_dir(store);
+  const std::filesystem::path temporary = dir / ("t1.json." + std::to_string(getpid()));
+  std::filesystem::create_symlink("/dev/full", temporary);
+  p.step = 4;
+  try {
+    write_progress(store, "t1", p);
+    FAIL() << "a write on a full disk did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(temporary.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(temporary)));
+  ASSERT_FALSE(std::filesystem::is_symlink(dir / "t1.json"));
+  EXPECT_EQ(read_progress(store).at("t1").step, 3);
+  std::filesystem::remove_all(dir);
 }
