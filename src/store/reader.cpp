@@ -1,5 +1,10 @@
 #include "featreuse/store/reader.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+
 #include "featreuse/core/error.hpp"
 #include "store_files.hpp"
 
@@ -8,6 +13,95 @@ namespace featreuse::store {
 const char* checkpoint_name(CheckpointKind which) {
   return which == CheckpointKind::initial ? "initial" : "best";
 }
+
+namespace {
+
+// A damaged store can hold anything at a path. These checks come before a
+// read: indexing the dims of a dataset of another rank, or letting HDF5 read
+// N elements into a buffer sized for the expected count, would read or write
+// past a buffer.
+size_t elements_of(hid_t dataset) {
+  size_t n = 1;
+  for (hsize_t d : h5::dims(dataset)) n *= size_t(d);
+  return n;
+}
+
+// The rows of a one-dimensional dataset, which the file must hold: a damaged
+// dataspace can claim more elements than the file has bytes for, and
+// allocating for them fails with std::bad_alloc, which is no message.
+size_t rows_of(hid_t dataset, const std::string& path) {
+  const auto dims = h5::dims(dataset);
+  if (dims.size() != 1)
+    throw Error("store: " + path + " has " + std::to_string(dims.size()) +
+                " dimensions, expected 1 (a damaged store?)");
+  h5::Handle type(h5::check(H5Dget_type(dataset), "H5Dget_type"));
+  const size_t element = std::max<size_t>(H5Tget_size(type), 1);
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  if (dims[0] > stored / element)
+    throw Error("store: " + path + " claims " + std::to_string(dims[0]) + " elements of " +
+                std::to_string(element) + " bytes, but the file holds " + std::to_string(stored) +
+                " bytes of them (a damaged store?)");
+  return size_t(dims[0]);
+}
+
+// A table's stored row type: HDF5 1.10 converts compound types trusting the
+// file's member offsets and sizes, and a damaged type made it read out of
+// bounds, or allocate 4 GB for a row (found by fuzz_store_reader). The rows
+// must be held by the file, and every member must lie inside its row.
+void check_row_type(hid_t dataset, const std::string& path) {
+  h5::Handle type(h5::check(H5Dget_type(dataset), "H5Dget_type"));
+  if (H5Tget_class(type) != H5T_COMPOUND)
+    throw Error("store: " + path + " is not a table (a damaged store?)");
+  const size_t size = H5Tget_size(type), rows = elements_of(dataset);
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  if (rows > 0 && size > stored / rows)  // HDF5 allocates a buffer of the claimed size
+    throw Error("store: " + path + " claims rows of " + std::to_string(size) + " bytes, but the file holds " +
+                std::to_string(stored) + " bytes of them (a damaged store?)");
+  const int members = H5Tget_nmembers(type);
+  for (int i = 0; i < members; ++i) {
+    h5::Handle member(h5::check(H5Tget_member_type(type, unsigned(i)), "H5Tget_member_type"));
+    const size_t offset = H5Tget_member_offset(type, unsigned(i)), bytes = H5Tget_size(member);
+    if (offset > size || bytes > size - offset)
+      throw Error("store: " + path + ": column " + std::to_string(i) +
+                  " lies outside its row (a damaged store?)");
+  }
+}
+
+// One dimension of a layout row's shape text ("64,3,7,7").
+int64_t shape_dim(const std::string& text, const std::string& path) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = text.empty() ? -1 : std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || v < 0)
+    throw Error("store: " + path + ": shape dimension '" + text + "' is not a size (a damaged store?)");
+  return v;
+}
+
+// Every tensor of the layout inside the flat checkpoint, its shape holding
+// exactly its values: what the readers of checkpoints index by.
+void check_layout(const Layout& layout, size_t values, const std::string& path) {
+  for (const auto& e : layout.entries) {
+    int64_t n = 1;
+    for (int64_t d : e.shape) n = d != 0 && n > INT64_MAX / d ? -1 : n * d;
+    if (e.offset < 0 || e.numel < 0 || n != e.numel || uint64_t(e.offset) > values ||
+        uint64_t(e.numel) > values - uint64_t(e.offset))
+      throw Error("store: " + path + ": tensor '" + e.name + "' (offset " + std::to_string(e.offset) + ", " +
+                  std::to_string(e.numel) + " values) does not fit its shape or the " +
+                  std::to_string(values) + " values of the checkpoint (a damaged store?)");
+  }
+}
+
+// Text of the store that must be JSON; nlohmann's own error is not a message
+// for a user.
+json parse_stored_json(const std::string& text, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error("store: " + path + " is not valid JSON (a damaged store?): " + e.what());
+  }
+}
+
+}  // namespace
 
 namespace detail {
 
@@ -25,7 +119,12 @@ void check_store(hid_t file, const std::string& path) {
 CellRecord read_record(hid_t file, const std::string& id) {
   Rows rows(record_type(), 1);
   h5::Handle type = rows.type().h5_type();
-  h5::Handle dataset = h5::open_dataset(file, cell_path(id) + "/record");
+  const std::string path = cell_path(id) + "/record";
+  h5::Handle dataset = h5::open_dataset(file, path);
+  check_row_type(dataset, path);
+  if (elements_of(dataset) != 1)
+    throw Error("store: " + path + " holds " + std::to_string(elements_of(dataset)) +
+                " records, expected 1 (a damaged store?)");
   h5::read_all(dataset, type, rows.data());
   return get_record(rows, 0);
 }
@@ -39,7 +138,8 @@ Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kin
   const std::string layout_path = h5::get_string_attribute(dataset, "layout");
   layout.id = layout_path.substr(layout_path.rfind('/') + 1);
   h5::Handle table = h5::open_dataset(file, layout_path);
-  Rows rows(layout_type(), h5::dims(table)[0]);
+  check_row_type(table, layout_path);
+  Rows rows(layout_type(), rows_of(table, layout_path));
   h5::read_all(table, layout_type().h5_type(), rows.data());
   for (size_t i = 0; i < rows.size(); ++i) {
     LayoutEntry e;
@@ -50,15 +150,16 @@ Checkpoint read_checkpoint(hid_t file, const std::string& id, CheckpointKind kin
     for (size_t pos = 0; pos < shape.size();) {
       size_t end = shape.find(',', pos);
       if (end == std::string::npos) end = shape.size();
-      e.shape.push_back(std::stoll(shape.substr(pos, end - pos)));
+      e.shape.push_back(shape_dim(shape.substr(pos, end - pos), layout_path));
       pos = end + 1;
     }
     e.buffer = rows.get_string(i, "kind") == "buffer";
     e.dtype = rows.get_string(i, "dtype");
     layout.entries.push_back(std::move(e));
   }
-  std::vector<float> flat(h5::dims(dataset)[0]);
-  h5::read_all(dataset, H5T_NATIVE_FLOAT, flat.data());
+  std::vector<float> flat(rows_of(dataset, path));
+  if (!flat.empty()) h5::read_all(dataset, H5T_NATIVE_FLOAT, flat.data());
+  check_layout(layout, flat.size(), layout_path);
   if (int64_t(flat.size()) != layout.total())
     throw Error("store: " + path + " has " + std::to_string(flat.size()) + " values, its layout " +
                 std::to_string(layout.total()));
@@ -75,7 +176,7 @@ std::vector<StoredCell> read_cells(hid_t file) {
     const std::string base = cell_path(id);
     c.key = h5::read_string(file, base + "/key");
     c.kind = grid::parse_task_kind(h5::read_string(file, base + "/kind"));
-    c.axes = json::parse(h5::read_string(file, base + "/axes"));
+    c.axes = parse_stored_json(h5::read_string(file, base + "/axes"), base + "/axes");
     c.config = h5::read_string(file, base + "/config");
     c.record = read_record(file, id);
     out.push_back(std::move(c));
@@ -88,7 +189,8 @@ std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id) {
   const std::string path = cell_path(id) + "/curves/val";
   if (!h5::exists(file, path)) return out;
   h5::Handle dataset = h5::open_dataset(file, path);
-  Rows rows(val_curve_type(), h5::dims(dataset)[0]);
+  check_row_type(dataset, path);
+  Rows rows(val_curve_type(), rows_of(dataset, path));
   if (rows.size() > 0) h5::read_all(dataset, val_curve_type().h5_type(), rows.data());
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows.get_int(i, "iteration") < 0) continue;  // unused capacity
@@ -105,8 +207,15 @@ std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id) {
 
 ResultTable read_table(hid_t file, const std::string& path) {
   h5::Handle dataset = h5::open_dataset(file, path);
-  const RowType type = RowType::from_json(json::parse(h5::get_string_attribute(dataset, "columns")));
-  Rows rows(type, h5::dims(dataset)[0]);
+  const json columns = parse_stored_json(h5::get_string_attribute(dataset, "columns"), path + " (columns)");
+  RowType type;
+  try {
+    type = RowType::from_json(columns);
+  } catch (const json::exception& e) {
+    throw Error("store: " + path + ": its columns are not a row type (a damaged store?): " + e.what());
+  }
+  check_row_type(dataset, path);
+  Rows rows(type, rows_of(dataset, path));
   if (rows.size() > 0) h5::read_all(dataset, type.h5_type(), rows.data());
   return ResultTable::from_rows(path.substr(path.rfind('/') + 1), rows);
 }
