@@ -3,8 +3,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "../../fuzz/store_reader_target.hpp"
