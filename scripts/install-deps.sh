@@ -19,6 +19,8 @@ packages=(
   # a private single-node Slurm for the sbatch/requeue test (its daemons are
   # started and stopped by the test, with a configuration of its own)
   slurmctld slurmd slurm-client munge
+  # the aimed kills stop a rank inside a store write with gdb (tests/integration/aimed_kill.sh)
+  gdb
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -84,6 +84,8 @@ def base_entry(file, bases, path, entry):
         if path not in file:
             raise ValueError(f"entry {entry.name} is shared with {path}, which the store does not have")
         base = file[path]
+        if base.name + "_shared" in file:  # bases hold every entry: no chains, no circles
+            raise ValueError(f"entry {entry.name} is shared with {path}, which shares entries itself")
         layout = stored_layout(file, base)
         bases[path] = (full_values(file, base, layout), layout)
     values, layout = bases[path]

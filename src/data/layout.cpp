@@ -225,7 +225,7 @@ double parse_number(const std::string& text, const std::string& file, int64_t li
   const char* begin = text.c_str();
   char* end = nullptr;
   const double v = std::strtod(begin, &end);
-  if (end == begin || *end != '\0' || !std::isfinite(v))
+  if (end == begin || end != begin + text.size() || !std::isfinite(v))  // the whole text: a NUL ends none
     throw Error("'" + file + "' line " + std::to_string(line) + ": column '" + column + "' holds '" + text +
                 "', not a number");
   return v;

@@ -1,5 +1,7 @@
 // APTOS2019 (Kaggle blindness detection): <root>/train.csv (id_code, diagnosis)
 // and <root>/train_images/<id_code>.png; the reference's seed-42 70/15/15 split.
+#include <cmath>
+
 #include "featreuse/core/error.hpp"
 #include "featreuse/data/csv.hpp"
 #include "layout_common.hpp"
@@ -16,7 +18,8 @@ Layout build_aptos(const LayoutOptions& options) {
     Item item;
     item.source = "train_images/" + table.rows[r][id] + ".png";
     const double v = parse_number(table.rows[r][diagnosis], table.file, table.lines[r], "diagnosis");
-    if (v != double(int64_t(v)) || v < 0 || v > 4)
+    // The range first: converting a value outside int64_t's range (1e300) is undefined.
+    if (!(v >= 0 && v <= 4) || v != std::floor(v))
       throw Error("'" + table.file + "' line " + std::to_string(table.lines[r]) + ": diagnosis '" +
                   table.rows[r][diagnosis] + "' is not a grade 0-4");
     item.label = int64_t(v);

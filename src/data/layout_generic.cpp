@@ -8,6 +8,9 @@
 // seeded holdout split is used (default 20%: val 10%, test 10%).
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -38,6 +41,22 @@ int split_of(const std::string& value) {
   if (v == "val" || v == "valid" || v == "validation") return 1;
   if (v == "test" || v == "testing") return 2;
   return -1;
+}
+
+// The largest class id a numeric label column may hold: far above any
+// classification task, and low enough that a column of other numbers (an id,
+// an age) given as the label is refused rather than made into that many classes.
+constexpr long long kMaxClassId = 99999;
+
+// A label's class id, or -1 when it is a name. The whole text must be read as
+// the integer: a NUL inside it makes it a name, not the digits before the NUL.
+long long class_id(const std::string& v) {
+  if (v.empty()) return -1;
+  errno = 0;
+  char* end = nullptr;
+  const long long id = std::strtoll(v.c_str(), &end, 10);
+  if (end != v.c_str() + v.size() || id < 0) return -1;
+  return errno == ERANGE ? std::numeric_limits<long long>::max() : id;
 }
 
 }  // namespace
@@ -104,17 +123,20 @@ Layout build_csv(const LayoutOptions& options) {
     // Class ids when every value is an integer, else class names sorted.
     bool numeric = true;
     std::set<std::string> names;
-    int64_t max_id = -1;
-    for (const auto& row : t.rows) {
-      const std::string& v = row[labels[0]];
+    std::vector<long long> ids;
+    size_t max_row = 0;
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+      const std::string& v = t.rows[r][labels[0]];
       names.insert(v);
-      char* end = nullptr;
-      const long long id = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || id < 0)
-        numeric = false;
-      else
-        max_id = std::max<int64_t>(max_id, id);
+      ids.push_back(class_id(v));
+      numeric = numeric && ids.back() >= 0;
+      if (ids.back() > ids[max_row]) max_row = r;
     }
+    const long long max_id = ids.empty() ? -1 : ids[max_row];
+    if (numeric && max_id > kMaxClassId)
+      throw Error("'" + t.file + "' line " + std::to_string(t.lines[max_row]) + ": label '" +
+                  t.rows[max_row][labels[0]] + "' in column '" + options.label_columns[0] +
+                  "' is a class id above " + std::to_string(kMaxClassId) + " (is it the label column?)");
     if (numeric) {
       for (int64_t k = 0; k <= max_id; ++k) layout.class_names.push_back(std::to_string(k));
     } else {
@@ -122,10 +144,10 @@ Layout build_csv(const LayoutOptions& options) {
     }
     std::map<std::string, int64_t> index;
     for (size_t k = 0; k < layout.class_names.size(); ++k) index[layout.class_names[k]] = int64_t(k);
-    for (const auto& row : t.rows) {
+    for (size_t r = 0; r < t.rows.size(); ++r) {
       Item item;
-      item.source = (dir / row[path]).string();
-      item.label = numeric ? std::stoll(row[labels[0]]) : index.at(row[labels[0]]);
+      item.source = (dir / t.rows[r][path]).string();
+      item.label = numeric ? int64_t(ids[r]) : index.at(t.rows[r][labels[0]]);
       layout.items.push_back(std::move(item));
     }
   } else {

@@ -1,6 +1,7 @@
 // Reading a checkpoint, with the entries a transfer cell's `initial` shares
 // with the checkpoint it copied them from, and packing an `initial` into the
 // entries it keeps itself (docs/store.md "Checkpoints").
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -12,40 +13,50 @@ namespace featreuse::store::detail {
 
 namespace {
 
-std::vector<int64_t> parse_shape(const std::string& text) {
+std::vector<int64_t> parse_shape(const std::string& text, const std::string& path) {
   std::vector<int64_t> shape;
   for (size_t pos = 0; pos < text.size();) {
     size_t end = text.find(',', pos);
     if (end == std::string::npos) end = text.size();
-    shape.push_back(std::stoll(text.substr(pos, end - pos)));
+    shape.push_back(shape_dim(text.substr(pos, end - pos), path));
     pos = end + 1;
   }
   return shape;
 }
 
-// The layout a checkpoint dataset's `layout` attribute names.
+// The layout a checkpoint dataset's `layout` attribute names, each entry
+// checked to lie inside the layout's flat vector.
 Layout read_layout(hid_t file, hid_t checkpoint) {
   Layout layout;
   const std::string path = h5::get_string_attribute(checkpoint, "layout");
   layout.id = path.substr(path.rfind('/') + 1);
   h5::Handle table = h5::open_dataset(file, path);
-  Rows rows(layout_type(), h5::dims(table)[0]);
-  h5::read_all(table, layout_type().h5_type(), rows.data());
+  check_row_type(table, path);
+  Rows rows(layout_type(), rows_of(table, path));
+  if (rows.size() > 0) h5::read_all(table, layout_type().h5_type(), rows.data());
   for (size_t i = 0; i < rows.size(); ++i) {
     LayoutEntry e;
     e.name = rows.get_string(i, "name");
     e.offset = rows.get_int(i, "offset");
     e.numel = rows.get_int(i, "numel");
-    e.shape = parse_shape(rows.get_string(i, "shape"));
+    e.shape = parse_shape(rows.get_string(i, "shape"), path);
     e.buffer = rows.get_string(i, "kind") == "buffer";
     e.dtype = rows.get_string(i, "dtype");
     layout.entries.push_back(std::move(e));
   }
+  int64_t total = 0;
+  for (const auto& e : layout.entries) {
+    if (e.numel < 0 || e.numel > INT64_MAX - total)
+      throw Error("store: " + path + ": entry '" + e.name + "' has " + std::to_string(e.numel) +
+                  " values (a damaged store?)");
+    total += e.numel;
+  }
+  check_layout(layout, size_t(total), path);
   return layout;
 }
 
-std::vector<float> read_values(hid_t dataset) {
-  std::vector<float> values(h5::dims(dataset)[0]);
+std::vector<float> read_values(hid_t dataset, const std::string& path) {
+  std::vector<float> values(rows_of(dataset, path));
   if (!values.empty()) h5::read_all(dataset, H5T_NATIVE_FLOAT, values.data());
   return values;
 }
@@ -62,8 +73,13 @@ class Bases {
   explicit Bases(hid_t file) : file_(file) {}
   const Checkpoint& get(const std::string& path) {
     auto it = read_.find(path);
-    if (it == read_.end()) it = read_.emplace(path, read_checkpoint_at(file_, path)).first;
-    return it->second;
+    if (it != read_.end()) return it->second;
+    // Bases hold every entry themselves (a source's best, an ST draw): one
+    // level of references, so a damaged store cannot send readers in circles.
+    if (!read_shared_entries(file_, path).empty())
+      throw Error("store: " + path +
+                  " is named as holding shared entries but shares entries itself (a damaged store?)");
+    return read_.emplace(path, read_checkpoint_at(file_, path)).first->second;
   }
 
  private:
@@ -86,7 +102,8 @@ std::vector<SharedEntry> read_shared_entries(hid_t file, const std::string& chec
   std::vector<SharedEntry> out;
   if (!h5::exists(file, path)) return out;
   h5::Handle table = h5::open_dataset(file, path);
-  Rows rows(shared_entry_type(), h5::dims(table)[0]);
+  check_row_type(table, path);
+  Rows rows(shared_entry_type(), rows_of(table, path));
   if (rows.size() > 0) h5::read_all(table, shared_entry_type().h5_type(), rows.data());
   for (size_t i = 0; i < rows.size(); ++i)
     out.push_back({rows.get_string(i, "name"), rows.get_string(i, "from")});
@@ -96,7 +113,7 @@ std::vector<SharedEntry> read_shared_entries(hid_t file, const std::string& chec
 Checkpoint read_checkpoint_at(hid_t file, const std::string& path) {
   h5::Handle dataset = h5::open_dataset(file, path);
   Checkpoint out{read_layout(file, dataset), {}};
-  const std::vector<float> own = read_values(dataset);
+  const std::vector<float> own = read_values(dataset, path);
   const auto shared = read_shared_entries(file, path);
   if (int64_t(own.size()) != own_values(out.layout, shared))
     throw Error("store: " + path + " has " + std::to_string(own.size()) + " values, its layout and " +

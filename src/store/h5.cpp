@@ -224,7 +224,15 @@ std::string read_string(hid_t loc, const std::string& path) {
   Handle type(check(H5Dget_type(dataset), "H5Dget_type"));
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0)
     throw Error("HDF5: '" + path + "' is not a fixed-length string");
-  std::string out(H5Tget_size(type), '\0');
+  // A damaged file can claim any size: one string, which the file holds
+  // (several were read into a buffer for one; 4 GB was allocated for a
+  // 128 kB file: found by fuzz_store_reader).
+  hsize_t elements = 1;
+  for (hsize_t d : dims(dataset)) elements *= d;
+  const size_t size = H5Tget_size(type);
+  if (elements != 1 || size > H5Dget_storage_size(dataset))
+    throw Error("HDF5: '" + path + "' is not one string of the file's bytes (a damaged file?)");
+  std::string out(size, '\0');
   read_all(dataset, type, out.data());
   out.resize(std::strlen(out.c_str()));
   return out;
@@ -332,6 +340,10 @@ std::string soft_link_target(hid_t loc, const std::string& path) {
 
 void unlink(hid_t loc, const std::string& path) {
   check(H5Ldelete(loc, path.c_str(), H5P_DEFAULT), "cannot delete '" + path + "'");
+}
+
+void close(Handle& file) {
+  if (file.valid()) check(H5Fclose(file.release()), "H5Fclose");
 }
 
 void flush(hid_t file) { check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush"); }

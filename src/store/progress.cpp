@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -51,10 +53,21 @@ void write_progress(const std::string& store_path, const std::string& id, const 
   {
     std::ofstream out(temporary);
     out << progress.to_json().dump() << "\n";
-    if (!out) throw Error("cannot write the progress file " + temporary.string());
+    // The bytes reach the file system at close: a full disk shows only then,
+    // and the half-written file must not replace the previous one.
+    out.close();
+    if (!out) {
+      const std::string reason = std::strerror(errno);
+      fs::remove(temporary, ec);
+      throw Error("cannot write the progress file " + temporary.string() + ": " + reason);
+    }
   }
   fs::rename(temporary, path, ec);  // atomic: a reader sees the old file or the new one
-  if (ec) throw Error("cannot replace the progress file " + path.string() + ": " + ec.message());
+  if (ec) {
+    const std::string reason = ec.message();
+    fs::remove(temporary, ec);
+    throw Error("cannot replace the progress file " + path.string() + ": " + reason);
+  }
 }
 
 void remove_progress(const std::string& store_path, const std::string& id) noexcept {

@@ -1,5 +1,10 @@
 #include "featreuse/store/reader.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+
 #include "featreuse/core/error.hpp"
 #include "store_files.hpp"
 
@@ -8,6 +13,20 @@ namespace featreuse::store {
 const char* checkpoint_name(CheckpointKind which) {
   return which == CheckpointKind::initial ? "initial" : "best";
 }
+
+namespace {
+
+// Text of the store that must be JSON; nlohmann's own error is not a message
+// for a user.
+json parse_stored_json(const std::string& text, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error("store: " + path + " is not valid JSON (a damaged store?): " + e.what());
+  }
+}
+
+}  // namespace
 
 namespace detail {
 
@@ -25,7 +44,12 @@ void check_store(hid_t file, const std::string& path) {
 CellRecord read_record(hid_t file, const std::string& id) {
   Rows rows(record_type(), 1);
   h5::Handle type = rows.type().h5_type();
-  h5::Handle dataset = h5::open_dataset(file, cell_path(id) + "/record");
+  const std::string path = cell_path(id) + "/record";
+  h5::Handle dataset = h5::open_dataset(file, path);
+  check_row_type(dataset, path);
+  if (elements_of(dataset) != 1)
+    throw Error("store: " + path + " holds " + std::to_string(elements_of(dataset)) +
+                " records, expected 1 (a damaged store?)");
   h5::read_all(dataset, type, rows.data());
   return get_record(rows, 0);
 }
@@ -40,7 +64,7 @@ std::vector<StoredCell> read_cells(hid_t file) {
     const std::string base = cell_path(id);
     c.key = h5::read_string(file, base + "/key");
     c.kind = grid::parse_task_kind(h5::read_string(file, base + "/kind"));
-    c.axes = json::parse(h5::read_string(file, base + "/axes"));
+    c.axes = parse_stored_json(h5::read_string(file, base + "/axes"), base + "/axes");
     c.config = h5::read_string(file, base + "/config");
     c.record = read_record(file, id);
     out.push_back(std::move(c));
@@ -53,7 +77,8 @@ std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id) {
   const std::string path = cell_path(id) + "/curves/val";
   if (!h5::exists(file, path)) return out;
   h5::Handle dataset = h5::open_dataset(file, path);
-  Rows rows(val_curve_type(), h5::dims(dataset)[0]);
+  check_row_type(dataset, path);
+  Rows rows(val_curve_type(), rows_of(dataset, path));
   if (rows.size() > 0) h5::read_all(dataset, val_curve_type().h5_type(), rows.data());
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows.get_int(i, "iteration") < 0) continue;  // unused capacity
@@ -70,8 +95,15 @@ std::vector<ValPoint> read_val_curve(hid_t file, const std::string& id) {
 
 ResultTable read_table(hid_t file, const std::string& path) {
   h5::Handle dataset = h5::open_dataset(file, path);
-  const RowType type = RowType::from_json(json::parse(h5::get_string_attribute(dataset, "columns")));
-  Rows rows(type, h5::dims(dataset)[0]);
+  const json columns = parse_stored_json(h5::get_string_attribute(dataset, "columns"), path + " (columns)");
+  RowType type;
+  try {
+    type = RowType::from_json(columns);
+  } catch (const json::exception& e) {
+    throw Error("store: " + path + ": its columns are not a row type (a damaged store?): " + e.what());
+  }
+  check_row_type(dataset, path);
+  Rows rows(type, rows_of(dataset, path));
   if (rows.size() > 0) h5::read_all(dataset, type.h5_type(), rows.data());
   return ResultTable::from_rows(path.substr(path.rfind('/') + 1), rows);
 }

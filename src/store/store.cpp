@@ -1,9 +1,12 @@
 #include "featreuse/store/store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -51,6 +54,29 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   std::string out;
   for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
   return out;
+}
+
+// prepare() gives every dataset its addresses but writes no data (no fill
+// values), so the file is sparse: the free space `run` checked is not held,
+// and a disk that fills up during the run would fail the writes of outputs
+// and records. The blocks are reserved here instead, so that a full disk
+// later fails only files beside the store (training states, progress), which
+// handle it. A file system without fallocate (some network ones) keeps the
+// sparse file.
+void reserve_blocks(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0)
+    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
+  struct stat st {};
+  int error = 0;
+  if (::fstat(fd, &st) != 0)
+    error = errno;
+  else if (st.st_size > 0 && ::fallocate(fd, 0, 0, st.st_size) != 0)
+    error = errno;
+  ::close(fd);
+  if (error == 0 || error == EOPNOTSUPP) return;
+  throw Error("cannot reserve the disk space of the store '" + path + "' (" +
+              std::to_string(st.st_size / 1000000) + " MB): " + std::strerror(error));
 }
 
 }  // namespace
@@ -134,7 +160,10 @@ void Store::prepare(const StudySchema& schema) {
   h5::flush(file_);
   const double created_s = clock.seconds();
   rebuild_results();
-  h5::flush(file_);
+  h5::flush(file_);  // the file now has its full size (HDF5 extends it to the allocated end)
+  all_or_nothing(comm_, [&] {
+    if (rank_ == 0) reserve_blocks(path_);
+  });
   sync();
   // Creation time grows with the number of objects: worth seeing at scale.
   if (rank_ == 0)

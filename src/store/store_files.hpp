@@ -15,6 +15,17 @@ constexpr const char* kFormat = "featreuse-store";
 constexpr int64_t kSchemaVersion = 1;
 
 std::string cell_path(const std::string& id);
+
+// Checks before a read of a possibly damaged store (damage_checks.cpp); each
+// throws featreuse::Error naming `path`. Elements of a dataset of any rank;
+// rows of a one-dimensional one the file really holds; a table whose row type
+// keeps every column inside its row; one dimension of a layout's shape text;
+// every layout entry inside `values` values and holding exactly its shape.
+size_t elements_of(hid_t dataset);
+size_t rows_of(hid_t dataset, const std::string& path);
+void check_row_type(hid_t dataset, const std::string& path);
+int64_t shape_dim(const std::string& text, const std::string& path);
+void check_layout(const Layout& layout, size_t values, const std::string& path);
 // Throws featreuse::Error naming `path` unless the file is a featreuse store
 // of this schema version.
 void check_store(hid_t file, const std::string& path);

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "featreuse/core/error.hpp"
@@ -40,12 +42,43 @@ std::string read_bytes(hid_t file, const std::string& name) {
 // NaN and infinities are written as JSON null (nlohmann's dump) and read back as NaN.
 double number(const nlohmann::json& v) { return v.is_null() ? store::kNaN : v.get<double>(); }
 
+// fsync's own failure matters: a file system that allocates late (ext4's
+// delayed allocation, NFS) reports a full disk here rather than at write().
 void sync_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (fd < 0) throw Error("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!synced) throw Error("cannot sync '" + path + "': " + std::strerror(error));
+}
+
+// The new state in `tmp`, complete and on disk, or an exception. The file is
+// closed explicitly: closing writes HDF5's metadata, which a full disk refuses,
+// and a destructor would swallow that failure and leave a torn file to rename.
+void write_state_file(const std::string& tmp, const TrainState& s, const nlohmann::json& meta) {
+  h5::Handle file = h5::create_serial(tmp);
+  write_floats(file, "model", s.model);
+  write_floats(file, "best", s.best);
+  write_floats(file, "initial", s.initial);
+  write_bytes(file, "optimizer", s.optimizer);
+  write_bytes(file, "generator", s.generator);
+  write_bytes(file, "device_generator", s.device_generator);
+  write_bytes(file, "state", meta.dump());
+  h5::close(file);
+  sync_file(tmp);
+}
+
+// What the system said, when HDF5's message carries it ("... errno = 28,
+// error message = 'No space left on device', ..."): HDF5's whole stack of
+// messages, with times and buffer addresses, says no more to a user.
+std::string system_reason(const std::string& message) {
+  const std::string marker = "error message = '";
+  const size_t start = message.find(marker);
+  if (start == std::string::npos) return message;
+  const size_t end = message.find('\'', start + marker.size());
+  return end == std::string::npos ? message
+                                  : message.substr(start + marker.size(), end - start - marker.size());
 }
 
 }  // namespace
@@ -67,21 +100,24 @@ void FileResumeSlot::save(const TrainState& s) {
   for (const auto& p : s.val_curve)
     meta["val_curve"].push_back({p.iteration, p.epoch, p.loss, p.target, p.metrics});
 
-  std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
   const std::string tmp = path_ + ".tmp";
-  {
-    h5::Handle file = h5::create_serial(tmp);
-    write_floats(file, "model", s.model);
-    write_floats(file, "best", s.best);
-    write_floats(file, "initial", s.initial);
-    write_bytes(file, "optimizer", s.optimizer);
-    write_bytes(file, "generator", s.generator);
-    write_bytes(file, "device_generator", s.device_generator);
-    write_bytes(file, "state", meta.dump());
+  try {
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+    write_state_file(tmp, s, meta);
+    std::filesystem::rename(tmp, path_);  // atomic: the old state stays whole until now
+  } catch (const std::exception& e) {
+    // A full disk or a quota: the partial file goes, the previous state stays.
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw StateNotSaved("cannot save the training state to '" + path_ + "': " + system_reason(e.what()) +
+                        "; the previous state, if any, is kept");
   }
-  sync_file(tmp);
-  std::filesystem::rename(tmp, path_);  // atomic: the old state stays whole until now
-  sync_file(std::filesystem::path(path_).parent_path().string());
+  // The new state is in place; this only makes the rename survive a power
+  // loss, and failing it loses nothing a rerun needs.
+  try {
+    sync_file(std::filesystem::path(path_).parent_path().string());
+  } catch (const Error&) {
+  }
 }
 
 std::optional<TrainState> FileResumeSlot::load() {

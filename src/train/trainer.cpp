@@ -59,7 +59,7 @@ class CellTrainer {
   double plateau_input(double before_any) const;
   void validate();
   Error diverged(const std::string& what, int64_t step) const;
-  void save_state();
+  bool save_state();
   TrainResult finish();
 
   const TrainInputs& in_;
@@ -220,7 +220,11 @@ void CellTrainer::train_epoch() {
 void CellTrainer::stop_if_requested() {
   if (!group_agrees(in_.should_stop ? in_.should_stop() : stop::requested())) return;
   st_.train_seconds = clock_.seconds() + seconds_before_ - st_.eval_seconds;
-  save_state();
+  if (!save_state())
+    spdlog::warn(
+        "train {}: stopped at step {} without saving: the next run continues from the state saved "
+        "before (or from the start if none was)",
+        in_.label, st_.step);
   throw Interrupted();
 }
 
@@ -353,17 +357,26 @@ void CellTrainer::validate() {
   }
 }
 
-void CellTrainer::save_state() {
-  if (!in_.resume) return;
+// False when the slot could not save (a full disk): that is logged and the
+// caller goes on. The slot keeps its previous state, the task itself loses
+// nothing, and only a stop before the next good save costs the steps since.
+bool CellTrainer::save_state() {
+  if (!in_.resume) return true;
   Stopwatch clock;
   st_.model = flatten(net_);
   st_.optimizer = optimizer_bytes(*optimizer_);
   st_.generator = generator_bytes();
   st_.device_generator = device_generator_bytes(device_);
   st_.schedule = lr_schedule_.state();
-  in_.resume->save(st_);
+  try {
+    in_.resume->save(st_);
+  } catch (const StateNotSaved& e) {
+    spdlog::warn("train {}: step {}: {}", in_.label, st_.step, e.what());
+    return false;
+  }
   spdlog::info("train {}: saved the training state at step {} in {}", in_.label, st_.step,
                format_duration(clock.seconds()));
+  return true;
 }
 
 // The record and outputs, with the test split evaluated by the best-validation model.

@@ -105,6 +105,10 @@ void hard_link(hid_t loc, const std::string& target, const std::string& path);
 // Removes a link (collective in parallel).
 void unlink(hid_t loc, const std::string& path);
 
+// Closes a file now and throws if HDF5 cannot: closing writes the metadata,
+// so a full disk fails here, where ~Handle would ignore it.
+void close(Handle& file);
+
 // Flushes the file's metadata and data (collective in parallel).
 void flush(hid_t file);
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "featreuse/core/error.hpp"
 #include "featreuse/core/json.hpp"
 #include "featreuse/store/schema.hpp"
 
@@ -30,13 +31,21 @@ struct TrainState {
   std::vector<store::ValPoint> val_curve;
 };
 
+// A save that did not happen (a full disk, a quota, an I/O error): the message
+// names the file. The slot still holds the previous state, so the caller may
+// go on: the state is only needed if the task is stopped before it ends.
+class StateNotSaved : public Error {
+ public:
+  using Error::Error;
+};
+
 // Where a task's state lives between runs.
 class ResumeSlot {
  public:
   virtual ~ResumeSlot() = default;
   virtual std::optional<TrainState> load() = 0;
-  virtual void save(const TrainState& state) = 0;
-  virtual void clear() = 0;  // the task is finished
+  virtual void save(const TrainState& state) = 0;  // throws StateNotSaved, the old state kept
+  virtual void clear() = 0;                        // the task is finished
 };
 
 // A slot in one HDF5 file per task (`path`), replaced atomically on save.

@@ -3,8 +3,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 
+#include "../../fuzz/store_reader_target.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/store/progress.hpp"
 #include "featreuse/store/store.hpp"
 
 using namespace featreuse;
@@ -214,6 +219,26 @@ TEST(Store, DoneCellsKeepAFullInitialWhenANewerPlanWouldShare) {
   std::filesystem::remove(path);
 }
 
+// A damaged store whose shared entry names a checkpoint that shares entries
+// itself (here: its own) is an error, not a reader going round in circles.
+TEST(Store, ASharedEntryOfACheckpointThatSharesItselfIsAnError) {
+  const std::string path = temp_path("shared_loop.h5");
+  CellSchema transfer = cell("wt", {{"seed", 1}});
+  transfer.initial_shared = {{"conv.weight", "/cells/wt/checkpoints/initial"}};
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({transfer}));
+    s.close();
+  }
+  try {
+    StoreReader(path).checkpoint("wt", CheckpointKind::initial);
+    ADD_FAILURE() << "read a checkpoint that shares with itself";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shares entries itself"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
 // A 16-bit initial cannot stand on a float32 base: the reader would return
 // the base's unrounded values.
 TEST(Store, SharedEntriesNeedABaseOfTheSamePrecision) {
@@ -255,5 +280,117 @@ TEST(H5, ReadsStringAttributesAsH5pyWritesThem) {
   EXPECT_EQ(h5::get_string_attribute(file, "vlen"), "grüße");
   EXPECT_EQ(h5::get_string_attribute(file, "fixed"), "plain");
   file.reset();
+  std::filesystem::remove(path);
+}
+
+// A progress file written on a full disk (its temporary file a link to
+// /dev/full, where writes fail with ENOSPC at the stream's flush): an error
+// naming the file and the cause, the previous file kept, nothing left behind.
+// Before, the failure surfaced only at close, unchecked, and the empty
+// temporary file replaced the previous one.
+TEST(Progress, AWriteOnAFullDiskKeepsThePreviousFile) {
+  const std::string store = temp_path("progress_full.h5");
+  TaskProgress p;
+  p.host = "h";
+  p.step = 3;
+  write_progress(store, "t1", p);
+  const std::filesystem::path dir = progress_dir(store);
+  const std::filesystem::path temporary = dir / ("t1.json." + std::to_string(getpid()));
+  std::filesystem::create_symlink("/dev/full", temporary);
+  p.step = 4;
+  try {
+    write_progress(store, "t1", p);
+    FAIL() << "a write on a full disk did not throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(temporary.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No space left on device"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(temporary)));
+  ASSERT_FALSE(std::filesystem::is_symlink(dir / "t1.json"));
+  EXPECT_EQ(read_progress(store).at("t1").step, 3);
+  std::filesystem::remove_all(dir);
+}
+
+// Every file kept in the store-reader fuzz corpus (a real small store as the
+// seed, and the inputs that found bugs) read whole through the fuzz target's
+// entry point: each must read or raise a featreuse::Error.
+TEST(Fuzz, StoreCorpusReplayEndsInReadsOrErrors) {
+  const std::filesystem::path corpus =
+      std::filesystem::path(FEATREUSE_SOURCE_DIR) / "tests/fuzz/corpus/store";
+  const std::string path = temp_path("fuzz_replay.h5");
+  size_t files = 0, read = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++files;
+    SCOPED_TRACE(entry.path().filename().string());
+    try {
+      if (featreuse::fuzz::read_store_bytes(path, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            bytes.size()) > 0)
+        ++read;
+    } catch (const Error&) {
+    }
+  }
+  std::filesystem::remove(path);
+  EXPECT_GE(files, 1u);
+  EXPECT_GE(read, 1u);  // the seed is a real store with 3 tasks
+}
+
+namespace {
+// A store with one done cell, then damaged by `python` (h5py, on `f`).
+std::string damaged_store(const std::string& name, const std::string& python) {
+  const std::string path = temp_path(name);
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({cell("aaa", {{"seed", 0}})}));
+    s.write_outputs("aaa", outputs(1));
+    s.close();
+  }
+  const std::string cmd =
+      "/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path + "', 'r+'); " + python + "\"";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "needs /usr/bin/python3 with h5py";
+  return path;
+}
+
+std::string error_of(const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+// Damaged content that HDF5 reads without complaint must end in a
+// featreuse::Error naming the object: a shape that is not numbers was
+// std::stoll's std::invalid_argument (exit 3); a layout row pointing past the
+// checkpoint was accepted for the readers of checkpoints to index by; a record
+// dataset of two elements was read into a buffer for one (a heap overflow).
+TEST(StoreReader, DamagedLayoutsAndRecordsAreErrorsNamingTheObject) {
+  std::string path = damaged_store(
+      "bad_shape.h5", "d = f['layouts'][list(f['layouts'])[0]]; r = d[0]; r['shape'] = b'x,3'; d[0] = r");
+  EXPECT_NE(error_of([&] {
+              StoreReader(path).checkpoint("aaa", CheckpointKind::best);
+            }).find("shape dimension 'x' is not a size"),
+            std::string::npos);
+  std::filesystem::remove(path);
+
+  path = damaged_store(
+      "bad_offset.h5",
+      "d = f['layouts'][list(f['layouts'])[0]]; r = d[1]; r['offset'] = 100; r['numel'] = 1; d[1] = r");
+  EXPECT_NE(error_of([&] {
+              StoreReader(path).checkpoint("aaa", CheckpointKind::best);
+            }).find("tensor 'bn.num_batches_tracked' (offset 100, 1 values) does not fit"),
+            std::string::npos);
+  std::filesystem::remove(path);
+
+  path = damaged_store("two_records.h5",
+                       "g = f['cells/aaa']; r = g['record'][()]; del g['record']; "
+                       "g.create_dataset('record', data=[r, r])");
+  EXPECT_NE(error_of([&] {
+              StoreReader(path).record("aaa");
+            }).find("/cells/aaa/record holds 2 records, expected 1"),
+            std::string::npos);
   std::filesystem::remove(path);
 }

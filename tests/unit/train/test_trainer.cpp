@@ -328,3 +328,71 @@ TEST(Trainer, AnUnknownMemoryFormatIsNamed) {
     EXPECT_NE(std::string(e.what()).find("channels_last"), std::string::npos) << e.what();
   }
 }
+
+namespace {
+// A slot whose next save meets a full disk: its temporary file is a link to
+// /dev/full, where every write fails with ENOSPC, as on a full file system.
+void fill_disk_under(const std::string& slot_path) {
+  std::filesystem::remove(slot_path + ".tmp");
+  std::filesystem::create_symlink("/dev/full", slot_path + ".tmp");
+}
+
+std::uintmax_t size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+}  // namespace
+
+// A save on a full disk throws StateNotSaved naming the state file, removes
+// its partial file and leaves the previous state whole and loadable.
+TEST(Trainer, ASaveOnAFullDiskKeepsThePreviousStateAndNamesTheFile) {
+  const std::string path = temp_path("full_disk.h5");
+  train::FileResumeSlot slot(path);
+  ASSERT_TRUE(run(recipe(), &slot, 8).interrupted);  // a good state at step 8
+  const auto before = slot.load();
+  ASSERT_TRUE(before.has_value());
+  const std::uintmax_t size_before = size_or_zero(path);
+
+  train::TrainState later = *before;
+  later.step += 4;
+  fill_disk_under(path);
+  try {
+    slot.save(later);
+    FAIL() << "a save on a full disk did not throw";
+  } catch (const train::StateNotSaved& e) {
+    EXPECT_NE(std::string(e.what()).find("'" + path + "'"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path + ".tmp")))
+      << "the partial state was left behind";
+  EXPECT_EQ(size_or_zero(path), size_before);
+  const auto after = slot.load();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->step, before->step);
+  EXPECT_EQ(after->model, before->model);
+  slot.clear();
+}
+
+// A save that fails mid-training costs the task nothing: it trains on and ends
+// as a straight run. A stop whose save fails still leaves the task interrupted
+// (pending), and the rerun continues from the state saved before, exactly.
+TEST(Trainer, FailedSavesNeitherStopTrainingNorChangeItsResult) {
+  const train::TrainResult straight = run(recipe(), nullptr, -1).result;
+  nlohmann::json r = recipe();
+  r["checkpoint_every_s"] = 1e-9;  // a save at every validation
+  const std::string path = temp_path("full_disk_training.h5");
+  train::FileResumeSlot slot(path);
+  fill_disk_under(path);  // the first save fails; the link goes with it, so the later ones succeed
+  Outcome full = run(r, &slot, -1);
+  ASSERT_FALSE(full.interrupted);
+  expect_identical(straight, full.result);
+  slot.clear();
+
+  ASSERT_TRUE(run(recipe(), &slot, 8).interrupted);  // a good state at step 8
+  fill_disk_under(path);
+  ASSERT_TRUE(run(recipe(), &slot, 4).interrupted);  // resumed at 8, stopped at 12: not saved
+  EXPECT_EQ(slot.load()->step, 8);
+  std::filesystem::remove(path + ".tmp");
+  expect_identical(straight, run(recipe(), &slot, -1).result);
+  slot.clear();
+}
