@@ -87,12 +87,12 @@ def base_entry(file, bases, path, entry):
         if base.name + "_shared" in file:  # bases hold every entry: no chains, no circles
             raise ValueError(f"entry {entry.name} is shared with {path}, which shares entries itself")
         layout = stored_layout(file, base)
-        bases[path] = (full_values(file, base, layout), layout)
-    values, layout = bases[path]
-    rows = layout[layout["name"] == entry.name]
-    if len(rows) != 1 or int(rows["numel"].iloc[0]) != entry.numel:
+        where = {row.name: (int(row.offset), int(row.numel)) for row in layout.itertuples()}
+        bases[path] = (full_values(file, base, layout), where)
+    values, where = bases[path]
+    offset, numel = where.get(entry.name, (0, -1))
+    if numel != entry.numel:
         raise ValueError(f"entry {entry.name} is shared with {path}, which has no entry of {entry.numel} values")
-    offset = int(rows["offset"].iloc[0])
     return values[offset:offset + entry.numel]
 
 

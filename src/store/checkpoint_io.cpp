@@ -61,17 +61,32 @@ std::vector<float> read_values(hid_t dataset, const std::string& path) {
   return values;
 }
 
-const LayoutEntry& entry_named(const Layout& layout, const std::string& name, const std::string& where) {
-  for (const auto& e : layout.entries)
-    if (e.name == name) return e;
-  throw Error("store: " + where + " has no entry '" + name + "'");
-}
-
-// Base checkpoints by path, each read once per call.
+// Base checkpoints by path, each read once per call, with their stored
+// precision and their entries by name.
 class Bases {
  public:
   explicit Bases(hid_t file) : file_(file) {}
-  const Checkpoint& get(const std::string& path) {
+
+  // The values of entry `e` of a checkpoint in the base at `path`.
+  const float* entry(const std::string& path, const LayoutEntry& e, const std::string& sharer) {
+    const Base& base = get(path);
+    auto it = base.by_name.find(e.name);
+    if (it == base.by_name.end()) throw Error("store: " + path + " has no entry '" + e.name + "'");
+    if (it->second->numel != e.numel)
+      throw Error("store: " + sharer + " shares '" + e.name + "' with " + path + ", whose entry has " +
+                  std::to_string(it->second->numel) + " values, not " + std::to_string(e.numel));
+    return base.checkpoint.values.data() + it->second->offset;
+  }
+  CheckpointDtype dtype(const std::string& path) { return get(path).dtype; }
+
+ private:
+  struct Base {
+    Checkpoint checkpoint;
+    CheckpointDtype dtype;
+    std::map<std::string, const LayoutEntry*> by_name;
+  };
+
+  const Base& get(const std::string& path) {
     auto it = read_.find(path);
     if (it != read_.end()) return it->second;
     // Bases hold every entry themselves (a source's best, an ST draw): one
@@ -79,13 +94,23 @@ class Bases {
     if (!read_shared_entries(file_, path).empty())
       throw Error("store: " + path +
                   " is named as holding shared entries but shares entries itself (a damaged store?)");
-    return read_.emplace(path, read_checkpoint_at(file_, path)).first->second;
+    Base& base =
+        read_.emplace(path, Base{read_checkpoint_at(file_, path), stored_checkpoint_dtype(file_, path), {}})
+            .first->second;
+    for (const auto& e : base.checkpoint.layout.entries) base.by_name[e.name] = &e;
+    return base;
   }
 
- private:
   hid_t file_;
-  std::map<std::string, Checkpoint> read_;
+  std::map<std::string, Base> read_;
 };
+
+// Where each shared entry's value is, by entry name.
+std::map<std::string, std::string> base_of_entry(const std::vector<SharedEntry>& shared) {
+  std::map<std::string, std::string> from;
+  for (const auto& s : shared) from[s.name] = s.from;
+  return from;
+}
 
 }  // namespace
 
@@ -123,8 +148,7 @@ Checkpoint read_checkpoint_at(hid_t file, const std::string& path) {
     out.values = own;
     return out;
   }
-  std::map<std::string, std::string> from;
-  for (const auto& s : shared) from[s.name] = s.from;
+  const auto from = base_of_entry(shared);
   Bases bases(file);
   out.values.resize(out.layout.total());
   const float* next_own = own.data();
@@ -136,12 +160,7 @@ Checkpoint read_checkpoint_at(hid_t file, const std::string& path) {
       next_own += e.numel;
       continue;
     }
-    const Checkpoint& base = bases.get(f->second);
-    const LayoutEntry& b = entry_named(base.layout, e.name, f->second);
-    if (b.numel != e.numel)
-      throw Error("store: " + path + " shares '" + e.name + "' with " + f->second + ", whose entry has " +
-                  std::to_string(b.numel) + " values, not " + std::to_string(e.numel));
-    std::memcpy(to, base.values.data() + b.offset, e.numel * sizeof(float));
+    std::memcpy(to, bases.entry(f->second, e, path), e.numel * sizeof(float));
   }
   return out;
 }
@@ -159,8 +178,7 @@ std::optional<std::vector<float>> own_part(hid_t file, const std::string& path,
   if (shared.empty()) return std::nullopt;
   h5::Handle dataset = h5::open_dataset(file, path);
   const Layout layout = read_layout(file, dataset);
-  std::map<std::string, std::string> from;
-  for (const auto& s : shared) from[s.name] = s.from;
+  const auto from = base_of_entry(shared);
   Bases bases(file);
   std::vector<float> own;
   own.reserve(own_values(layout, shared));
@@ -172,18 +190,15 @@ std::optional<std::vector<float>> own_part(hid_t file, const std::string& path,
       continue;
     }
     // The reference must give back exactly what the task produced.
-    const CheckpointDtype base_dtype = stored_checkpoint_dtype(file, f->second);
+    const CheckpointDtype base_dtype = bases.dtype(f->second);
     if (dtype != CheckpointDtype::float32 && base_dtype != dtype)
       throw Error("store: " + path + " (" + checkpoint_dtype_name(dtype) + ") cannot share '" + e.name +
                   "' with " + f->second + " (" + checkpoint_dtype_name(base_dtype) + ")");
-    const Checkpoint& base = bases.get(f->second);
-    const LayoutEntry& b = entry_named(base.layout, e.name, f->second);
-    const std::vector<float> mine(value, value + e.numel);
-    const std::vector<float> theirs(base.values.begin() + b.offset, base.values.begin() + b.offset + b.numel);
+    const float* theirs = bases.entry(f->second, e, path);
     const bool same = dtype == CheckpointDtype::float32
-                          ? mine.size() == theirs.size() &&
-                                std::memcmp(mine.data(), theirs.data(), mine.size() * sizeof(float)) == 0
-                          : narrow_values(mine, dtype) == narrow_values(theirs, dtype);
+                          ? std::memcmp(value, theirs, e.numel * sizeof(float)) == 0
+                          : narrow_values({value, value + e.numel}, dtype) ==
+                                narrow_values({theirs, theirs + e.numel}, dtype);
     if (!same)
       throw Error("store: " + path + ": entry '" + e.name + "' was planned as a copy of " + f->second +
                   " but differs from it (an internal error: please report it)");
