@@ -3,7 +3,6 @@
 // resident memory. benchmarks/knn.sh runs it beside DINO's k-NN in PyTorch,
 // the reference's implementation.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <sys/resource.h>
 
 #include <boost/program_options.hpp>
@@ -12,6 +11,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "featreuse/analysis/knn.hpp"
 #include "featreuse/core/progress.hpp"
 
@@ -47,7 +47,7 @@ int cmd_bench_knn(const Args& args) {
     std::cout << options << "\n";
     return 0;
   }
-  at::set_num_threads(int(threads));
+  set_compute_threads(std::max(1, int(threads)));
   at::manual_seed(0);
   const double before = peak_rss_mib();
   const at::Tensor features = at::randn({bank, dim});

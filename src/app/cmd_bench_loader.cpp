@@ -2,7 +2,6 @@
 // loader (read, crop/resize, flips, jitter, grayscale, normalise) on a
 // prepared cache, as the trainer would pull them. benchmarks/loader.sh runs it
 // beside the Python (PIL + torchvision + DataLoader) pipeline.
-#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
@@ -11,6 +10,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/data/cache.hpp"
@@ -40,7 +40,7 @@ int cmd_bench_loader(const Args& args) {
   if (auto code = help_or_missing(vm, options, "bench loader", {{"--cache", !cache.empty()}})) return *code;
   if (batch <= 0 || batches <= 0 || warmup < 0)
     throw Error("bench loader: batch sizes and counts must be positive");
-  at::set_num_threads(std::max(1, threads));
+  set_compute_threads(std::max(1, threads));
   const data::CacheInfo info = data::read_cache_info(cache);
   data::CacheDatasetOptions o;
   o.name = "bench";

@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -136,7 +137,7 @@ int cmd_bench_train(const Args& args) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  set_torch_threads(o.threads);
+  set_compute_threads(o.threads);
   const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
   if (o.size <= 0) o.size = config.spec.image_size;
   spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result

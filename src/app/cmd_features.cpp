@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "dataset_args.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
@@ -181,7 +182,7 @@ int cmd_features(const Args& args) {
   if (auto code = help_or_missing(vm, opts, "features", required)) return *code;
   const models::Pooling pooling = models::parse_pooling(pool);
   if (batch_size < 1) throw UsageError("features: --batch-size must be positive");
-  set_torch_threads(threads);
+  set_compute_threads(threads);
 
   std::optional<store::StoreReader> reader;
   std::optional<store::StoredCell> task;

@@ -16,6 +16,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "dataset_args.hpp"
 #include "featreuse/analysis/fid.hpp"
 #include "featreuse/analysis/frechet.hpp"
@@ -211,7 +212,7 @@ int cmd_fid(const Args& args) {
     throw Error("fid: no store '" + store_path + "' (run the job first: the FID is kept beside its cells)");
   std::optional<store::FidWriter> writer;
   if (!store_path.empty()) writer.emplace(store_path);
-  set_torch_threads(threads);
+  set_compute_threads(threads);
   FidNetwork network(options);
 
   if (save_stats) {

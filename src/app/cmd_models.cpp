@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/registry.hpp"
@@ -48,7 +49,7 @@ int cmd_models(const Args& args) {
     std::cout << opts;
     return 0;
   }
-  set_torch_threads(0);
+  set_compute_threads(0);
   auto& registry = models::registry();
   std::printf("Registered architectures (1000 classes, 3 channels, default options):\n");
   std::printf("  %-30s %-10s %14s %10s %16s %10s  %s\n", "name", "family", "params", "", "without head", "",

@@ -3,7 +3,6 @@
 // all ranks create the store's layout together; then groups take tasks from
 // the coordinator until none can run. Rerunning the same command skips done
 // tasks and redoes the rest.
-#include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "compute_threads.hpp"
 #include "featreuse/core/collective.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -192,13 +192,13 @@ int run(const RunOptions& opt) {
   log::set_tag(topology.world_rank, topology.group);
   const c10::Device device = pick_device(topology, opt.device);
   const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.local_size);
-  at::set_num_threads(threads);
+  set_compute_threads(threads);
   stop::install_handlers();
   if (world_rank == 0)
     spdlog::info(
-        "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank, training on {}, store {}{}",
-        opt.job, topology.world_size, topology.group_count, topology.group_size, threads, device.str(),
-        opt.store, slurm_context());
+        "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank{}, training on {}, store {}{}",
+        opt.job, topology.world_size, topology.group_count, topology.group_size, threads, blas_threads_note(),
+        device.str(), opt.store, slurm_context());
 
   // Rank 0 reads the job; everyone gets the same plan.
   std::string job_text;

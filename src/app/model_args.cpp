@@ -1,9 +1,6 @@
 #include "model_args.hpp"
 
-#include <ATen/Parallel.h>
-
 #include <cstdio>
-#include <thread>
 
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
@@ -19,11 +16,6 @@ std::string millions(int64_t count) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(count) / 1e6);
   return buf;
-}
-
-void set_torch_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
 }
 
 int64_t head_rows(const models::Network& net, const models::TensorList& weights) {

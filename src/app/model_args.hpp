@@ -27,7 +27,4 @@ std::shared_ptr<models::Network> load_network(const models::ModelConfig& config,
                                               const std::string& weights_path, int64_t num_classes,
                                               int64_t channels);
 
-// Sets torch's intra-op threads (0: all cores of this machine).
-void set_torch_threads(int threads);
-
 }  // namespace featreuse::app
