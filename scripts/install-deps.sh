@@ -6,7 +6,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang-format
   # libraries
-  libtorch-dev libopenblas0-pthread libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+  libtorch-dev libopenblas0-openmp libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libspdlog-dev libfmt-dev libyaml-cpp-dev libboost-program-options-dev libboost-math-dev nlohmann-json3-dev
   zlib1g-dev libzip-dev libturbojpeg0-dev libpng-dev libgtest-dev
   # DICOM (CBIS-DDSM): GDCM; its CMake config names the tools' executables
@@ -31,12 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian's libtorch uses whatever libblas.so.3 points to: make it OpenBLAS
-# (reference BLAS makes linear layers ~10x slower).
-blas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
-if [ -e "$blas" ]; then
-  update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" > /dev/null
-fi
+# Debian's libtorch uses whatever libblas.so.3 and liblapack.so.3 point to:
+# make them OpenBLAS (reference BLAS makes linear layers ~10x slower), and its
+# OpenMP build, whose threads are ATen's own OpenMP threads. The pthread build
+# keeps a second pool that fights ATen's spinning OpenMP workers for the cores:
+# with 2 threads a small ViT trained 3x slower (docs/performance.md).
+openblas=/usr/lib/x86_64-linux-gnu/openblas-openmp
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  if [ -e "$openblas/$lib" ]; then
+    update-alternatives --set "$lib-x86_64-linux-gnu" "$openblas/$lib" > /dev/null
+  fi
+done
 # pytorch-fid and timm (not packaged by Debian) for the FID and timm oracle
 # tests: pure Python, their dependencies are the Debian packages above
 # (timm's optional huggingface_hub and safetensors are not needed), installed
