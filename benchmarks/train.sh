@@ -6,7 +6,8 @@
 # is faster). The issue's set: the demo's models at their size with batch 64,
 # resnet50 and deit_small at 224 with batch 16. Usage:
 #   benchmarks/train.sh [FEATREUSE] [THREADS]     (timm: FEATREUSE_TIMM_PATH, default /opt/featreuse/python)
-# SMALL_ONLY=1 runs the demo's two models only (seconds, not minutes).
+# Then the demo's models through the demo's loader (loader + step) against the
+# step alone. SMALL_ONLY=1 runs the demo's two models only (seconds, not minutes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 featreuse=${1:-$root/build/src/app/featreuse}
@@ -26,8 +27,22 @@ print(f"{ours['model']:<13} batch {ours['batch']:>3} {ours['size']:>3} px: featr
       f"PyTorch {ref['torch']} {ref['images_per_s']:8.1f} img/s, ratio {ours['images_per_s'] / ref['images_per_s']:.2f}x")
 PYEOF
 }
+pipeline() { # MODEL DATASET STEPS WARMUP: featreuse's step alone against loader + step on DATASET
+  local alone whole
+  alone=$("$featreuse" bench train --model "$1" --batch 64 --steps "$3" --warmup "$4" --threads "$threads" --json)
+  whole=$("$featreuse" bench train --model "$1" --dataset "$2" --batch 64 --steps "$3" --warmup "$4" \
+    --threads "$threads" --json)
+  /usr/bin/python3 - "$alone" "$whole" << 'PYEOF'
+import json, sys
+alone, whole = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"{alone['model']:<13} on {whole['dataset']}: step alone {alone['images_per_s']:8.1f} img/s, "
+      f"loader + step {whole['images_per_s']:8.1f} img/s ({whole['images_per_s'] / alone['images_per_s']:.2f}x)")
+PYEOF
+}
 echo "$(getconf _NPROCESSORS_ONLN) cores, $threads threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 run_pair resnet_small 64 28 30 5
 run_pair deit_micro 64 28 30 5
+pipeline resnet_small fmnist_5_9 30 5
+pipeline deit_micro fmnist_5_9 30 5
 [ -n "${SMALL_ONLY:-}" ] || run_pair resnet50 16 224 5 2
 [ -n "${SMALL_ONLY:-}" ] || run_pair deit_small 16 224 5 2

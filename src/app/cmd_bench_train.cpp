@@ -1,7 +1,9 @@
 // featreuse bench train: images/s of the whole training step as `run` takes
 // it (the trainer's loop over an in-memory batch stream: normalisation,
 // forward, loss, backward, gradient clip, optimiser step, schedule), on
-// random images, after a warm-up run. benchmarks/train.sh runs the same
+// random images, after a warm-up run; with --dataset, on that dataset's
+// training split through its loader and augmentations (loader + step, the
+// whole pipeline of `run`). benchmarks/train.sh runs the same
 // models through PyTorch on the same machine and prints the ratio. Under
 // `mpirun -np G` the G ranks train as one data-parallel group (the global
 // batch stays --batch), as `run --ranks-per-task G` does.
@@ -16,6 +18,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "compute_threads.hpp"
+#include "dataset_args.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -41,6 +44,7 @@ dist::DeviceChoice parse_bench_device(const std::string& text) {
 
 struct BenchTrainOptions {
   std::string model, recipe = "default", configs;
+  std::string dataset;  // "": random images in memory (the step alone)
   int64_t batch = 64, size = 0, steps = 20, warmup = 3, classes = 10, channels = 3;
   int threads = 0;
   bool json_line = false;
@@ -68,6 +72,22 @@ std::unique_ptr<data::Dataset> random_dataset(const BenchTrainOptions& o, int64_
   info.stddev = stddev;
   return std::make_unique<data::InMemoryDataset>(
       info, std::array<data::SplitData, 3>{split(train), split(o.batch), split(o.batch)}, mean, stddev);
+}
+
+// The images to train on: `images` random ones in memory, or the training
+// split of --dataset, whose image size, channels and classes then hold.
+std::unique_ptr<data::Dataset> bench_dataset(BenchTrainOptions& o, int64_t images) {
+  if (o.dataset.empty()) return random_dataset(o, images);
+  auto dataset = open_named_dataset(o.dataset, configs_dir_or_default(o.configs));
+  const data::DatasetInfo& info = dataset->info();
+  o.size = info.image_size;
+  o.channels = info.channels;
+  o.classes = info.num_classes;
+  if (dataset->size(data::Split::train) < images)
+    throw Error("bench train: dataset '" + o.dataset + "' has " +
+                std::to_string(dataset->size(data::Split::train)) + " training images, fewer than the " +
+                std::to_string(images) + " that --batch x max(--steps, --warmup) take");
+  return dataset;
 }
 
 // The configured recipe, cut to `steps` steps of one epoch that validates
@@ -124,6 +144,10 @@ int cmd_bench_train(const Args& args) {
       "device", po::value(&o.device), "cpu (default) or cuda (this rank's GPU by node-local rank)")(
       "amp", po::bool_switch(&o.amp), "bf16 autocast (on a GPU; fp32 on the CPU)")(
       "channels-last", po::bool_switch(&o.channels_last), "NHWC weights and batches (recipe memory_format)")(
+      "dataset", po::value(&o.dataset),
+      "train on this dataset's training split through its loader and augmentations (a dataset config "
+      "name or .yaml; its image size, channels and classes hold; its validation and test splits are "
+      "evaluated once, untimed); default: random images in memory, the step alone")(
       "configs", po::value(&o.configs), "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
@@ -132,6 +156,10 @@ int cmd_bench_train(const Args& args) {
     throw Error(
         "bench train: --batch and --steps must be positive, --warmup not negative, --classes at "
         "least 2, --channels 1 or 3");
+  if (!o.dataset.empty())
+    for (const std::string flag : {"size", "channels", "classes"})
+      if (vm.count(flag))
+        throw UsageError("bench train: --" + flag + " comes from --dataset, do not give both");
   try {
     parse_bench_device(o.device);
   } catch (const Error& e) {
@@ -140,6 +168,7 @@ int cmd_bench_train(const Args& args) {
   set_compute_threads(o.threads);
   const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
   if (o.size <= 0) o.size = config.spec.image_size;
+  const auto dataset = bench_dataset(o, o.batch * std::max(o.steps, o.warmup));
   spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result
 
   int provided = 0;
@@ -153,7 +182,6 @@ int cmd_bench_train(const Args& args) {
     const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
     auto reducer = dist::make_reducer(topology.group_comm, device);
     at::manual_seed(0);
-    const auto dataset = random_dataset(o, o.batch * std::max(o.steps, o.warmup));
     if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, device, o.warmup);
     rate = train_images_per_s(o, config, *dataset, *reducer, device, o.steps);
     reducer.reset();
@@ -167,18 +195,20 @@ int cmd_bench_train(const Args& args) {
 
   if (o.json_line)
     std::printf(
-        R"({"model": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
+        R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
         R"("amp": %s, "channels_last": %s, "ranks": %d, "images_per_s": %.3f})"
         "\n",
-        config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.steps, at::get_num_threads(),
-        o.device.c_str(), o.amp ? "true" : "false", o.channels_last ? "true" : "false", group, rate);
+        config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
+        (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
+        o.amp ? "true" : "false", o.channels_last ? "true" : "false", group, rate);
   else
     std::printf(
-        "bench train %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s, %d rank(s): %.1f img/s "
-        "(%.1f ms/step)\n",
-        config.name.c_str(), (long long)o.batch, (long long)o.size, (long long)o.size, (long long)o.steps,
-        at::get_num_threads(), o.device.c_str(), o.amp ? " bf16" : "",
-        o.channels_last ? " channels_last" : "", group, rate, 1000.0 * double(o.batch) / rate);
+        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s, %d rank(s): %.1f "
+        "img/s (%.1f ms/step)\n",
+        config.name.c_str(), o.dataset.empty() ? "random images" : o.dataset.c_str(), (long long)o.batch,
+        (long long)o.size, (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
+        o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", group, rate,
+        1000.0 * double(o.batch) / rate);
   return 0;
 }
 

@@ -27,6 +27,7 @@ expect_usage "featreuse weights export: missing --cell" "$FEATREUSE" weights exp
 grep -q -- "--store" "$WORK/err.txt" || fail "the help does not follow the missing argument"
 expect_usage "featreuse fid: missing the image sets" "$FEATREUSE" fid
 expect_usage "featreuse bench train: missing --model" "$FEATREUSE" bench train
+expect_usage "--size comes from --dataset" "$FEATREUSE" bench train --model tiny --dataset fmnist_5_9 --size 32
 
 expect_usage "unknown log level 'verbose' (valid: trace, debug, info, warn, error, critical, off)" \
   "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --log-level verbose

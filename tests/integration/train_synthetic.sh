@@ -59,4 +59,19 @@ for _, row in df.iterrows():
     assert np.isfinite(row.target), key
     assert row.target >= floor.get(name, -1), f"{name}: {row.target_metric.decode()} {row.target} below {floor[name]}"
 PY
+# The benchmark's whole pipeline (loader + step) on a prepared cache: the
+# dataset's size, channels and classes hold, and too few images are named.
+"$FEATREUSE" bench train --model tiny --configs "$CONFIGS" --dataset syn_pcam --batch 16 --steps 3 --warmup 1 \
+  --threads 1 --json > "$WORK/bench.json" 2> "$WORK/bench.log" || { cat "$WORK/bench.log"; fail "bench train --dataset"; }
+"$PY" - "$WORK/bench.json" <<'PY' || { cat "$WORK/bench.json"; fail "bench train --dataset: result"; }
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["dataset"] == "syn_pcam" and r["size"] == 48 and r["steps"] == 3, r
+assert r["images_per_s"] > 0, r
+PY
+rc=0
+"$FEATREUSE" bench train --model tiny --configs "$CONFIGS" --dataset syn_pcam --batch 16 --steps 1000 \
+  > /dev/null 2> "$WORK/bench.log" || rc=$?
+[ "$rc" = 1 ] && grep -q "dataset 'syn_pcam' has [0-9]* training images, fewer than the 16000" "$WORK/bench.log" ||
+  { cat "$WORK/bench.log"; fail "bench train --dataset with too few images: exit $rc"; }
 echo "PASS train_synthetic"
