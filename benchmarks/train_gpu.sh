@@ -5,7 +5,8 @@
 # bf16 CNN runs use the recipe's channels_last too), batch 64
 # at 224 px, one after the other. Prints each model's numbers and ratios
 # (>1: featreuse is faster). Usage: benchmarks/train_gpu.sh [FEATREUSE]
-# (timm from the machine's Python, or FEATREUSE_TIMM_PATH).
+# (timm from the machine's Python, or FEATREUSE_TIMM_PATH). Last, resnet50 through the
+# whole pipeline (loader + step) against the step alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 featreuse=${1:-$root/build-gpu/src/app/featreuse}
@@ -28,3 +29,19 @@ for model in resnet50 deit_small inception_v3 swin_tiny; do
     "$model" "$f32" "$b16" "$e32" "$e16" "$c16"
   echo "fp32/eager $(ratio "$f32" "$e32"), bf16/eager $(ratio "$b16" "$e16"), bf16/compile $(ratio "$b16" "$c16")"
 done
+
+# The whole pipeline against the step alone (the goal: within 5%): resnet50
+# bf16 NHWC on an APTOS-like prepared cache of synthetic 256x256 images, the
+# loader's augmentations on the device, against the same on random images.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$featreuse" synth aptos2019 --out "$work/aptos" --n "${PIPELINE_IMAGES:-6000}" --size 256x256 > /dev/null
+sed -e "s|^root: .*|root: $work/aptos|" -e "s|^cache: .*|cache: $work/aptos.h5|" \
+  "$root/configs/datasets/aptos2019.yaml" > "$work/aptos.yaml"
+"$featreuse" prepare "$work/aptos.yaml" > /dev/null
+alone=$(ours resnet50 --amp --channels-last --classes 5)
+whole=$("$featreuse" bench train --model resnet50 --dataset "$work/aptos.yaml" --batch 64 --steps "$steps" \
+  --warmup 10 --device cuda --amp --channels-last --json |
+  python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])")
+printf 'resnet50 bf16 loader + step on an APTOS-like cache %7.1f img/s, step alone %7.1f img/s: %s\n' \
+  "$whole" "$alone" "$(ratio "$whole" "$alone")"
