@@ -27,10 +27,12 @@ print(f"{ours['model']:<13} batch {ours['batch']:>3} {ours['size']:>3} px: featr
       f"PyTorch {ref['torch']} {ref['images_per_s']:8.1f} img/s, ratio {ours['images_per_s'] / ref['images_per_s']:.2f}x")
 PYEOF
 }
-pipeline() { # MODEL DATASET STEPS WARMUP: featreuse's step alone against loader + step on DATASET
+pipeline() { # MODEL DATASET CHANNELS CLASSES STEPS WARMUP: featreuse's step alone (random images
+  # of DATASET's channels and classes) against loader + step on DATASET
   local alone whole
-  alone=$("$featreuse" bench train --model "$1" --batch 64 --steps "$3" --warmup "$4" --threads "$threads" --json)
-  whole=$("$featreuse" bench train --model "$1" --dataset "$2" --batch 64 --steps "$3" --warmup "$4" \
+  alone=$("$featreuse" bench train --model "$1" --channels "$3" --classes "$4" --batch 64 --steps "$5" \
+    --warmup "$6" --threads "$threads" --json)
+  whole=$("$featreuse" bench train --model "$1" --dataset "$2" --batch 64 --steps "$5" --warmup "$6" \
     --threads "$threads" --json)
   /usr/bin/python3 - "$alone" "$whole" << 'PYEOF'
 import json, sys
@@ -42,7 +44,7 @@ PYEOF
 echo "$(getconf _NPROCESSORS_ONLN) cores, $threads threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 run_pair resnet_small 64 28 30 5
 run_pair deit_micro 64 28 30 5
-pipeline resnet_small fmnist_5_9 30 5
-pipeline deit_micro fmnist_5_9 30 5
+pipeline resnet_small fmnist_5_9 1 5 30 5
+pipeline deit_micro fmnist_5_9 1 5 30 5
 [ -n "${SMALL_ONLY:-}" ] || run_pair resnet50 16 224 5 2
 [ -n "${SMALL_ONLY:-}" ] || run_pair deit_small 16 224 5 2
