@@ -16,6 +16,7 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
 #include "featreuse/core/progress.hpp"
+#include "featreuse/store/size.hpp"
 #include "store_files.hpp"
 
 namespace featreuse::store {
@@ -80,6 +81,24 @@ void reserve_blocks(const std::string& path) {
 }
 
 }  // namespace
+
+void reserve_growth(const std::string& path, uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0)
+    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
+  struct stat st {};
+  int error = 0;
+  if (::fstat(fd, &st) != 0)
+    error = errno;
+  else if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, off_t(bytes)) != 0)
+    error = errno;
+  ::close(fd);
+  if (error == 0 || error == EOPNOTSUPP) return;
+  throw Error("the store '" + path + "' cannot grow by the " + format_bytes(bytes) +
+              " this run adds to it (the job's text, the results table and their HDF5 metadata): " +
+              std::strerror(error) + "; free space on its file system and run again (the store was not " +
+              "opened for writing: it is unchanged)");
+}
 
 Store::Store(const std::string& path, MPI_Comm comm) : path_(path), comm_(comm), rank_(mpi_rank(comm)) {
   // Everyone must agree on whether the file exists before the collective call.

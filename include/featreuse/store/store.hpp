@@ -4,6 +4,7 @@
 // afterwards groups only write raw data into their own cells' datasets, so a
 // crash at any moment cannot damage the file's metadata. A cell's record is
 // written last, after its data is on disk (sync()).
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,14 @@
 #include "featreuse/store/schema.hpp"
 
 namespace featreuse::store {
+
+// Before a run opens the existing store at `path` for writing (one process,
+// holding its lock): reserves `bytes` of disk past the file's end (its size
+// and bytes unchanged) for what the run appends (run_growth). HDF5 writes a
+// run's new metadata at the end of the file; a full disk must refuse the run
+// here, naming the store, rather than fail those writes half-way. A file
+// system without fallocate keeps no reservation.
+void reserve_growth(const std::string& path, uint64_t bytes);
 
 class Store {
  public:
