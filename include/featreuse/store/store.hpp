@@ -9,11 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "featreuse/core/error.hpp"
 #include "featreuse/store/h5.hpp"
 #include "featreuse/store/reader.hpp"
 #include "featreuse/store/schema.hpp"
 
 namespace featreuse::store {
+
+// The store's written data did not reach the disk (fdatasync failed: a disk
+// that fails or fills up at writeback, as thin-provisioned or network storage
+// does). Not a task's failure: `run` stops, and the tasks it did not record
+// as done run again next time.
+class StoreNotSynced : public Error {
+ public:
+  using Error::Error;
+};
 
 // Before a run opens the existing store at `path` for writing (one process,
 // holding its lock): reserves `bytes` of disk past the file's end (its size
@@ -49,7 +59,9 @@ class Store {
   void write_outputs(const std::string& id, const CellOutputs& outputs);
   // Independent: an analysis task's tables, whose rows must be the planned ones.
   void write_analysis(const std::string& id, const std::vector<ResultTable>& tables);
-  // Independent: pushes this rank's written data to disk (fdatasync).
+  // Independent: pushes this rank's written data to disk (fdatasync). Throws
+  // StoreNotSynced when the system reports that written data did not reach
+  // the disk, so that no record says done over outputs that were lost.
   void sync();
   // Collective.
   void close();
