@@ -148,9 +148,11 @@ void check_free_space(const std::string& path, const store::StoreSize& size, uin
   if (needed > free && exists)
     throw Error("the store " + path + " cannot take this run: it needs about " + store::format_bytes(needed) +
                 " more (every run appends about " + store::format_bytes(growth) +
-                " to the file: the job's text, the results table and their HDF5 metadata; new tasks add "
-                "their datasets) but " +
-                store::format_bytes(free) +
+                " to the file: the job's text, the results table and their HDF5 metadata" +
+                (datasets > 0
+                     ? "; the job's estimated size exceeds the file's by " + store::format_bytes(datasets)
+                     : std::string()) +
+                ") but " + store::format_bytes(free) +
                 " are free on its file system (full?): free space and run again (the store is unchanged)");
   if (needed > free)
     throw Error("the store " + path + " needs about " + store::format_bytes(needed) + " more (" +
