@@ -130,8 +130,8 @@ void print_order(const grid::Plan& plan, const std::optional<StoreComparison>& s
 // What preparing a store for the job allocates, per task kind: the number to
 // check against a quota or a file system before submitting.
 void print_store_size(const grid::Plan& plan, DatasetDescriptions& datasets, const std::string& store_path) {
-  const store::StoreSize size =
-      store::allocated_size(make_schema(plan, "", datasets, DatasetSizes::expected));
+  const store::StudySchema schema = make_schema(plan, "", datasets, DatasetSizes::expected);
+  const store::StoreSize size = store::allocated_size(schema);
   std::string parts;
   for (const auto& [kind, bytes] : size.bytes_by_kind)
     parts += std::string(parts.empty() ? "" : ", ") + std::to_string(size.tasks_by_kind.at(kind)) + " " +
@@ -141,8 +141,11 @@ void print_store_size(const grid::Plan& plan, DatasetDescriptions& datasets, con
       store::format_bytes(size.total()).c_str(), parts.c_str(),
       size.unsized > 0 ? "; tasks that cannot be set up (their datasets, above) allocate nothing" : "");
   if (!store_path.empty() && std::filesystem::exists(store_path))
-    std::printf("the store %s is %s now; run needs the difference free on its file system\n",
-                store_path.c_str(), store::format_bytes(std::filesystem::file_size(store_path)).c_str());
+    std::printf(
+        "the store %s is %s now; run needs the difference, and about %s for what each run appends (its "
+        "job text, the results table), free on its file system\n",
+        store_path.c_str(), store::format_bytes(std::filesystem::file_size(store_path)).c_str(),
+        store::format_bytes(store::run_growth(schema)).c_str());
 }
 
 }  // namespace

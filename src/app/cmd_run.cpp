@@ -137,11 +137,23 @@ std::vector<grid::TaskState> start_states(const grid::Plan& plan, store::Store& 
 
 // Refuses a job whose store would not fit: preparing it allocates every
 // task's datasets at once, and a file system that fills up half-way through
-// that, or later, costs more than a refusal now.
-void check_free_space(const std::string& path, const store::StoreSize& size) {
-  const uint64_t have = std::filesystem::exists(path) ? std::filesystem::file_size(path) : 0;
-  const uint64_t needed = size.total() > have ? size.total() - have : 0;
-  const uint64_t free = store::free_bytes_at(path);
+// that, or later, costs more than a refusal now. Every run also appends to the
+// file (`growth`: its job text, the results table), so a store whose datasets
+// all exist still needs that much free.
+void check_free_space(const std::string& path, const store::StoreSize& size, uint64_t growth) {
+  const bool exists = std::filesystem::exists(path);
+  const uint64_t have = exists ? std::filesystem::file_size(path) : 0;
+  const uint64_t datasets = size.total() > have ? size.total() - have : 0;
+  const uint64_t needed = datasets + growth, free = store::free_bytes_at(path);
+  if (needed > free && exists)
+    throw Error("the store " + path + " cannot take this run: it needs about " + store::format_bytes(needed) +
+                " more (every run appends about " + store::format_bytes(growth) +
+                " to the file: the job's text, the results table and their HDF5 metadata" +
+                (datasets > 0
+                     ? "; the job's estimated size exceeds the file's by " + store::format_bytes(datasets)
+                     : std::string()) +
+                ") but " + store::format_bytes(free) +
+                " are free on its file system (full?): free space and run again (the store is unchanged)");
   if (needed > free)
     throw Error("the store " + path + " needs about " + store::format_bytes(needed) + " more (" +
                 store::format_bytes(size.total()) + " for the whole job; `featreuse plan` itemises it) but " +
@@ -213,13 +225,15 @@ int run(const RunOptions& opt) {
 
   // The schema before the store: a job whose store would not fit is refused
   // before any file is created.
+  uint64_t growth = 0;  // rank 0: what this run appends to the store file
   const store::StudySchema schema =
       store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
         Stopwatch clock;
         store::refuse_if_held(opt.store);  // before the schema, which takes seconds for paper jobs
         check_writable_store(opt.store);
         auto s = make_schema(plan, job_text, datasets);
-        check_free_space(opt.store, store::allocated_size(s));
+        growth = store::run_growth(s);
+        check_free_space(opt.store, store::allocated_size(s), growth);
         spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
                      format_duration(clock.seconds()));
         return s.to_json().dump();
@@ -230,7 +244,10 @@ int run(const RunOptions& opt) {
     lock.emplace(opt.store);
     // Under the lock, so that no run is writing it: an existing file must be a
     // featreuse store of this schema version (else exit code 2, naming why).
-    if (std::filesystem::exists(opt.store)) open_user_store(opt.store);
+    if (std::filesystem::exists(opt.store)) {
+      open_user_store(opt.store);
+      store::reserve_growth(opt.store, growth);  // a disk filled since the check refuses the run here
+    }
     if (!lock->previous_holder().empty())
       spdlog::warn(
           "the previous run into {} ended without releasing it ({}): its process died; continuing "

@@ -226,6 +226,8 @@ dist::Outcome TaskRunner::run(size_t index) {
       spdlog::info("task {} done in {}: {}", task.id, format_duration(clock.seconds()),
                    result.record.message);
     return dist::Outcome::done;
+  } catch (const store::StoreNotSynced&) {
+    throw;  // the disk, not the task: the run stops (cmd_run.cpp), the record still says running
   } catch (const Interrupted&) {
     record.status = grid::TaskState::pending;
     record.attempts -= 1;  // not an attempt of its own: the next run continues it from its saved state

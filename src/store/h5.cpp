@@ -133,11 +133,13 @@ bool exists(hid_t loc, const std::string& path) {
     pos = path.find('/', pos + 1);
     const std::string prefix = path.substr(0, pos);
     if (!prefix.empty() && prefix != "/") {
-      htri_t found = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
-      if (found <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return false;
-      }
+      const htri_t found = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
+      // Its parent exists, so a failure is damage (a group header HDF5
+      // cannot read, a dataset where a group belongs), not absence: taken
+      // for absence, it made `run` create objects inside a damaged group.
+      if (found < 0)
+        throw Error("HDF5: cannot look up '" + prefix + "': " + hdf5_message() + " (a damaged file?)");
+      if (found == 0) return false;
     }
     if (pos == std::string::npos) return true;
   }

@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -49,7 +50,29 @@ uint64_t task_bytes(const CellSchema& cell, const std::map<std::string, const La
   return record + checkpoint_bytes(cell, layouts) + training_bytes(cell) + objects * kObjectOverhead;
 }
 
+// The results table's rows: id (16) and kind (8), the longest key, the axes
+// (at most twice their JSON text: a number takes 8 bytes, a name as long as
+// its longest value), the record. Cells of other jobs in the same store are
+// not counted; kRunMetadata covers a few.
+uint64_t results_bytes(const StudySchema& schema) {
+  size_t key = 0, axes = 0;
+  for (const auto& cell : schema.cells) {
+    key = std::max(key, cell.key.size());
+    axes = std::max(axes, cell.axes.dump().size());
+  }
+  return (24 + key + 2 * axes + record_type().row_size()) * schema.cells.size();
+}
+
+// HDF5 metadata a run adds besides its new objects' headers (a group's index
+// growing, attributes rewritten into new header blocks): an allowance well
+// above what reruns of the test jobs added (docs/reliability.md).
+constexpr uint64_t kRunMetadata = 64 * 1024;
+
 }  // namespace
+
+uint64_t run_growth(const StudySchema& schema) {
+  return schema.job_text.size() + results_bytes(schema) + 2 * kObjectOverhead + kRunMetadata;
+}
 
 uint64_t StoreSize::total() const {
   uint64_t sum = 0;

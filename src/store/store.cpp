@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -16,6 +17,7 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
 #include "featreuse/core/progress.hpp"
+#include "featreuse/store/size.hpp"
 #include "store_files.hpp"
 
 namespace featreuse::store {
@@ -79,7 +81,38 @@ void reserve_blocks(const std::string& path) {
               std::to_string(st.st_size / 1000000) + " MB): " + std::strerror(error));
 }
 
+// A task's writes are independent: on a disk that went read-only or failed
+// at writeback they fail on one rank, in HDF5's words only ("H5Dwrite: file
+// write failed / ..."). The error names the store and what was written.
+void naming_the_store(const std::string& path, const std::string& what, const std::function<void()>& write) {
+  try {
+    write();
+  } catch (const UserError&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error("cannot write " + what + " into the store '" + path + "': " + e.what());
+  }
+}
+
 }  // namespace
+
+void reserve_growth(const std::string& path, uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0)
+    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
+  struct stat st {};
+  int error = 0;
+  if (::fstat(fd, &st) != 0)
+    error = errno;
+  else if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, off_t(bytes)) != 0)
+    error = errno;
+  ::close(fd);
+  if (error == 0 || error == EOPNOTSUPP) return;
+  throw Error("the store '" + path + "' cannot grow by the " + format_bytes(bytes) +
+              " this run adds to it (the job's text, the results table and their HDF5 metadata): " +
+              std::strerror(error) + "; free space on its file system and run again (the store was not " +
+              "opened for writing: it is unchanged)");
+}
 
 Store::Store(const std::string& path, MPI_Comm comm) : path_(path), comm_(comm), rank_(mpi_rank(comm)) {
   // Everyone must agree on whether the file exists before the collective call.
@@ -289,13 +322,15 @@ void Store::create_analysis(const CellSchema& cell, bool done) {
 }
 
 void Store::write_analysis(const std::string& id, const std::vector<ResultTable>& tables) {
-  for (const auto& table : tables) {
-    const std::string path = detail::cell_path(id) + "/analysis/" + table.name;
-    if (!h5::exists(file_, path))
-      throw Error("store: analysis " + id + " has no planned table " + table.name);
-    detail::read_table(file_, path).check_same_rows(table);
-    write_rows_dataset(file_, path, table.to_rows());
-  }
+  naming_the_store(path_, "the tables of analysis " + id, [&] {
+    for (const auto& table : tables) {
+      const std::string path = detail::cell_path(id) + "/analysis/" + table.name;
+      if (!h5::exists(file_, path))
+        throw Error("store: analysis " + id + " has no planned table " + table.name);
+      detail::read_table(file_, path).check_same_rows(table);
+      write_rows_dataset(file_, path, table.to_rows());
+    }
+  });
 }
 
 namespace {
@@ -438,84 +473,94 @@ Checkpoint Store::checkpoint(const std::string& id, CheckpointKind which) const 
 }
 
 void Store::write_record(const std::string& id, const CellRecord& record) {
-  Rows rows(record_type(), 1);
-  put_record(rows, 0, record);
-  write_rows_dataset(file_, detail::cell_path(id) + "/record", rows);
-  // Mirror into the results row (same columns, by name).
-  auto row = results_row_.find(id);
-  if (row == results_row_.end()) return;
-  h5::Handle dataset = h5::open_dataset(file_, "/results");
-  const RowType& type = results_type_;
-  Rows mirror(type, 1);
-  h5::Handle h5type = type.h5_type();
-  h5::read_rows(dataset, h5type, row->second, 1, mirror.data());
-  mirror.copy_from(rows, 0, 0, record_type());
-  h5::write_rows(dataset, h5type, row->second, 1, mirror.data());
+  naming_the_store(path_, "the record of task " + id, [&] {
+    Rows rows(record_type(), 1);
+    put_record(rows, 0, record);
+    write_rows_dataset(file_, detail::cell_path(id) + "/record", rows);
+    // Mirror into the results row (same columns, by name).
+    auto row = results_row_.find(id);
+    if (row == results_row_.end()) return;
+    h5::Handle dataset = h5::open_dataset(file_, "/results");
+    const RowType& type = results_type_;
+    Rows mirror(type, 1);
+    h5::Handle h5type = type.h5_type();
+    h5::read_rows(dataset, h5type, row->second, 1, mirror.data());
+    mirror.copy_from(rows, 0, 0, record_type());
+    h5::write_rows(dataset, h5type, row->second, 1, mirror.data());
+  });
 }
 
 void Store::write_outputs(const std::string& id, const CellOutputs& out) {
-  const std::string base = detail::cell_path(id);
-  auto write_flat = [&](const std::string& path, hid_t type, const void* data, size_t count) {
-    h5::Handle d = h5::open_dataset(file_, path);
-    hsize_t want = 1;
-    for (hsize_t n : h5::dims(d)) want *= n;
-    if (want != count)
-      throw Error("store: " + path + " holds " + std::to_string(want) + " values, the task produced " +
-                  std::to_string(count));
-    if (count > 0) h5::write_all(d, type, data);
-  };
-  for (const auto& [which, values] :
-       {std::pair<const char*, const std::vector<float>*>{"initial", &out.initial}, {"best", &out.best}}) {
-    const std::string path = base + "/checkpoints/" + which;
-    const CheckpointDtype dtype = detail::stored_checkpoint_dtype(file_, path);
-    const std::optional<std::vector<float>> packed = detail::own_part(file_, path, *values, dtype);
-    const std::vector<float>& own = packed ? *packed : *values;
-    if (dtype == CheckpointDtype::float32)
-      write_flat(path, H5T_NATIVE_FLOAT, own.data(), own.size());
-    else  // rounded here, ties to even, and written as the file's own 16-bit type
-      write_flat(path, checkpoint_file_type(dtype), narrow_values(own, dtype).data(), own.size());
-  }
-  write_flat(base + "/test/logits", H5T_NATIVE_FLOAT, out.test_logits.data(), out.test_logits.size());
-  if (!out.test_targets.empty())
-    write_flat(base + "/test/labels", H5T_NATIVE_FLOAT, out.test_targets.data(), out.test_targets.size());
-  else
-    write_flat(base + "/test/labels", H5T_NATIVE_INT64, out.test_labels.data(), out.test_labels.size());
+  naming_the_store(path_, "the outputs of task " + id, [&] {
+    const std::string base = detail::cell_path(id);
+    auto write_flat = [&](const std::string& path, hid_t type, const void* data, size_t count) {
+      h5::Handle d = h5::open_dataset(file_, path);
+      hsize_t want = 1;
+      for (hsize_t n : h5::dims(d)) want *= n;
+      if (want != count)
+        throw Error("store: " + path + " holds " + std::to_string(want) + " values, the task produced " +
+                    std::to_string(count));
+      if (count > 0) h5::write_all(d, type, data);
+    };
+    for (const auto& [which, values] :
+         {std::pair<const char*, const std::vector<float>*>{"initial", &out.initial}, {"best", &out.best}}) {
+      const std::string path = base + "/checkpoints/" + which;
+      const CheckpointDtype dtype = detail::stored_checkpoint_dtype(file_, path);
+      const std::optional<std::vector<float>> packed = detail::own_part(file_, path, *values, dtype);
+      const std::vector<float>& own = packed ? *packed : *values;
+      if (dtype == CheckpointDtype::float32)
+        write_flat(path, H5T_NATIVE_FLOAT, own.data(), own.size());
+      else  // rounded here, ties to even, and written as the file's own 16-bit type
+        write_flat(path, checkpoint_file_type(dtype), narrow_values(own, dtype).data(), own.size());
+    }
+    write_flat(base + "/test/logits", H5T_NATIVE_FLOAT, out.test_logits.data(), out.test_logits.size());
+    if (!out.test_targets.empty())
+      write_flat(base + "/test/labels", H5T_NATIVE_FLOAT, out.test_targets.data(), out.test_targets.size());
+    else
+      write_flat(base + "/test/labels", H5T_NATIVE_INT64, out.test_labels.data(), out.test_labels.size());
 
-  // Curves: points beyond the capacity are dropped; unused rows get iteration -1.
-  {
-    h5::Handle d = h5::open_dataset(file_, base + "/curves/train");
-    Rows rows(train_curve_type(), h5::dims(d)[0]);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      TrainPoint p = i < out.train.size() ? out.train[i] : TrainPoint{-1, kNaN, kNaN, kNaN};
-      rows.set(i, "iteration", p.iteration);
-      rows.set(i, "epoch", p.epoch);
-      rows.set(i, "loss", p.loss);
-      rows.set(i, "lr", p.lr);
-    }
-    d.reset();
-    write_rows_dataset(file_, base + "/curves/train", rows);
-  }
-  {
-    h5::Handle d = h5::open_dataset(file_, base + "/curves/val");
-    Rows rows(val_curve_type(), h5::dims(d)[0]);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      ValPoint p = i < out.val.size() ? out.val[i] : ValPoint{-1, kNaN, kNaN, kNaN, {}};
-      rows.set(i, "iteration", p.iteration);
-      rows.set(i, "epoch", p.epoch);
-      rows.set(i, "loss", p.loss);
-      rows.set(i, "target", p.target);
-      for (const auto& m : metric_columns()) {
-        auto it = p.metrics.find(m);
-        rows.set(i, m, it == p.metrics.end() ? kNaN : it->second);
+    // Curves: points beyond the capacity are dropped; unused rows get iteration -1.
+    {
+      h5::Handle d = h5::open_dataset(file_, base + "/curves/train");
+      Rows rows(train_curve_type(), h5::dims(d)[0]);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        TrainPoint p = i < out.train.size() ? out.train[i] : TrainPoint{-1, kNaN, kNaN, kNaN};
+        rows.set(i, "iteration", p.iteration);
+        rows.set(i, "epoch", p.epoch);
+        rows.set(i, "loss", p.loss);
+        rows.set(i, "lr", p.lr);
       }
+      d.reset();
+      write_rows_dataset(file_, base + "/curves/train", rows);
     }
-    d.reset();
-    write_rows_dataset(file_, base + "/curves/val", rows);
-  }
+    {
+      h5::Handle d = h5::open_dataset(file_, base + "/curves/val");
+      Rows rows(val_curve_type(), h5::dims(d)[0]);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        ValPoint p = i < out.val.size() ? out.val[i] : ValPoint{-1, kNaN, kNaN, kNaN, {}};
+        rows.set(i, "iteration", p.iteration);
+        rows.set(i, "epoch", p.epoch);
+        rows.set(i, "loss", p.loss);
+        rows.set(i, "target", p.target);
+        for (const auto& m : metric_columns()) {
+          auto it = p.metrics.find(m);
+          rows.set(i, m, it == p.metrics.end() ? kNaN : it->second);
+        }
+      }
+      d.reset();
+      write_rows_dataset(file_, base + "/curves/val", rows);
+    }
+  });
 }
 
 void Store::sync() {
-  if (sync_fd_ >= 0) ::fdatasync(sync_fd_);
+  // EINVAL: a file that cannot be synced (no such support): nothing to report.
+  if (sync_fd_ < 0 || ::fdatasync(sync_fd_) == 0) return;
+  const int error = errno;
+  if (error == EINVAL) return;
+  throw StoreNotSynced("cannot write the store '" + path_ + "' to disk: " + std::strerror(error) +
+                       " (data written since the last sync may be lost); the run stops, and the tasks it "
+                       "did not record as done run again next time");
 }
 
 }  // namespace featreuse::store

@@ -12,7 +12,8 @@ Usage: check_store.py COMMAND STORE [args]; exits non-zero with a message on fai
   analyses STORE COUNT               COUNT analysis tasks, all done, linked from their cells; l2
                                      recomputed from the checkpoints; CKA of a network with itself 1
   same_training A B TOL              every task of A trained as in B (steps, best iteration, best
-                                     checkpoint and test target within TOL)
+                                     checkpoint and test target within TOL); every analysis task's
+                                     tables equal B's (bit for bit when TOL is 0)
 """
 import hashlib
 import json
@@ -288,16 +289,51 @@ def analyses(path, count):
           f"{cka_rows} CKA self-similarities are 1")
 
 
+def first_difference(a, b, tol):
+    """Where two analysis tables differ: (row, column, value in A, value in B), or None. Floats
+    within `tol` of the column's largest magnitude count as equal; with tol 0, bit for bit."""
+    for col in a.dtype.names:
+        x, y = a[col], b[col]
+        if x.dtype.kind == "f" and tol > 0:
+            scale = max(float(np.nanmax(np.abs(y))) if np.isfinite(y).any() else 0.0, 1e-12)
+            same = (np.abs(x - y) <= tol * scale) | (np.isnan(x) & np.isnan(y))
+        else:  # the stored bytes: NaNs compare equal when their bits do
+            same = np.array([xi.tobytes() == yi.tobytes() for xi, yi in zip(x, y)], dtype=bool)
+        if not same.all():
+            row = int(np.argmin(same))
+            return row, col, x[row], y[row]
+    return None
+
+
+def same_tables(ga, gb, cid, tol):
+    """An analysis task of A wrote the tables of B's: the same names, columns and rows, and values."""
+    names_a, names_b = sorted(ga["analysis"]), sorted(gb["analysis"])
+    if names_a != names_b:
+        fail(f"{cid}: analysis tables {names_a} vs {names_b}")
+    rows = 0
+    for name in names_a:
+        a, b = ga["analysis"][name][()], gb["analysis"][name][()]
+        if a.dtype != b.dtype or a.shape != b.shape:
+            fail(f"{cid}: table {name}: columns or rows differ ({a.dtype}, {a.shape} vs {b.dtype}, {b.shape})")
+        diff = first_difference(a, b, tol)
+        if diff is not None:
+            row, col, x, y = diff
+            fail(f"{cid}: table {name}, row {row}, column {col}: {x!r} vs {y!r} (tolerance {tol})")
+        rows += len(a)
+    return rows
+
+
 def same_training(path_a, path_b, tolerance):
     """Every cell of A trained as in B: the same steps and best iteration, the
     best checkpoint and the test target within `tolerance` (relative to the
-    largest magnitude)."""
+    largest magnitude); every analysis wrote B's tables (bit for bit at 0)."""
     tol = float(tolerance)
     with h5py.File(path_a, "r") as fa, h5py.File(path_b, "r") as fb:
         ra, rb = records(fa), records(fb)
         if sorted(ra) != sorted(rb):
             fail(f"{path_a} and {path_b} hold different tasks")
         worst = 0.0
+        analyses = table_rows = 0
         for cid in ra:
             a, b = ra[cid], rb[cid]
             if a["status"] != "done" or b["status"] != "done":
@@ -305,6 +341,10 @@ def same_training(path_a, path_b, tolerance):
             for key in ("iterations", "best_iteration"):
                 if a[key] != b[key]:
                     fail(f"{cid}: {key} {a[key]} vs {b[key]}")
+            if text(fa["cells"][cid]["kind"]) == "analysis":  # tables, no checkpoints
+                table_rows += same_tables(fa["cells"][cid], fb["cells"][cid], cid, tol)
+                analyses += 1
+                continue
             wa = fa["cells"][cid]["checkpoints"]["best"][()]
             wb = fb["cells"][cid]["checkpoints"]["best"][()]
             err = float(np.abs(wa - wb).max() / max(np.abs(wb).max(), 1e-12))
@@ -313,7 +353,8 @@ def same_training(path_a, path_b, tolerance):
                 fail(f"{cid}: best checkpoints differ by {err:.2e} of their largest weight (tolerance {tol})")
             if abs(a["target"] - b["target"]) > tol * max(abs(b["target"]), 1.0) * 100:
                 fail(f"{cid}: test target {a['target']} vs {b['target']}")
-    print(f"ok: {len(ra)} tasks trained alike; largest relative weight difference {worst:.2e}")
+    print(f"ok: {len(ra) - analyses} tasks trained alike; largest relative weight difference {worst:.2e}; "
+          f"{analyses} analyses wrote the same tables ({table_rows} rows, tolerance {tol})")
 
 
 if __name__ == "__main__":

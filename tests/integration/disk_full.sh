@@ -7,7 +7,9 @@
 # reserved when it was created), and the stop leaves the running tasks pending
 # with their previous states whole (exit 0). After the filler is removed, run 3
 # finishes; every resume of runs 2 and 3 starts from a state that was saved,
-# and the study ends bit-identical to an uninterrupted run.
+# and the study ends bit-identical to an uninterrupted run. Runs started on the
+# full disk, into the half-finished store (2b) and the finished one (4), are
+# refused with exit 1 naming the store, before they write to it.
 source "$(dirname "$0")/lib.sh"
 
 # slow.yaml with a state save at every validation (at most once a second).
@@ -42,6 +44,23 @@ stop_job() { # LOG: SIGTERM to the ranks, as Slurm pre-empts; the job must exit 
 fill() { # NAME: a file that takes every free byte of the tmpfs
   dd if=/dev/zero of="$WORK/disk/$1" bs=64k 2> /dev/null && fail "$1 did not fill the disk"
   true
+}
+# A run into the store on a full disk: every run appends to the store file (its
+# job text, the results table), so it must be refused with exit 1 and a
+# message naming the store and the free space, before it writes: the file
+# unchanged byte for byte and still opening in h5py, no task done before
+# changed.
+refused_on_full_disk() { # LOG
+  local sum rc=0
+  sum=$(sha256sum < "$S")
+  check_py snapshot "$S" "$WORK/snap.json" > /dev/null
+  $MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$S" > /dev/null 2> "$1" || rc=$?
+  [ $rc = 1 ] || { tail -20 "$1"; fail "a run on the full disk exited $rc (expected 1)"; }
+  grep -q "the store $S cannot take this run: .* free on its file system (full?)" "$1" ||
+    { tail -20 "$1"; fail "no message naming the store and the full disk"; }
+  [ "$(sha256sum < "$S")" = "$sum" ] || fail "the refused run changed the store"
+  check_py unchanged "$S" "$WORK/snap.json" > /dev/null || fail "a done task changed in the refused run"
+  echo "refused on the full disk: $(grep -o "error: .*" "$1" | head -1 | sed "s|$WORK|\$WORK|g")"
 }
 done_count() { "$FEATREUSE" status "$S" 2> /dev/null | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p'; }
 
@@ -92,10 +111,15 @@ for path in glob.glob(sys.argv[1] + ".resume/*.h5"):  # whole: every dataset rea
             s[name][()]
 PYEOF
 
+# 2b. The same command on the still full disk, into the half-finished store:
+# refused before the store is opened for writing.
+fill filler3
+refused_on_full_disk "$WORK/run2b.log"
+
 # 3. Space freed: the same command resumes each task from a state it saved
 # (in run 1, or in run 2 before the disk filled) and the study ends as the
 # uninterrupted run.
-rm "$WORK/disk/filler1" "$WORK/disk/filler2"
+rm "$WORK/disk/filler1" "$WORK/disk/filler2" "$WORK/disk/filler3"
 $MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$S" > /dev/null 2> "$WORK/run3.log" ||
   { tail -20 "$WORK/run3.log"; fail "the run after freeing space failed"; }
 # Every resume, in run 2 (whose disk filled while the resumed tasks trained)
@@ -111,5 +135,18 @@ while read -r _ id _ _ _ step; do
 done <<< "$resumed"
 check_py counts "$S" 5 0 0
 check_py same_training "$S" "$WORK/reference.h5" 0
+
+# 4. The finished store on a full disk, its lock left as a run killed with -9
+# leaves it (so that writing the lock file needs no new block): refused as in
+# 2b; with space freed the same command takes the lock over, finds nothing to
+# run, and the store stays as it was.
+echo "host $(hostname), pid 1, started earlier (killed with -9)" > "$S.lock"
+fill filler4
+refused_on_full_disk "$WORK/run4.log"
+rm "$WORK/disk/filler4"
+$MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$S" > /dev/null 2> "$WORK/run5.log" ||
+  { tail -20 "$WORK/run5.log"; fail "the run after freeing space again failed"; }
+check_py counts "$S" 5 0 0
+check_py unchanged "$S" "$WORK/snap.json"
 failed_saves=$(grep -c "cannot save the training state" "$WORK/run2.log")
-echo "PASS disk_full ($failed_saves saves failed on the full disk; $(grep -c "resuming at step" "$WORK/run3.log" || true) tasks resumed after it was freed)"
+echo "PASS disk_full ($failed_saves saves failed on the full disk; $(grep -c "resuming at step" "$WORK/run3.log" || true) tasks resumed after it was freed; runs on the full disk refused, a half-finished and a finished store unchanged)"

@@ -21,6 +21,12 @@ struct StoreSize {
 
 StoreSize allocated_size(const StudySchema& schema);
 
+// What one run adds to a store file beyond its tasks' datasets: the job's
+// text under /jobs, the results table when its columns or rows change (HDF5
+// keeps no map of the old table's space across opens), and their metadata.
+// A store that exists grows by up to this much at every run.
+uint64_t run_growth(const StudySchema& schema);
+
 // "812 B", "3.4 MB", "57.1 GB" (decimal units, as df -H).
 std::string format_bytes(uint64_t bytes);
 

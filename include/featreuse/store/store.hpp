@@ -4,15 +4,34 @@
 // afterwards groups only write raw data into their own cells' datasets, so a
 // crash at any moment cannot damage the file's metadata. A cell's record is
 // written last, after its data is on disk (sync()).
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "featreuse/core/error.hpp"
 #include "featreuse/store/h5.hpp"
 #include "featreuse/store/reader.hpp"
 #include "featreuse/store/schema.hpp"
 
 namespace featreuse::store {
+
+// The store's written data did not reach the disk (fdatasync failed: a disk
+// that fails or fills up at writeback, as thin-provisioned or network storage
+// does). Not a task's failure: `run` stops, and the tasks it did not record
+// as done run again next time.
+class StoreNotSynced : public Error {
+ public:
+  using Error::Error;
+};
+
+// Before a run opens the existing store at `path` for writing (one process,
+// holding its lock): reserves `bytes` of disk past the file's end (its size
+// and bytes unchanged) for what the run appends (run_growth). HDF5 writes a
+// run's new metadata at the end of the file; a full disk must refuse the run
+// here, naming the store, rather than fail those writes half-way. A file
+// system without fallocate keeps no reservation.
+void reserve_growth(const std::string& path, uint64_t bytes);
 
 class Store {
  public:
@@ -40,7 +59,9 @@ class Store {
   void write_outputs(const std::string& id, const CellOutputs& outputs);
   // Independent: an analysis task's tables, whose rows must be the planned ones.
   void write_analysis(const std::string& id, const std::vector<ResultTable>& tables);
-  // Independent: pushes this rank's written data to disk (fdatasync).
+  // Independent: pushes this rank's written data to disk (fdatasync). Throws
+  // StoreNotSynced when the system reports that written data did not reach
+  // the disk, so that no record says done over outputs that were lost.
   void sync();
   // Collective.
   void close();

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "../../fuzz/store_reader_target.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/store/progress.hpp"
+#include "featreuse/store/size.hpp"
 #include "featreuse/store/store.hpp"
 
 using namespace featreuse;
@@ -261,6 +263,44 @@ TEST(Store, SharedEntriesNeedABaseOfTheSamePrecision) {
     }
     s.close();
   }
+  std::filesystem::remove(path);
+}
+
+// What a rerun appends (a longer job text, a results table rebuilt with a new
+// axis and a new cell) fits in run_growth, and reserve_growth holds that much
+// disk past the file's end without changing the file: a full disk then
+// refuses the run before HDF5 writes, instead of failing those writes.
+TEST(Store, ARerunAppendsNoMoreThanTheGrowthReserved) {
+  const std::string path = temp_path("growth.h5");
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(schema({cell("aaa", {{"model", "m"}, {"seed", 0}})}));
+    s.close();
+  }
+  StudySchema rerun = schema(
+      {cell("aaa", {{"model", "m"}, {"seed", 0}}), cell("bbb", {{"model", "m"}, {"seed", 1}, {"lr", 0.5}})});
+  rerun.job_text = std::string(5000, '#');
+  rerun.cells[1].layout.clear();  // a new cell without datasets: only its record and results row
+  rerun.cells[1].setup_error = "dataset file missing";
+  const uint64_t growth = run_growth(rerun);
+  const auto bytes_of = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes_of();
+  reserve_growth(path, growth);
+  EXPECT_EQ(bytes_of(), before);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_GE(uint64_t(st.st_blocks) * 512, before.size() + growth) << "no blocks reserved past the end";
+  {
+    Store s(path, MPI_COMM_WORLD);
+    s.prepare(rerun);
+    s.close();
+  }
+  const uint64_t after = std::filesystem::file_size(path);
+  EXPECT_LE(after, before.size() + growth) << "the rerun appended " << after - before.size() << " bytes";
+  EXPECT_GE(growth, rerun.job_text.size());
   std::filesystem::remove(path);
 }
 
