@@ -58,6 +58,31 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return out;
 }
 
+// fallocate on the store's file over the range `range` picks from its current
+// size; 0 when done or when the file system has no fallocate (EOPNOTSUPP: the
+// file stays as it is), else errno. `size` receives the file's size.
+struct AllocationRange {
+  int mode;
+  off_t offset, length;
+};
+int allocate_in_store(const std::string& path, const std::function<AllocationRange(off_t size)>& range,
+                      off_t& size) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0)
+    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
+  struct stat st {};
+  int error = 0;
+  if (::fstat(fd, &st) != 0) {
+    error = errno;
+  } else {
+    const AllocationRange r = range(st.st_size);
+    if (r.length > 0 && ::fallocate(fd, r.mode, r.offset, r.length) != 0) error = errno;
+  }
+  ::close(fd);
+  size = st.st_size;
+  return error == EOPNOTSUPP ? 0 : error;
+}
+
 // prepare() gives every dataset its addresses but writes no data (no fill
 // values), so the file is sparse: the free space `run` checked is not held,
 // and a disk that fills up during the run would fail the writes of outputs
@@ -66,19 +91,16 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 // handle it. A file system without fallocate (some network ones) keeps the
 // sparse file.
 void reserve_blocks(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  if (fd < 0)
-    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
-  struct stat st {};
-  int error = 0;
-  if (::fstat(fd, &st) != 0)
-    error = errno;
-  else if (st.st_size > 0 && ::fallocate(fd, 0, 0, st.st_size) != 0)
-    error = errno;
-  ::close(fd);
-  if (error == 0 || error == EOPNOTSUPP) return;
-  throw Error("cannot reserve the disk space of the store '" + path + "' (" +
-              std::to_string(st.st_size / 1000000) + " MB): " + std::strerror(error));
+  off_t size = 0;
+  const int error = allocate_in_store(
+      path,
+      [](off_t n) {
+        return AllocationRange{0, 0, n};
+      },
+      size);
+  if (error != 0)
+    throw Error("cannot reserve the disk space of the store '" + path + "' (" +
+                std::to_string(size / 1000000) + " MB): " + std::strerror(error));
 }
 
 // A task's writes are independent: on a disk that went read-only or failed
@@ -97,17 +119,14 @@ void naming_the_store(const std::string& path, const std::string& what, const st
 }  // namespace
 
 void reserve_growth(const std::string& path, uint64_t bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  if (fd < 0)
-    throw Error("cannot open the store '" + path + "' to reserve its space: " + std::strerror(errno));
-  struct stat st {};
-  int error = 0;
-  if (::fstat(fd, &st) != 0)
-    error = errno;
-  else if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, off_t(bytes)) != 0)
-    error = errno;
-  ::close(fd);
-  if (error == 0 || error == EOPNOTSUPP) return;
+  off_t size = 0;
+  const int error = allocate_in_store(
+      path,
+      [&](off_t n) {
+        return AllocationRange{FALLOC_FL_KEEP_SIZE, n, off_t(bytes)};
+      },
+      size);
+  if (error == 0) return;
   throw Error("the store '" + path + "' cannot grow by the " + format_bytes(bytes) +
               " this run adds to it (the job's text, the results table and their HDF5 metadata): " +
               std::strerror(error) + "; free space on its file system and run again (the store was not " +
