@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <exception>
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
@@ -30,8 +31,13 @@ TaskQueue::TaskQueue(const Topology& topology, grid::Scheduler* scheduler, const
 }
 
 TaskQueue::~TaskQueue() {
+  // An exception unwinding past the queue (a store this rank cannot write)
+  // must not wait for groups that will never report: the coordinator stops
+  // serving, and the process aborts next (cmd_run.cpp), taking the others.
+  const bool unwinding = std::uncaught_exceptions() > 0;
+  if (unwinding) abandoned_ = true;
   if (coordinator_.joinable()) coordinator_.join();
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  if (comm_ != MPI_COMM_NULL && !unwinding) MPI_Comm_free(&comm_);
 }
 
 void TaskQueue::serve() {
@@ -48,7 +54,7 @@ void TaskQueue::serve() {
   }
   const size_t skipped = done;
   Stopwatch clock;
-  while (active_groups > 0) {
+  while (active_groups > 0 && !abandoned_) {
     int flag = 0;
     MPI_Status status;
     MPI_Iprobe(MPI_ANY_SOURCE, kRequestTag, comm_, &flag, &status);

@@ -4,8 +4,10 @@
 # thin-provisioned storage does. Writes land in the page cache; once the tmpfs
 # is full, their writeback fails, fsync reports it, and ext4 soon aborts its
 # journal (read-only). long.yaml, saving states at every validation, runs
-# there; the tmpfs fills up once 3 tasks are done. The run must
-# stop with exit 1 and a message naming the store or a state file. After
+# there, with 3 epochs so that its 13 tasks take several seconds; the tmpfs
+# fills up once 3 tasks are done. The run must stop with exit 1 and a message
+# naming the store or a state file, whichever rank fails first (rank 0, whose
+# thread hands out the tasks, once hung here waiting for the other rank). After
 # unmounting, e2fsck and freeing the tmpfs, the store opens in h5py and every
 # task it holds as done is whole; the same command then finishes the study,
 # bit-identical to an uninterrupted run. Mounts a tmpfs and a loop device:
@@ -14,7 +16,7 @@ source "$(dirname "$0")/lib.sh"
 
 cp -r "$SOURCE_DIR/tests/data/configs" "$WORK/configs"
 sed -e "s|^configs: .*|configs: $WORK/configs|" \
-    -e "s|recipe: {epochs: 1,|recipe: {epochs: 1, val_every: 0.25, checkpoint_every_s: 1,|" \
+    -e "s|recipe: {epochs: 1,|recipe: {epochs: 3, val_every: 0.25, checkpoint_every_s: 1,|" \
     "$JOBS/long.yaml" > "$WORK/job.yaml"
 grep -q checkpoint_every_s "$WORK/job.yaml" || fail "could not derive the job"
 run_job() { $MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$1"; }
@@ -41,7 +43,17 @@ done_before=$("$FEATREUSE" status "$S" | sed -n 's/.* tasks: \([0-9]*\) done.*/\
 dd if=/dev/zero of="$WORK/pool/filler" bs=64k 2> /dev/null && fail "the filler did not fill the pool"
 rc=0
 for _ in $(seq 1 1200); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
-kill -0 $job 2> /dev/null && { signal_job KILL "$S"; fail "the run did not stop within 2 minutes"; }
+if kill -0 $job 2> /dev/null; then
+  # What each process waits on, for a run that hangs rather than stops.
+  for pid in $(job_pids "$S"); do
+    ps -L -o pid=,tid=,stat=,wchan:32=,comm= -p "$pid" || true
+    gdb -p "$pid" -batch -ex "thread apply all bt 12" 2> /dev/null | grep -E "^(#|Thread)" || true
+  done
+  tail -30 "$WORK/run1.log"
+  dmesg 2> /dev/null | tail -20 || true
+  signal_job KILL "$S"
+  fail "the run did not stop within 2 minutes"
+fi
 wait $job || rc=$?
 said=$(grep -o "featreuse run: error: .*" "$WORK/run1.log" | head -1 || true)
 echo "the run on the full pool: exit $rc: ${said//$WORK/\$WORK}"

@@ -3,6 +3,7 @@
 // that rank's own training) owns the Scheduler; group leaders ask it for the
 // next task and report outcomes; leaders pass tasks on to their group.
 // Waiting ranks sleep between polls instead of spinning.
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -37,6 +38,7 @@ class TaskQueue {
   const grid::Plan* plan_;
   MPI_Comm comm_ = MPI_COMM_NULL;  // private duplicate of the world for the protocol
   std::thread coordinator_;
+  std::atomic<bool> abandoned_{false};  // the coordinator stops serving (set while unwinding)
 };
 
 }  // namespace featreuse::dist

@@ -163,6 +163,25 @@ TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
   dist::free_topology(topology);
 }
 
+// A rank whose task throws (a store it cannot write) unwinds past the queue
+// while its group has not reported: the destructor must not wait for that
+// report (the process aborts next). Each rank is a world of its own here, so
+// its coordinator waits on exactly the group that threw.
+TEST(TaskQueue, AnExceptionLeavesTheQueueWithoutWaitingForTheGroups) {
+  dist::Topology alone = dist::make_topology(MPI_COMM_SELF, 1);
+  const grid::Plan plan = chain_plan();
+  grid::Scheduler scheduler(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+  try {
+    dist::TaskQueue queue(alone, &scheduler, &plan);
+    ASSERT_TRUE(queue.next(std::nullopt, dist::Outcome::none));
+    throw Error("cannot write the store");
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cannot write the store");
+  }
+  EXPECT_EQ(scheduler.running(), 1u);  // the task that threw is left running, as its record is
+  dist::free_topology(alone);
+}
+
 TEST(Collective, RankZeroDecidesAndErrorsAreRaisedEverywhere) {
   const int rank = world_rank(), size = world_size();
   EXPECT_EQ(featreuse::decided_by_rank0(MPI_COMM_WORLD, [&] { return "from " + std::to_string(rank); }),
