@@ -125,8 +125,9 @@ int cmd_prepare(const Args& args) {
       "image-dir", po::value<std::string>(),
       "csv/cbis_ddsm_pathology: folder the image paths are relative to")(
       "ddsm-classes", po::value<int>(), "cbis_ddsm: 2 (normal/abnormal) or 3")(
-      "threads", po::value<int>(), "decoding threads per rank (default: cores / ranks on the node)")(
-      "force", po::bool_switch()->default_value(false), "rebuild an existing cache")(
+      "threads", po::value<int>(),
+      "decoding threads per rank (default: the cores its affinity mask allows / the node's ranks sharing "
+      "them)")("force", po::bool_switch()->default_value(false), "rebuild an existing cache")(
       "log-level", po::value(&level), "trace, debug, info, warn, error, critical, off (any case)");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"dataset"}, "prepare");

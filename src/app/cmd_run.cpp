@@ -20,6 +20,7 @@
 #include "commands.hpp"
 #include "compute_threads.hpp"
 #include "featreuse/core/collective.hpp"
+#include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/progress.hpp"
@@ -203,7 +204,7 @@ int run(const RunOptions& opt) {
   }
   log::set_tag(topology.world_rank, topology.group);
   const c10::Device device = pick_device(topology, opt.device);
-  const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.local_size);
+  const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.world);
   set_compute_threads(threads);
   stop::install_handlers();
   if (world_rank == 0)
@@ -328,7 +329,7 @@ int cmd_run(const Args& args) {
       "strict", po::bool_switch(&opt.strict),
       "exit with code 4 when any task failed (for Slurm afterok and scripts; default: 0)")(
       "threads", po::value(&opt.threads)->default_value(0),
-      "compute threads per rank (0: cores / ranks per node)")(
+      "compute threads per rank (0: the cores its affinity mask allows / the node's ranks sharing them)")(
       "device", po::value(&device),
       "auto (a GPU per rank by node-local rank when there are GPUs, else the CPU), cpu or cuda")(
       "log-level", po::value(&level),

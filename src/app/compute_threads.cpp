@@ -3,8 +3,9 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
-#include <algorithm>
-#include <thread>
+#include <string>
+
+#include "featreuse/core/cores.hpp"
 
 namespace featreuse::app {
 
@@ -24,7 +25,7 @@ void set_openblas_threads(int threads) {
 }  // namespace
 
 void set_compute_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = usable_cores();
   at::set_num_threads(threads);
   set_openblas_threads(threads);
 }

@@ -1,10 +1,7 @@
 #include "featreuse/core/collective.hpp"
 
-#include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <cstdlib>
-#include <thread>
 
 namespace featreuse {
 
@@ -64,24 +61,6 @@ void all_or_nothing(MPI_Comm comm, const std::function<void()>& step) {
   message = broadcast_string(message, first, comm);
   MPI_Bcast(&code, 1, MPI_INT, first, comm);
   throw CollectiveError(message, code);
-}
-
-int ranks_on_node(MPI_Comm comm) {
-  MPI_Comm node;
-  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int local = 1;
-  MPI_Comm_size(node, &local);
-  MPI_Comm_free(&node);
-  return local;
-}
-
-int threads_per_rank(int ranks_on_node) {
-  if (const char* env = std::getenv("SLURM_CPUS_PER_TASK")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, ranks_on_node));
 }
 
 }  // namespace featreuse

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/rng.hpp"
 #include "featreuse/data/cache.hpp"
@@ -228,7 +229,7 @@ class CacheStream : public BatchStream {
     std_ = data_->std.to(options.device);
     augment_seed_ = derive_seed(options.seed, "augment", uint64_t(options.epoch));
     int workers = options.workers;
-    if (workers < 0) workers = std::min(4, std::max(1, int(std::thread::hardware_concurrency()) / 2));
+    if (workers < 0) workers = std::min(4, std::max(1, usable_cores() / 2));
     workers = int(std::min<int64_t>(workers, batches_));
     window_ = std::max<int64_t>(std::max(1, options.prefetch), workers);
     if (options.device.is_cpu()) {

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "featreuse/core/collective.hpp"
+#include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/data/cache.hpp"
@@ -375,7 +376,7 @@ PrepareReport prepare_cache(const PrepareOptions& options, MPI_Comm comm) {
   const std::vector<int64_t> mine = pending_share(file, start, n, comm);
   int64_t processed = int64_t(mine.size());
   MPI_Allreduce(MPI_IN_PLACE, &processed, 1, MPI_INT64_T, MPI_SUM, comm);
-  const int threads = options.threads > 0 ? options.threads : threads_per_rank(ranks_on_node(comm));
+  const int threads = options.threads > 0 ? options.threads : threads_per_rank(comm);
   int ranks = 1;
   MPI_Comm_size(comm, &ranks);
   if (rank0)

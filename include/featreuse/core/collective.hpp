@@ -2,8 +2,7 @@
 // "Rank 0 decides, everyone agrees": what shapes later collective calls (a
 // plan, a schema, whether a cache is done) is computed once and broadcast, and
 // an error met on the way is raised on every rank together, so the ranks can
-// exit cleanly instead of aborting or hanging. Plus the per-rank thread count
-// every subcommand defaults to.
+// exit cleanly instead of aborting or hanging.
 #include <mpi.h>
 
 #include <functional>
@@ -38,12 +37,5 @@ std::string decided_by_rank0(MPI_Comm comm, const std::function<std::string()>& 
 // Every rank runs `step`; if it threw anywhere, every rank throws
 // CollectiveError with the lowest failing rank's message and exit code.
 void all_or_nothing(MPI_Comm comm, const std::function<void()>& step);
-
-// How many ranks of `comm` share this rank's node.
-int ranks_on_node(MPI_Comm comm);
-
-// Threads for each of `ranks_on_node` ranks of a node: SLURM_CPUS_PER_TASK when
-// Slurm sets it, else the node's cores divided among its ranks (at least 1).
-int threads_per_rank(int ranks_on_node);
 
 }  // namespace featreuse

@@ -2,13 +2,16 @@
 // (dist.two_ranks): every test is collective over MPI_COMM_WORLD.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <thread>
 
 #include "featreuse/core/collective.hpp"
+#include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/dist/device.hpp"
 #include "featreuse/dist/reducer.hpp"
@@ -51,7 +54,7 @@ TEST(Topology, GroupsOfOneAndValidation) {
   EXPECT_EQ(t.group_count, world_size());
   EXPECT_EQ(t.group, world_rank());
   EXPECT_TRUE(t.leader());
-  EXPECT_GE(featreuse::threads_per_rank(t.local_size), 1);
+  EXPECT_GE(featreuse::threads_per_rank(t.world), 1);
   dist::free_topology(t);
   if (world_size() == 2) {
     dist::Topology both = dist::make_topology(MPI_COMM_WORLD, 2);
@@ -221,13 +224,38 @@ TEST(Collective, RankZeroDecidesAndErrorsAreRaisedEverywhere) {
   EXPECT_NO_THROW(featreuse::all_or_nothing(MPI_COMM_WORLD, [] {}));
   EXPECT_EQ(featreuse::broadcast_string(rank == 0 ? std::string(100000, 'x') : "", 0, MPI_COMM_WORLD),
             std::string(100000, 'x'));
-  EXPECT_EQ(featreuse::ranks_on_node(MPI_COMM_WORLD), size);  // the tests run on one node
 }
 
-TEST(Collective, ThreadsPerRankHonoursSlurm) {
+TEST(Cores, ThreadsPerRankHonoursSlurm) {
   setenv("SLURM_CPUS_PER_TASK", "3", 1);
-  EXPECT_EQ(featreuse::threads_per_rank(64), 3);
+  EXPECT_EQ(featreuse::threads_per_rank(MPI_COMM_WORLD), 3);
   unsetenv("SLURM_CPUS_PER_TASK");
-  EXPECT_GE(featreuse::threads_per_rank(64), 1);
-  EXPECT_EQ(featreuse::threads_per_rank(1), int(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// The affinity mask decides, as Slurm's cgroups, taskset or mpirun's binding
+// set it: ranks that share cores split them, ranks bound apart keep theirs.
+TEST(Cores, ThreadsPerRankFollowTheAffinityMask) {
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  const int cores = CPU_COUNT(&all), ranks = world_size();  // the test's ranks share one node
+  EXPECT_EQ(featreuse::usable_cores(), cores);
+  EXPECT_EQ(featreuse::threads_per_rank(MPI_COMM_WORLD), std::max(1, cores / ranks));
+  // Each rank bound to a core of its own (as mpirun --bind-to core does).
+  std::vector<int> ids;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &all)) ids.push_back(c);
+  if (cores >= ranks) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(ids[size_t(world_rank())], &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+    EXPECT_EQ(featreuse::usable_cores(), 1);
+    EXPECT_EQ(featreuse::threads_per_rank(MPI_COMM_WORLD), 1);
+    // Every rank on the same one core: still one thread each, never zero.
+    CPU_ZERO(&one);
+    CPU_SET(ids[0], &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+    EXPECT_EQ(featreuse::threads_per_rank(MPI_COMM_WORLD), 1);
+    ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+  }
 }
