@@ -61,6 +61,12 @@ class DownloadTree {
       *why = "image path '" + rel + "' has no subject folder";
       return "";
     }
+    // A subject folder is a name under the image folder: '/' or '..' would
+    // have the search below walk the file system above it.
+    if (fs::path(rel).has_root_path() || parts[0] == "." || parts[0] == "..") {
+      *why = "image path '" + rel + "' does not start with a subject folder under the image folder";
+      return "";
+    }
     const std::vector<fs::path>& files = dicoms(parts[0]);
     if (files.empty()) {
       std::error_code ec;

@@ -1,7 +1,8 @@
 // libFuzzer target for the datasets' label tables: the CSV reader
 // (data::parse_csv) and the layouts that read a table under a dataset root
-// (APTOS2019, ISIC2019, CheXpert and the generic csv layout with one label
-// column, several, or a split column), on arbitrary bytes. The first byte
+// (APTOS2019, ISIC2019, CheXpert, the generic csv layout with one label
+// column, several, or a split column, and CBIS-DDSM's image lists and
+// description CSVs over a small download tree), on arbitrary bytes. The first byte
 // picks the reader, the rest is the file. Every failure must be a
 // featreuse::Error, which `prepare` prints naming the file and line; any other
 // exception, a crash, a hang or a sanitizer report is a bug. Built with clang

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "../../fuzz/dataset_csv_target.hpp"
 #include "featreuse/core/error.hpp"
@@ -54,22 +55,44 @@ TEST(Csv, ErrorsNameFileLineAndColumns) {
 TEST(Fuzz, CsvCorpusReplayEndsInLayoutsOrErrors) {
   const std::filesystem::path corpus = std::filesystem::path(FEATREUSE_SOURCE_DIR) / "tests/fuzz/corpus/csv";
   const std::string root = featreuse::fuzz::make_csv_root();
-  size_t files = 0, read = 0;
+  std::set<int> seeded;  // the readers a seed was read by
   for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
     std::ifstream in(entry.path(), std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (bytes.empty()) continue;
-    ++files;
-    SCOPED_TRACE(entry.path().filename().string());
+    const std::string name = entry.path().filename().string();
+    const bool seed = name.rfind("seed_", 0) == 0;
+    SCOPED_TRACE(name);
     try {
       featreuse::fuzz::read_label_table(root, uint8_t(bytes[0]), bytes.substr(1));
-      ++read;
-    } catch (const featreuse::Error&) {
+      if (seed) seeded.insert(featreuse::fuzz::label_table_reader(uint8_t(bytes[0])));
+    } catch (const featreuse::Error& e) {
+      EXPECT_FALSE(seed) << "a seed must be a valid table: " << e.what();
     }
   }
   std::filesystem::remove_all(root);
-  EXPECT_GE(files, 8u);
-  EXPECT_GE(read, 8u);  // the seeds are valid tables of each reader
+  EXPECT_EQ(seeded.size(), size_t(featreuse::fuzz::kLabelTableReaders));  // a valid seed for each reader
+}
+
+// A description CSV naming '/...' or '../...' once had the layout search the
+// whole file system (or the folder above the dataset) for .dcm files.
+TEST(LabelTable, ADdsmImagePathOutsideTheImageFolderIsUnresolvedNotSearched) {
+  const std::string root = featreuse::fuzz::make_csv_root();
+  featreuse::fuzz::write_ddsm_tree(root);
+  for (const std::string path : {"/proc/self/000000.dcm", "../x/000000.dcm", "./x/000000.dcm"}) {
+    SCOPED_TRACE(path);
+    featreuse::fuzz::write_file(std::filesystem::path(root) / "mass_case_description_train_set.csv",
+                                "patient_id,pathology,image file path\nP_1,BENIGN," + path + "\n");
+    LayoutOptions options;
+    options.root = root;
+    const Layout layout = load_layout("cbis_ddsm_pathology", options);
+    ASSERT_EQ(layout.items.size(), 2u);  // the training image and the test set's, which resolves
+    EXPECT_EQ(layout.items[0].source, path);
+    EXPECT_NE(layout.items[0].invalid.find("does not start with a subject folder"), std::string::npos)
+        << layout.items[0].invalid;
+    EXPECT_EQ(layout.items[1].invalid, "");
+  }
+  std::filesystem::remove_all(root);
 }
 
 namespace {
