@@ -63,8 +63,15 @@ grep -q "cannot save the training state .*cannot sync" "$WORK/run1.log" &&
   echo "state saves refused at fsync: $(grep -c "cannot save the training state .*cannot sync" "$WORK/run1.log")"
 
 # 2. What reached the disk, after e2fsck (exit 0 or 1: no errors, or errors
-# corrected) with the pool freed.
-umount "$WORK/disk"
+# corrected) with the pool freed. mpirun returns once it has signalled the
+# aborted ranks, which may still hold the store open for a moment (seconds
+# under ASan): unmount once they are gone.
+for _ in $(seq 1 300); do umount "$WORK/disk" 2> /dev/null && break; sleep 0.1; done
+if mountpoint -q "$WORK/disk"; then
+  fuser -vm "$WORK/disk" 2>&1 || true
+  ps -eo pid,ppid,stat,etimes,args | grep -v grep | grep -E "featreuse|orted|prted|mpirun" || true
+  fail "cannot unmount the disk 30 s after the run ended"
+fi
 rm "$WORK/pool/filler"
 fsck_rc=0
 e2fsck -fy "$IMAGE" > "$WORK/fsck.log" 2>&1 || fsck_rc=$?
