@@ -65,14 +65,7 @@ done
 [ -n "$member" ] || fail "no group member to kill"
 kill -9 "$member"
 signal_job CONT "$WORK/kill.h5"
-for _ in $(seq 1 120); do
-  kill -0 $job 2> /dev/null || break
-  sleep 0.5
-done
-if kill -0 $job 2> /dev/null; then
-  signal_job KILL "$WORK/kill.h5"
-  fail "the job hung after a group member was killed"
-fi
+ends_within $job "$WORK/kill.h5" 60 || fail "the job hung after a group member was killed"
 wait $job 2> /dev/null || true
 echo "killed group member $member with $done_count tasks done"
 check_py snapshot "$WORK/kill.h5" "$WORK/snap.json"

@@ -22,6 +22,21 @@ signal_job() { # SIGNAL STORE
   for pid in $(job_pids "$2"); do kill "-$1" "$pid" 2> /dev/null || true; done
 }
 
+# Waits up to SECONDS for process PID (a job's mpirun) to end. If it has not,
+# the job hangs: prints what each of its processes waits on (threads and wait
+# channels, gdb's backtraces) so that the log keeps the evidence, kills the
+# job and returns 1.
+ends_within() { # PID STORE SECONDS
+  local pid
+  for _ in $(seq 1 $(($3 * 10))); do kill -0 "$1" 2> /dev/null || return 0; sleep 0.1; done
+  for pid in $(job_pids "$2"); do
+    ps -L -o pid=,tid=,stat=,wchan:32=,comm= -p "$pid" || true
+    gdb -p "$pid" -batch -ex "thread apply all bt 12" 2> /dev/null | grep -E "^(#|Thread)" || true
+  done
+  signal_job KILL "$2"
+  return 1
+}
+
 # Waits (up to 5 min) until the store at STORE reports at least N tasks done.
 wait_until_done() { # STORE N
   local out n

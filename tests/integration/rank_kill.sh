@@ -35,11 +35,7 @@ for case in "1" "0" "0 $GROUP"; do
   kill -KILL "$pid"
   killed_at=$(date +%s.%N)
   # No hang: mpirun must end within a minute of losing a rank.
-  for _ in $(seq 1 600); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
-  if kill -0 $job 2> /dev/null; then
-    signal_job KILL "$WORK/s.h5"
-    fail "the job hung after rank $victim was killed"
-  fi
+  ends_within $job "$WORK/s.h5" 60 || fail "the job hung after rank $victim was killed"
   rc=0
   wait $job || rc=$?
   [ $rc != 0 ] || fail "the job exited 0 after losing rank $victim"

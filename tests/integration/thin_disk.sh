@@ -42,18 +42,7 @@ wait_until_done "$S" 3 || fail "3 tasks did not finish"
 done_before=$("$FEATREUSE" status "$S" | sed -n 's/.* tasks: \([0-9]*\) done.*/\1/p')
 dd if=/dev/zero of="$WORK/pool/filler" bs=64k 2> /dev/null && fail "the filler did not fill the pool"
 rc=0
-for _ in $(seq 1 1200); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
-if kill -0 $job 2> /dev/null; then
-  # What each process waits on, for a run that hangs rather than stops.
-  for pid in $(job_pids "$S"); do
-    ps -L -o pid=,tid=,stat=,wchan:32=,comm= -p "$pid" || true
-    gdb -p "$pid" -batch -ex "thread apply all bt 12" 2> /dev/null | grep -E "^(#|Thread)" || true
-  done
-  tail -30 "$WORK/run1.log"
-  dmesg 2> /dev/null | tail -20 || true
-  signal_job KILL "$S"
-  fail "the run did not stop within 2 minutes"
-fi
+ends_within $job "$S" 120 || { tail -30 "$WORK/run1.log"; dmesg 2> /dev/null | tail -20; fail "the run did not stop within 2 minutes"; }
 wait $job || rc=$?
 said=$(grep -o "featreuse run: error: .*" "$WORK/run1.log" | head -1 || true)
 echo "the run on the full pool: exit $rc: ${said//$WORK/\$WORK}"
