@@ -33,8 +33,10 @@ inline void write_file(const std::filesystem::path& path, const std::string& byt
 // a fixed tree under the root for the rows to resolve against, in each of
 // the ways the layout knows (one .dcm under a subject folder; several, told
 // apart by the UIDs' last digits; a PNG twin at the CSV's path), and a valid
-// test-set table beside the fuzzed training table.
+// test-set table beside the fuzzed training table. Written once per root:
+// no input changes it, and the fuzzer calls this on every run.
 inline void write_ddsm_tree(const std::filesystem::path& root) {
+  if (std::filesystem::exists(root / "mass_case_description_test_set.csv")) return;
   const std::filesystem::path tree = root / "CBIS-DDSM";
   for (const char* dcm : {"Mass-Training_P_00001_LEFT_CC/07-20-2016-DDSM-74994/1.000000-full-24515/1-1.dcm",
                           "Mass-Training_P_00004_LEFT_MLO/08-29-2017-DDSM-11111/1.000000-full-22222/1-1.dcm",
