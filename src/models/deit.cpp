@@ -13,6 +13,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
+#include "featreuse/models/batched_matmul.hpp"
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/vit_layers.hpp"
@@ -37,9 +38,9 @@ class ViTAttentionImpl : public nn::Module {
     const int64_t B = x.size(0), N = x.size(1), C = x.size(2);
     auto qkv_t = qkv->forward(x).reshape({B, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
-    auto attn = at::matmul(q, qkv_t[1].transpose(-2, -1)).softmax(-1);
+    auto attn = batched_matmul(q, qkv_t[1].transpose(-2, -1)).softmax(-1);
     if (attn_out) *attn_out = attn;
-    auto out = at::matmul(attn, qkv_t[2]).transpose(1, 2).reshape({B, N, C});
+    auto out = batched_matmul(attn, qkv_t[2]).transpose(1, 2).reshape({B, N, C});
     return proj->forward(out);
   }
 

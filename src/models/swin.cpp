@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/models/batched_matmul.hpp"
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/vit_layers.hpp"
@@ -86,7 +87,7 @@ class WindowAttentionImpl : public nn::Module {
     const int64_t Bn = x.size(0), N = x.size(1), C = x.size(2);
     auto qkv_t = qkv->forward(x).reshape({Bn, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
-    auto attn = at::matmul(q, qkv_t[1].transpose(-2, -1));
+    auto attn = batched_matmul(q, qkv_t[1].transpose(-2, -1));
     auto bias = relative_position_bias_table.index_select(0, index_.view(-1).to(at::kLong))
                     .view({N, N, -1})
                     .permute({2, 0, 1})
@@ -99,7 +100,7 @@ class WindowAttentionImpl : public nn::Module {
     }
     attn = attn.softmax(-1);
     if (attn_out) *attn_out = attn;
-    auto out = at::matmul(attn, qkv_t[2]).transpose(1, 2).reshape({Bn, N, C});
+    auto out = batched_matmul(attn, qkv_t[2]).transpose(1, 2).reshape({Bn, N, C});
     return proj->forward(out);
   }
 
