@@ -7,6 +7,7 @@
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
+#include "featreuse/core/tensor_heap.hpp"
 
 namespace {
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string name = argv[1];
+  featreuse::keep_freed_tensor_memory();
   for (const auto& c : featreuse::app::commands()) {
     if (name != c.name) continue;
     featreuse::app::Args args(argv + 1, argv + argc);
