@@ -30,8 +30,8 @@ at::Tensor split_product(const at::Tensor& a, const at::Tensor& b) {
   std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
   shape.back() = b.size(-1);
   auto out = at::empty(shape, a.options());
-  const int64_t matrices_per_row = a.numel() / a.size(0) / (a.size(-2) * a.size(-1));
   auto out3 = out.view({-1, out.size(-2), out.size(-1)});
+  const int64_t matrices_per_row = out3.size(0) / a.size(0);
   at::parallel_for(0, a.size(0), 1, [&](int64_t begin, int64_t end) {
     // Grad mode is per thread, and on in OpenMP's workers: this is never
     // differentiated itself (SplitMatmul's backward is), so it is off here.

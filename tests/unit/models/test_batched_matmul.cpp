@@ -24,8 +24,8 @@ struct Threads {
 struct Attention {
   at::Tensor q, k, v;
 };
-Attention attention_inputs(int64_t batch, int64_t heads, int64_t tokens, int64_t width, bool requires_grad) {
-  auto qkv = at::randn({batch, tokens, 3, heads, width}, at::kDouble).requires_grad_(requires_grad);
+Attention attention_inputs(int64_t batch, int64_t heads, int64_t tokens, int64_t width) {
+  auto qkv = at::randn({batch, tokens, 3, heads, width}, at::kDouble);
   auto t = qkv.permute({2, 0, 3, 1, 4});
   return {t[0] * 0.25, t[1], t[2]};
 }
@@ -40,7 +40,7 @@ TEST(BatchedMatmul, SplitOverThreadsItEqualsMatmulOnAttentionsLayouts) {
   Threads two(2);
   at::manual_seed(0);
   for (int64_t batch : {2, 3, 17}) {
-    auto in = attention_inputs(batch, 4, 50, 16, false);
+    auto in = attention_inputs(batch, 4, 50, 16);
     auto scores = batched_matmul(in.q, in.k.transpose(-2, -1));
     EXPECT_TRUE(at::allclose(scores, at::matmul(in.q, in.k.transpose(-2, -1)), 1e-12, 1e-12));
     auto attn = scores.softmax(-1);
