@@ -1,18 +1,172 @@
 #include "featreuse/analysis/knn.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
 
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::analysis {
 
 namespace {
+
 at::Tensor unit_rows(const at::Tensor& x) {
   const at::Tensor f = x.to(at::kFloat).flatten(1);
   return f / f.norm(2, {1}, /*keepdim=*/true).clamp_min(1e-12);
 }
+
+struct Neighbour {
+  float similarity;
+  int64_t row;  // in the bank
+};
+
+// The order of the k nearest: larger similarity first, then the lower bank row,
+// so ties at the k-th place are broken the same way on every run.
+bool nearer(const Neighbour& a, const Neighbour& b) {
+  return a.similarity > b.similarity || (a.similarity == b.similarity && a.row < b.row);
+}
+
+// The k-th largest of `values` (no NaN; reordered). Most rows hold many more
+// values than k, so a bound at or below the k-th largest comes first from
+// every 8th value, checked by counting; the exact selection then runs on the
+// few values at or above it (a full selection when the check fails).
+float kth_largest(std::vector<float>& values, int64_t k, std::vector<float>& selection) {
+  constexpr int64_t stride = 8;
+  const int64_t n = int64_t(values.size());
+  if (n >= 4 * k) {
+    selection.clear();
+    for (int64_t i = 0; i < n; i += stride) selection.push_back(values[size_t(i)]);
+    // About k / stride sampled values lie above the k-th largest: go a few spreads deeper.
+    const int64_t expected = k / stride;
+    const int64_t rank =
+        std::min<int64_t>(int64_t(selection.size()), expected + 4 * int64_t(std::sqrt(double(expected))) + 4);
+    std::nth_element(selection.begin(), selection.begin() + (rank - 1), selection.end(),
+                     std::greater<float>());
+    const float bound = selection[size_t(rank - 1)];
+    selection.clear();
+    for (float v : values)
+      if (v >= bound) selection.push_back(v);
+    if (int64_t(selection.size()) >= k) {
+      std::nth_element(selection.begin(), selection.begin() + (k - 1), selection.end(),
+                       std::greater<float>());
+      return selection[size_t(k - 1)];
+    }
+  }
+  std::nth_element(values.begin(), values.begin() + (k - 1), values.end(), std::greater<float>());
+  return values[size_t(k - 1)];
+}
+
+// The k nearest bank rows of each query of a chunk, kept across bank chunks:
+// only the chunk's similarities and queries x k neighbours exist at once.
+class RunningNearest {
+ public:
+  RunningNearest(int64_t queries, int64_t k)
+      : k_(k), held_(size_t(queries), 0), best_(size_t(queries * k)), poisoned_(size_t(queries), false) {}
+
+  // `similarities` (queries x n, float32, contiguous): bank rows first_row..first_row+n.
+  void add(const at::Tensor& similarities, int64_t first_row) {
+    const int64_t n = similarities.size(1);
+    const float* sims = similarities.data_ptr<float>();
+    at::parallel_for(0, int64_t(held_.size()), 8, [&](int64_t begin, int64_t end) {
+      Scratch scratch;
+      for (int64_t q = begin; q < end; ++q) merge(q, sims + q * n, n, first_row, scratch);
+    });
+  }
+
+  // Scores (queries x classes, float64): sum over the k nearest of w y_c over
+  // sum w, w = exp(s / temperature); NaN for a query with a NaN similarity.
+  at::Tensor vote(const at::Tensor& labels, double temperature) const {
+    const int64_t classes = labels.size(1);
+    at::Tensor out = at::zeros({int64_t(held_.size()), classes}, at::kDouble);
+    const double* y = labels.data_ptr<double>();
+    double* scores = out.data_ptr<double>();
+    at::parallel_for(0, int64_t(held_.size()), 64, [&](int64_t begin, int64_t end) {
+      for (int64_t q = begin; q < end; ++q) vote_one(q, y, classes, temperature, scores + q * classes);
+    });
+    return out;
+  }
+
+ private:
+  // Per worker: the candidates' similarities, and the neighbours kept.
+  struct Scratch {
+    std::vector<float> similarities;
+    std::vector<float> selection;
+    std::vector<Neighbour> kept, ties;
+  };
+
+  // Once k are held, a similarity enters only above the worst held one: an
+  // equal one loses the tie, its bank row being later. The k-th largest
+  // similarity comes from a selection over plain floats (no sort, no pairs).
+  void merge(int64_t q, const float* sims, int64_t n, int64_t first_row, Scratch& s) {
+    if (poisoned_[size_t(q)]) return;
+    if (has_nan(sims, n)) {
+      poisoned_[size_t(q)] = true;  // NaN has no place in the order: the query scores NaN
+      return;
+    }
+    Neighbour* held = best_.data() + q * k_;
+    const int64_t count = held_[size_t(q)];
+    s.similarities.resize(size_t(count));
+    for (int64_t i = 0; i < count; ++i) s.similarities[size_t(i)] = held[i].similarity;
+    const float floor = count == k_ ? *std::min_element(s.similarities.begin(), s.similarities.end())
+                                    : -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < n; ++j)
+      if (sims[j] > floor) s.similarities.push_back(sims[j]);
+    if (int64_t(s.similarities.size()) <= k_) {
+      for (int64_t j = 0; j < n; ++j)
+        if (sims[j] > floor) held[held_[size_t(q)]++] = {sims[j], first_row + j};
+      return;
+    }
+    const float kth = kth_largest(s.similarities, k_, s.selection);
+    s.kept.clear();
+    s.ties.clear();
+    const auto sort_in = [&](const Neighbour& c) {
+      if (c.similarity > kth)
+        s.kept.push_back(c);
+      else if (c.similarity == kth)
+        s.ties.push_back(c);
+    };
+    for (int64_t i = 0; i < count; ++i) sort_in(held[i]);
+    for (int64_t j = 0; j < n; ++j)
+      if (sims[j] >= kth && sims[j] > floor) sort_in({sims[j], first_row + j});
+    std::sort(s.ties.begin(), s.ties.end(), nearer);
+    for (size_t t = 0; int64_t(s.kept.size()) < k_; ++t) s.kept.push_back(s.ties[t]);
+    std::copy(s.kept.begin(), s.kept.end(), held);
+    held_[size_t(q)] = k_;
+  }
+
+  static bool has_nan(const float* v, int64_t n) {
+    bool nan = false;
+    for (int64_t j = 0; j < n; ++j) nan |= v[j] != v[j];
+    return nan;
+  }
+
+  void vote_one(int64_t q, const double* y, int64_t classes, double temperature, double* score) const {
+    if (poisoned_[size_t(q)]) {
+      std::fill(score, score + classes, std::nan(""));
+      return;
+    }
+    const Neighbour* held = best_.data() + q * k_;
+    double total = 0.0;
+    for (int64_t i = 0; i < held_[size_t(q)]; ++i) {
+      const double w = std::exp(double(held[i].similarity) / temperature);
+      total += w;
+      const double* label = y + held[i].row * classes;
+      for (int64_t c = 0; c < classes; ++c) score[c] += w * label[c];
+    }
+    for (int64_t c = 0; c < classes; ++c) score[c] /= total;
+  }
+
+  int64_t k_;
+  std::vector<int64_t> held_;  // per query: how many of its k slots are filled
+  std::vector<Neighbour> best_;
+  std::vector<char> poisoned_;  // per query: saw a NaN similarity
+};
+
 }  // namespace
 
 KnnBank::KnnBank(const at::Tensor& features, const at::Tensor& labels, int64_t num_classes) {
@@ -27,31 +181,6 @@ KnnBank::KnnBank(const at::Tensor& features, const at::Tensor& labels, int64_t n
     throw Error("k-NN: labels have " + std::to_string(labels_.size(1)) + " classes");
 }
 
-// Similarities (Qc x k, descending) and bank indices of each query's k nearest.
-at::Tensor KnnBank::top_k_neighbours(const at::Tensor& queries, int64_t k, int64_t bank_chunk,
-                                     at::Tensor& indices) const {
-  at::Tensor best_sim, best_idx;
-  for (int64_t start = 0; start < bank_.size(0); start += bank_chunk) {
-    const int64_t count = std::min(bank_chunk, bank_.size(0) - start);
-    const at::Tensor sim = at::mm(queries, bank_.narrow(0, start, count).t());
-    // The chunk's own top k first, then merged with the running top k: the
-    // merge sorts 2k candidates per query instead of k + bank_chunk.
-    auto [values, positions] = sim.topk(std::min(k, count), 1);
-    positions += start;
-    if (!best_sim.defined()) {
-      best_sim = values;
-      best_idx = positions;
-      continue;
-    }
-    const at::Tensor all_sim = at::cat({best_sim, values}, 1), all_idx = at::cat({best_idx, positions}, 1);
-    auto [merged, picked] = all_sim.topk(std::min<int64_t>(k, all_sim.size(1)), 1);
-    best_sim = merged;
-    best_idx = all_idx.gather(1, picked);
-  }
-  indices = best_idx;
-  return best_sim;
-}
-
 at::Tensor KnnBank::scores(const at::Tensor& queries, const KnnOptions& options) const {
   if (options.k < 1 || options.temperature <= 0 || options.query_chunk < 1 || options.bank_chunk < 1)
     throw Error("k-NN: k, temperature and chunk sizes must be positive");
@@ -63,13 +192,12 @@ at::Tensor KnnBank::scores(const at::Tensor& queries, const KnnOptions& options)
   std::vector<at::Tensor> out;
   for (int64_t start = 0; start < q.size(0); start += options.query_chunk) {
     const at::Tensor chunk = q.narrow(0, start, std::min(options.query_chunk, q.size(0) - start));
-    at::Tensor indices;
-    const at::Tensor sim = top_k_neighbours(chunk, k, options.bank_chunk, indices);
-    at::Tensor weights = (sim.to(at::kDouble) / options.temperature).exp();
-    weights = weights / weights.sum(1, /*keepdim=*/true);
-    const at::Tensor neighbour_labels =
-        labels_.index_select(0, indices.flatten()).view({chunk.size(0), k, -1});
-    out.push_back((weights.unsqueeze(2) * neighbour_labels).sum(1));
+    RunningNearest nearest(chunk.size(0), k);
+    for (int64_t row = 0; row < bank_.size(0); row += options.bank_chunk) {
+      const int64_t count = std::min(options.bank_chunk, bank_.size(0) - row);
+      nearest.add(at::mm(chunk, bank_.narrow(0, row, count).t()).contiguous(), row);
+    }
+    out.push_back(nearest.vote(labels_, options.temperature));
   }
   return at::cat(out, 0);
 }

@@ -7,9 +7,10 @@
 // sum (w / sum w) * y_c. The reference then treats the scores as logits.
 //
 // Memory stays bounded for a large bank (CheXpert's ~190k images): the bank is
-// scanned in chunks for each chunk of queries and only the running top k of
-// each query is kept, so at most query_chunk x (bank_chunk + k) similarities
-// exist at once.
+// scanned in chunks for each chunk of queries and only the running k nearest
+// of each query are kept, so at most query_chunk x bank_chunk similarities and
+// query_chunk x k neighbours exist at once. Ties at the k-th place go to the
+// lower bank row; a query with a NaN similarity scores NaN.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -33,8 +34,6 @@ class KnnBank {
   int64_t size() const { return bank_.size(0); }
 
  private:
-  at::Tensor top_k_neighbours(const at::Tensor& queries, int64_t k, int64_t bank_chunk,
-                              at::Tensor& indices) const;
   at::Tensor bank_;    // N x D, unit rows
   at::Tensor labels_;  // N x C one-hot or multi-hot, float64
 };

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -85,6 +86,32 @@ TEST(Knn, RefusesMismatchedInputs) {
   const KnnBank bank(at::randn({10, 4}), at::randint(0, 2, {10}, at::kLong), 2);
   EXPECT_THROW(bank.scores(at::randn({3, 5})), Error);
   EXPECT_THROW(KnnBank(at::randn({10, 4}), at::randint(0, 2, {9}, at::kLong), 2), Error);
+}
+
+TEST(Knn, TiesAtTheKthPlaceGoToTheLowerBankRowInEveryChunking) {
+  // Rows 0-2 equal the query (labels 0, 1, 1), row 3 is orthogonal (label 0):
+  // the 2 nearest are rows 0 and 1, whatever the chunks.
+  const at::Tensor features = at::tensor({1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 1.0f}).view({4, 2});
+  const KnnBank bank(features, at::tensor({0, 1, 1, 0}, at::kLong), 2);
+  for (int64_t chunk : {1, 2, 3, 4}) {
+    KnnOptions options;
+    options.k = 2;
+    options.bank_chunk = chunk;
+    const at::Tensor scores = bank.scores(at::tensor({1.0f, 0.0f}).view({1, 2}), options);
+    EXPECT_DOUBLE_EQ(scores[0][0].item<double>(), 0.5) << "bank chunk " << chunk;
+    EXPECT_DOUBLE_EQ(scores[0][1].item<double>(), 0.5) << "bank chunk " << chunk;
+  }
+}
+
+TEST(Knn, AQueryWithNaNFeaturesScoresNaNAndLeavesTheOthersAlone) {
+  const KnnBank bank(at::randn({50, 4}), at::randint(0, 3, {50}, at::kLong), 3);
+  at::Tensor queries = at::randn({3, 4});
+  const at::Tensor clean = bank.scores(queries);
+  queries[1][2] = std::nanf("");
+  const at::Tensor scores = bank.scores(queries);
+  EXPECT_TRUE(scores[1].isnan().all().item<bool>());
+  EXPECT_TRUE(at::equal(scores[0], clean[0]));
+  EXPECT_TRUE(at::equal(scores[2], clean[2]));
 }
 
 TEST(Cka, BothEstimatorsMatchKornblithAndSongOnRandomData) {
