@@ -6,7 +6,8 @@
 // whole pipeline of `run`). benchmarks/train.sh runs the same
 // models through PyTorch on the same machine and prints the ratio. Under
 // `mpirun -np G` the G ranks train as one data-parallel group (the global
-// batch stays --batch), as `run --ranks-per-task G` does.
+// batch stays --batch), as `run --ranks-per-task G` does, averaging their
+// gradients as --allreduce and --bucket-mb say.
 // with --device cuda: on the rank's GPU (NCCL for a group), --amp: bf16 autocast.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -29,6 +30,7 @@
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/trainer.hpp"
 #include "model_args.hpp"
+#include "reducer_args.hpp"
 
 namespace featreuse::app {
 
@@ -51,6 +53,7 @@ struct BenchTrainOptions {
   std::string device = "cpu";
   bool amp = false;            // bf16 autocast (GPUs)
   bool channels_last = false;  // the recipe's memory_format
+  ReducerArgs reducer;         // a group's gradient averaging (under mpirun -np G)
 };
 
 // Random images and labels: `train` images to train on, one batch each for
@@ -149,6 +152,7 @@ int cmd_bench_train(const Args& args) {
       "name or .yaml; its image size, channels and classes hold; its validation and test splits are "
       "evaluated once, untimed); default: random images in memory, the step alone")(
       "configs", po::value(&o.configs), "configs folder");
+  add_reducer_options(options, o.reducer);
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
   if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
@@ -165,6 +169,7 @@ int cmd_bench_train(const Args& args) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+  const dist::ReducerOptions group_options = reducer_options(o.reducer);
   set_compute_threads(o.threads);
   const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
   if (o.size <= 0) o.size = config.spec.image_size;
@@ -180,7 +185,7 @@ int cmd_bench_train(const Args& args) {
   try {
     dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, group);
     const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
-    auto reducer = dist::make_reducer(topology.group_comm, device);
+    auto reducer = dist::make_reducer(topology.group_comm, device, group_options);
     at::manual_seed(0);
     if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, device, o.warmup);
     rate = train_images_per_s(o, config, *dataset, *reducer, device, o.steps);

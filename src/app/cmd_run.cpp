@@ -35,6 +35,7 @@
 #include "featreuse/store/size.hpp"
 #include "featreuse/store/store.hpp"
 #include "plan_store.hpp"
+#include "reducer_args.hpp"
 #include "study.hpp"
 #include "task_runner.hpp"
 
@@ -52,6 +53,7 @@ struct RunOptions {
   bool strict = false;   // exit kTasksFailed when a task failed
   int threads = 0;
   dist::DeviceChoice device = dist::DeviceChoice::automatic;
+  dist::ReducerOptions reducer;
 };
 
 // Every rank's device, or one error for all: a rank that cannot use its
@@ -275,7 +277,7 @@ int run(const RunOptions& opt) {
   if (world_rank == 0) scheduler = std::make_unique<grid::Scheduler>(plan, start_states(plan, store, opt));
 
   Stopwatch clock;
-  auto reducer = dist::make_reducer(topology.group_comm, device);
+  auto reducer = dist::make_reducer(topology.group_comm, device, opt.reducer);
   TaskRunner runner(store, plan, topology, *reducer, device);
   std::vector<size_t> blocked;
   {
@@ -317,6 +319,7 @@ int cmd_run(const Args& args) {
   po::options_description options("featreuse run JOB --store S.h5 [options] (under mpirun -np N)");
   RunOptions opt;
   std::string level = "info", device = "auto";
+  ReducerArgs reducer_args;
   options.add_options()("help,h", "show this help")("store", po::value(&opt.store),
                                                     "the HDF5 store (created if missing)")(
       "ranks-per-task", po::value(&opt.ranks_per_task)->default_value(1),
@@ -335,6 +338,7 @@ int cmd_run(const Args& args) {
       "log-level", po::value(&level),
       "trace, debug, info, warn, error, critical, off (any case; default info, or FEATREUSE_LOG_LEVEL)")(
       "job", po::value(&opt.job), "the job file");
+  add_reducer_options(options, reducer_args);
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"job"}, "run");
   if (auto code = help_or_missing(
@@ -349,6 +353,7 @@ int cmd_run(const Args& args) {
   } catch (const Error& e) {
     throw UsageError(std::string("run --device: ") + e.what());
   }
+  opt.reducer = reducer_options(reducer_args);
 
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);

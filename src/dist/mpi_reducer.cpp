@@ -1,17 +1,49 @@
 #include <ATen/ATen.h>
 
 #include "buckets.hpp"
+#include "featreuse/dist/overlap.hpp"
 #include "featreuse/dist/reducer.hpp"
 
 namespace featreuse::dist {
 
 namespace {
 
+// Non-blocking all-reduces (sums), scaled to means once complete.
+class MpiAsyncAverager : public AsyncAverager {
+ public:
+  MpiAsyncAverager(MPI_Comm comm, int size) : comm_(comm), size_(size) {}
+
+  void start(const at::Tensor& flat) override {
+    requests_.emplace_back();
+    MPI_Iallreduce(MPI_IN_PLACE, flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT, MPI_SUM, comm_,
+                   &requests_.back());
+    started_.push_back(flat);
+  }
+
+  void progress() override {
+    int done = 0;
+    if (!requests_.empty()) MPI_Testall(int(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE);
+  }
+
+  void wait_all() override {
+    MPI_Waitall(int(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    for (const auto& flat : started_) flat.mul_(1.0 / size_);
+    requests_.clear();
+    started_.clear();
+  }
+
+ private:
+  MPI_Comm comm_;
+  int size_;
+  std::vector<MPI_Request> requests_;
+  std::vector<at::Tensor> started_;
+};
+
 // MPI_Allreduce on host buffers: the CPU backend.
 class MpiReducer : public GradientReducer {
  public:
-  MpiReducer(MPI_Comm comm, size_t bucket_bytes)
-      : comm_(comm), bucket_elements_(std::max<size_t>(1, bucket_bytes / 4)) {
+  MpiReducer(MPI_Comm comm, const ReducerOptions& options)
+      : comm_(comm), options_(options), bucket_elements_(std::max<size_t>(1, options.bucket_bytes / 4)) {
     MPI_Comm_size(comm, &size_);
   }
 
@@ -34,6 +66,12 @@ class MpiReducer : public GradientReducer {
     });
   }
 
+  std::unique_ptr<OverlappedAverage> overlapped(const std::vector<at::Tensor>& params) override {
+    if (size_ == 1 || options_.sync != GradientSync::overlapped) return nullptr;
+    return std::make_unique<OverlappedAverage>(params, std::make_unique<MpiAsyncAverager>(comm_, size_),
+                                               bucket_elements_);
+  }
+
   void sum(std::vector<double>& values) override {
     if (size_ == 1 || values.empty()) return;
     MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE, MPI_SUM, comm_);
@@ -53,6 +91,7 @@ class MpiReducer : public GradientReducer {
   }
 
   MPI_Comm comm_;
+  ReducerOptions options_;
   int size_ = 1;
   size_t bucket_elements_;
   at::Tensor buffer_ = at::empty({0}, at::kFloat);
@@ -60,8 +99,8 @@ class MpiReducer : public GradientReducer {
 
 }  // namespace
 
-std::unique_ptr<GradientReducer> make_mpi_reducer(MPI_Comm group_comm, size_t bucket_bytes) {
-  return std::make_unique<MpiReducer>(group_comm, bucket_bytes);
+std::unique_ptr<GradientReducer> make_mpi_reducer(MPI_Comm group_comm, const ReducerOptions& options) {
+  return std::make_unique<MpiReducer>(group_comm, options);
 }
 
 }  // namespace featreuse::dist

@@ -2,6 +2,7 @@
 // communicator per group whose id group rank 0 makes and broadcasts over the
 // group's MPI communicator. Compiled only when the build has NCCL.
 #include <ATen/ATen.h>
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <nccl.h>
@@ -10,6 +11,7 @@
 
 #include "buckets.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/dist/overlap.hpp"
 #include "featreuse/dist/reducer.hpp"
 
 namespace featreuse::dist {
@@ -20,12 +22,48 @@ void check_nccl(ncclResult_t result, const char* what) {
   if (result != ncclSuccess) throw Error(std::string("NCCL ") + what + ": " + ncclGetErrorString(result));
 }
 
+// ncclAvg all-reduces on a stream of their own, each after the work queued so
+// far on the stream of the thread that starts it (where backward packed the
+// bucket); wait_all() puts the current stream behind them. The buckets'
+// buffers live as long as the OverlappedAverage, which frees them only after
+// a wait_all(), so the allocator needs no word about the second stream.
+class NcclAsyncAverager : public AsyncAverager {
+ public:
+  NcclAsyncAverager(ncclComm_t comm, c10::Device device)
+      : comm_(comm),
+        device_(device),
+        stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device.index())) {}
+
+  void start(const at::Tensor& flat) override {
+    c10::cuda::CUDAGuard guard(device_);
+    at::cuda::CUDAEvent packed;
+    packed.record(c10::cuda::getCurrentCUDAStream(device_.index()));
+    packed.block(stream_);
+    check_nccl(ncclAllReduce(flat.data_ptr(), flat.data_ptr(), size_t(flat.numel()), ncclFloat, ncclAvg,
+                             comm_, stream_.stream()),
+               "ncclAllReduce");
+  }
+
+  void wait_all() override {
+    c10::cuda::CUDAGuard guard(device_);
+    at::cuda::CUDAEvent reduced;
+    reduced.record(stream_);
+    reduced.block(c10::cuda::getCurrentCUDAStream(device_.index()));
+  }
+
+ private:
+  ncclComm_t comm_;
+  c10::Device device_;
+  c10::cuda::CUDAStream stream_;
+};
+
 class NcclReducer : public GradientReducer {
  public:
-  NcclReducer(MPI_Comm group_comm, c10::Device device, size_t bucket_bytes)
-      : mpi_(make_mpi_reducer(group_comm, bucket_bytes)),
+  NcclReducer(MPI_Comm group_comm, c10::Device device, const ReducerOptions& options)
+      : mpi_(make_mpi_reducer(group_comm, options)),
         device_(device),
-        bucket_elements_(std::max<size_t>(1, bucket_bytes / 4)) {
+        options_(options),
+        bucket_elements_(std::max<size_t>(1, options.bucket_bytes / 4)) {
     int rank = 0;
     MPI_Comm_rank(group_comm, &rank);
     MPI_Comm_size(group_comm, &size_);
@@ -62,6 +100,16 @@ class NcclReducer : public GradientReducer {
     });
   }
 
+  std::unique_ptr<OverlappedAverage> overlapped(const std::vector<at::Tensor>& params) override {
+    if (size_ == 1 || options_.sync == GradientSync::after_backward) return nullptr;
+    for (const auto& p : params)
+      if (p.device() != device_)
+        throw Error("reducer: a parameter is on " + p.device().str() + ", the group's NCCL device is " +
+                    device_.str());
+    return std::make_unique<OverlappedAverage>(params, std::make_unique<NcclAsyncAverager>(comm_, device_),
+                                               bucket_elements_);
+  }
+
   // Host numbers (metrics, counts) go over MPI: no device round trip.
   void sum(std::vector<double>& values) override { mpi_->sum(values); }
 
@@ -92,6 +140,7 @@ class NcclReducer : public GradientReducer {
 
   std::unique_ptr<GradientReducer> mpi_;
   c10::Device device_;
+  ReducerOptions options_;
   size_t bucket_elements_;
   int size_ = 1;
   ncclComm_t comm_ = nullptr;
@@ -101,8 +150,8 @@ class NcclReducer : public GradientReducer {
 }  // namespace
 
 std::unique_ptr<GradientReducer> make_nccl_reducer(MPI_Comm group_comm, c10::Device device,
-                                                   size_t bucket_bytes) {
-  return std::make_unique<NcclReducer>(group_comm, device, bucket_bytes);
+                                                   const ReducerOptions& options) {
+  return std::make_unique<NcclReducer>(group_comm, device, options);
 }
 
 }  // namespace featreuse::dist

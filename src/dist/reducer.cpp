@@ -1,12 +1,27 @@
 #include "featreuse/dist/reducer.hpp"
 
+#include "featreuse/core/enum_names.hpp"
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::dist {
 
+namespace {
+
+const EnumNames<GradientSync>& sync_names() {
+  static const EnumNames<GradientSync> names("allreduce", {{GradientSync::automatic, "auto"},
+                                                           {GradientSync::overlapped, "overlapped"},
+                                                           {GradientSync::after_backward, "after-backward"}});
+  return names;
+}
+
+}  // namespace
+
+GradientSync parse_gradient_sync(const std::string& text) { return sync_names().parse(text); }
+const char* gradient_sync_name(GradientSync sync) { return sync_names().name(sync); }
+
 #ifdef FEATREUSE_WITH_NCCL
 std::unique_ptr<GradientReducer> make_nccl_reducer(MPI_Comm group_comm, c10::Device device,
-                                                   size_t bucket_bytes);
+                                                   const ReducerOptions& options);
 #endif
 
 bool nccl_available() {
@@ -17,10 +32,11 @@ bool nccl_available() {
 #endif
 }
 
-std::unique_ptr<GradientReducer> make_reducer(MPI_Comm group_comm, c10::Device device, size_t bucket_bytes) {
-  if (!device.is_cuda()) return make_mpi_reducer(group_comm, bucket_bytes);
+std::unique_ptr<GradientReducer> make_reducer(MPI_Comm group_comm, c10::Device device,
+                                              const ReducerOptions& options) {
+  if (!device.is_cuda()) return make_mpi_reducer(group_comm, options);
 #ifdef FEATREUSE_WITH_NCCL
-  return make_nccl_reducer(group_comm, device, bucket_bytes);
+  return make_nccl_reducer(group_comm, device, options);
 #else
   throw Error("data-parallel groups on " + device.str() +
               " need NCCL, and this build has none (build against a CUDA LibTorch: scripts/build-cuda.sh)");

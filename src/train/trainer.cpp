@@ -14,6 +14,7 @@
 #include "featreuse/core/progress.hpp"
 #include "featreuse/core/rng.hpp"
 #include "featreuse/core/stop.hpp"
+#include "featreuse/dist/overlap.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/lr_schedule.hpp"
 #include "generator_state.hpp"
@@ -76,6 +77,7 @@ class CellTrainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrSchedule lr_schedule_;
   std::vector<at::Tensor> params_;
+  std::unique_ptr<dist::OverlappedAverage> overlap_;  // null: averaged after backward (or one rank)
   TrainState st_;
   ProgressLog progress_;
   Stopwatch clock_, since_save_;
@@ -111,6 +113,7 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
   if (recipe_.memory_format == MemoryFormat::channels_last) to_channels_last(net_);
   net_.train();
   for (const auto& p : net_.parameters()) params_.push_back(p);
+  overlap_ = reducer_.overlapped(params_);
   // Training randomness (dropout, drop path) from its own stream of the cell seed.
   at::manual_seed(derive_seed(in.seed, "train"));
   start_or_resume();
@@ -230,6 +233,7 @@ void CellTrainer::stop_if_requested() {
 
 void CellTrainer::step(const data::Batch& batch) {
   optimizer_->zero_grad();
+  if (overlap_) overlap_->begin_step();
   const double loss = forward_backward(batch);
   average_gradients();
   if (recipe_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, recipe_.grad_clip);
@@ -265,6 +269,10 @@ double CellTrainer::forward_backward(const data::Batch& batch) {
 }
 
 void CellTrainer::average_gradients() {
+  if (overlap_) {
+    overlap_->finish();
+    return;
+  }
   if (reducer_.size() <= 1) return;
   std::vector<at::Tensor> grads;
   for (auto& p : params_) {

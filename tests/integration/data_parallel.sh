@@ -14,11 +14,28 @@ source "$(dirname "$0")/lib.sh"
 # other BLAS builds.
 $MPIRUN 1 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/one.h5" 2> "$WORK/one.log" ||
   { tail -20 "$WORK/one.log"; fail "the single-rank run failed"; }
+# Overlapped in 10 KB buckets: the group's averages run during backward, many
+# buckets at once (on CPU ranks the default averages after backward).
 $MPIRUN 2 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/group.h5" --ranks-per-task 2 \
-  2> "$WORK/group.log" || { tail -20 "$WORK/group.log"; fail "the 2-rank group run failed"; }
+  --allreduce overlapped --bucket-mb 0.01 2> "$WORK/group.log" || { tail -20 "$WORK/group.log"; fail "the 2-rank group run failed"; }
 grep -q "1 groups of 2" "$WORK/group.log" || fail "the run did not form one group of 2"
 check_py counts "$WORK/group.h5" 2 0 0
 check_py same_training "$WORK/group.h5" "$WORK/one.h5" 1e-4
+
+# 1a. The group above averaged each gradient bucket while backward ran;
+# averaging after backward, in one bucket, sums the same two numbers per
+# element, so the two stores agree bit for bit.
+$MPIRUN 2 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/after.h5" --ranks-per-task 2 \
+  --allreduce after-backward 2> "$WORK/after.log" ||
+  { tail -20 "$WORK/after.log"; fail "the 2-rank group run averaging after backward failed"; }
+check_py same_training "$WORK/group.h5" "$WORK/after.h5" 0
+"$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/bad.h5" --allreduce async 2> "$WORK/bad.log" &&
+  fail "--allreduce async was accepted"
+grep -q "overlapped" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "--allreduce async: the error does not name the choices"; }
+"$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/bad.h5" --bucket-mb 0 2> "$WORK/bad.log" &&
+  fail "--bucket-mb 0 was accepted"
+grep -q -- "--bucket-mb 0" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "--bucket-mb 0: the error does not name the flag"; }
+[ ! -e "$WORK/bad.h5" ] || fail "a refused run created its store"
 
 # A batch the group cannot split is refused for the task, naming the sizes.
 $MPIRUN 3 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/three.h5" --ranks-per-task 3 \

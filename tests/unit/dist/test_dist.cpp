@@ -14,6 +14,7 @@
 #include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/dist/device.hpp"
+#include "featreuse/dist/overlap.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
 #include "featreuse/dist/topology.hpp"
@@ -65,8 +66,15 @@ TEST(Topology, GroupsOfOneAndValidation) {
   EXPECT_THROW(dist::make_topology(MPI_COMM_WORLD, 3), Error);
 }
 
+dist::ReducerOptions buckets_of(size_t bytes, dist::GradientSync sync = dist::GradientSync::overlapped) {
+  dist::ReducerOptions options;
+  options.bucket_bytes = bytes;
+  options.sync = sync;
+  return options;
+}
+
 TEST(Reducer, AveragesAndBroadcastsAcrossTheGroup) {
-  auto reducer = dist::make_mpi_reducer(MPI_COMM_WORLD, /*bucket_bytes=*/16);  // tiny buckets: many rounds
+  auto reducer = dist::make_mpi_reducer(MPI_COMM_WORLD, buckets_of(16));  // tiny buckets: many rounds
   const float r = float(world_rank());
   std::vector<at::Tensor> grads = {at::full({3, 2}, r), at::full({5}, 10 * r), at::full({1}, 1.0f)};
   reducer->average(grads);
@@ -88,12 +96,110 @@ TEST(Reducer, AveragesAndBroadcastsAcrossTheGroup) {
 
 // The factory's CPU backend is the MPI one, bucketed the same way.
 TEST(Reducer, TheCpuDeviceGetsTheMpiBackend) {
-  auto reducer = dist::make_reducer(MPI_COMM_WORLD, c10::Device(c10::kCPU), /*bucket_bytes=*/8);
+  auto reducer = dist::make_reducer(MPI_COMM_WORLD, c10::Device(c10::kCPU), buckets_of(8));
   EXPECT_EQ(reducer->size(), world_size());
   std::vector<at::Tensor> grads = {at::arange(6, at::kFloat).reshape({2, 3}) * float(world_rank() + 1)};
   reducer->average(grads);
   const float mean_factor = float(world_size() + 1) / 2.0f;  // mean of 1..n
   EXPECT_TRUE(at::allclose(grads[0], at::arange(6, at::kFloat).reshape({2, 3}) * mean_factor));
+}
+
+// Leaf tensors as a tiny network's parameters: w1 (used twice, so its
+// gradient arrives summed), b1, w2, one never used and one frozen.
+struct TinyNet {
+  std::vector<at::Tensor> params;
+  TinyNet() {
+    at::manual_seed(1);
+    params = {at::randn({4, 3}), at::randn({3}), at::randn({3, 2}), at::randn({5}), at::randn({2})};
+    for (size_t i = 0; i < 4; ++i) params[i].requires_grad_(true);
+  }
+  at::Tensor loss(const at::Tensor& x) const {
+    const at::Tensor h = at::tanh(at::matmul(x, params[0]) + params[1]);
+    return (at::matmul(h, params[2]) * params[4]).pow(2).sum() + 0.1 * at::matmul(x, params[0]).sum();
+  }
+};
+
+// This rank's own gradients, summed over the ranks by MPI itself, over the
+// group size: what every rank must hold after averaging (zeros where none).
+std::vector<at::Tensor> mpi_mean_gradients(const at::Tensor& x) {
+  TinyNet local;
+  local.loss(x).backward();
+  std::vector<at::Tensor> out;
+  for (const auto& p : local.params) {
+    at::Tensor g = p.grad().defined() ? p.grad().clone() : at::zeros_like(p);
+    MPI_Allreduce(MPI_IN_PLACE, g.data_ptr<float>(), int(g.numel()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    out.push_back(g.mul_(1.0 / world_size()));
+  }
+  return out;
+}
+
+at::Tensor rank_input() {
+  at::manual_seed(7);
+  return at::randn({6, 4}) * float(world_rank() + 1);
+}
+
+TEST(Overlap, EveryGradientIsTheGroupMeanWhateverTheBuckets) {
+  if (world_size() < 2) GTEST_SKIP() << "averages over a group of 2 or more: dist.two_ranks";
+  const at::Tensor x = rank_input();
+  const std::vector<at::Tensor> want = mpi_mean_gradients(x);
+  // One parameter per bucket, a few per bucket, all in one.
+  for (size_t bytes : {4u, 24u, 1u << 20}) {
+    TinyNet net;
+    auto reducer = dist::make_mpi_reducer(MPI_COMM_WORLD, buckets_of(bytes));
+    auto overlap = reducer->overlapped(net.params);
+    ASSERT_TRUE(overlap);
+    for (int step = 0; step < 2; ++step) {  // the second step reuses the buckets
+      for (auto& p : net.params)
+        if (p.grad().defined()) p.mutable_grad().zero_();
+      overlap->begin_step();
+      net.loss(x).backward();
+      overlap->finish();
+      for (size_t i = 0; i < want.size(); ++i) {
+        const at::Tensor& got = net.params[i].grad();
+        ASSERT_TRUE(got.defined()) << "parameter " << i;
+        // Two ranks' sums are the same whatever the bucket: bit for bit then.
+        if (world_size() == 2)
+          EXPECT_TRUE(at::equal(got, want[i]))
+              << "bucket bytes " << bytes << ", step " << step << ", param " << i;
+        else
+          EXPECT_TRUE(at::allclose(got, want[i], 1e-6, 1e-7)) << "bucket bytes " << bytes << ", param " << i;
+      }
+    }
+  }
+}
+
+TEST(Overlap, ASecondBackwardInOneStepIsRefusedAndHooksLeaveWithTheAverage) {
+  if (world_size() < 2) GTEST_SKIP() << "averages over a group of 2 or more: dist.two_ranks";
+  const at::Tensor x = rank_input();
+  TinyNet net;
+  auto reducer = dist::make_mpi_reducer(MPI_COMM_WORLD, buckets_of(1u << 20));
+  {
+    auto overlap = reducer->overlapped(net.params);
+    EXPECT_THROW(overlap->finish(), Error);  // no step begun
+    overlap->begin_step();
+    net.loss(x).backward();
+    EXPECT_ANY_THROW(net.loss(x).backward());
+  }
+  // Without the hooks, backward leaves this rank's own gradients.
+  for (auto& p : net.params) p.mutable_grad() = at::Tensor();
+  net.loss(x).backward();
+  TinyNet local;
+  local.loss(x).backward();
+  EXPECT_TRUE(at::equal(net.params[0].grad(), local.params[0].grad()));
+}
+
+TEST(Overlap, AfterBackwardAveragingAutomaticOnMpiAndOneRankGetNone) {
+  TinyNet net;
+  auto after = dist::make_mpi_reducer(MPI_COMM_WORLD, buckets_of(64, dist::GradientSync::after_backward));
+  EXPECT_EQ(after->overlapped(net.params), nullptr);
+  auto alone = dist::make_mpi_reducer(MPI_COMM_SELF, buckets_of(64));
+  EXPECT_EQ(alone->overlapped(net.params), nullptr);
+  auto automatic = dist::make_mpi_reducer(MPI_COMM_WORLD, buckets_of(64, dist::GradientSync::automatic));
+  EXPECT_EQ(automatic->overlapped(net.params), nullptr);  // MPI: after backward unless asked
+  EXPECT_EQ(dist::parse_gradient_sync("auto"), dist::GradientSync::automatic);
+  EXPECT_EQ(dist::parse_gradient_sync("overlapped"), dist::GradientSync::overlapped);
+  EXPECT_EQ(dist::parse_gradient_sync("after-backward"), dist::GradientSync::after_backward);
+  EXPECT_THROW(dist::parse_gradient_sync("async"), Error);
 }
 
 TEST(Device, TheCpuUnlessAGpuIsVisibleAndAsked) {

@@ -1,0 +1,92 @@
+#include "featreuse/dist/overlap.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+
+#include "buckets.hpp"
+#include "featreuse/core/error.hpp"
+
+namespace featreuse::dist {
+
+OverlappedAverage::OverlappedAverage(std::vector<at::Tensor> params, std::unique_ptr<AsyncAverager> averager,
+                                     size_t bucket_elements)
+    : params_(std::move(params)), averager_(std::move(averager)) {
+  std::reverse(params_.begin(), params_.end());
+  check_reducible(params_);
+  buckets_ = plan_buckets(params_, std::max<size_t>(1, bucket_elements));
+  bucket_of_.resize(params_.size());
+  offset_.resize(params_.size());
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    flats_.push_back(at::empty({buckets_[b].elements}, params_[buckets_[b].first].options()));
+    int64_t offset = 0;
+    for (size_t i = buckets_[b].first; i < buckets_[b].last; ++i) {
+      bucket_of_[i] = b;
+      offset_[i] = offset;
+      offset += params_[i].numel();
+    }
+  }
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].requires_grad())
+      hooks_.emplace_back(
+          i, params_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+}
+
+OverlappedAverage::~OverlappedAverage() {
+  for (const auto& [param, handle] : hooks_) params_[param].remove_hook(handle);
+}
+
+void OverlappedAverage::begin_step() {
+  arrived_.assign(params_.size(), 0);
+  missing_.clear();
+  for (const Bucket& b : buckets_) missing_.push_back(b.last - b.first);
+  next_bucket_ = 0;
+  armed_ = true;
+}
+
+// Runs inside backward (on the autograd engine's thread for the parameter's
+// device): the gradient goes into its bucket, complete buckets start.
+void OverlappedAverage::on_gradient(size_t param, const at::Tensor& grad) {
+  if (!armed_) return;  // a backward outside a training step (tests, tools)
+  if (arrived_[param])
+    throw Error("data-parallel averaging: a parameter got two gradients in one step (two backward passes?)");
+  arrived_[param] = 1;
+  const size_t b = bucket_of_[param];
+  flats_[b].narrow(0, offset_[param], params_[param].numel()).copy_(grad.detach().reshape({-1}));
+  --missing_[b];
+  start_complete_buckets();
+  averager_->progress();
+}
+
+void OverlappedAverage::start_complete_buckets() {
+  while (next_bucket_ < buckets_.size() && missing_[next_bucket_] == 0)
+    averager_->start(flats_[next_bucket_++]);
+}
+
+// A parameter without a gradient this step (unused, or frozen) averages zeros.
+void OverlappedAverage::zero_missing(size_t bucket) {
+  for (size_t i = buckets_[bucket].first; i < buckets_[bucket].last; ++i)
+    if (!arrived_[i]) flats_[bucket].narrow(0, offset_[i], params_[i].numel()).zero_();
+  missing_[bucket] = 0;
+}
+
+void OverlappedAverage::finish() {
+  if (!armed_) throw Error("data-parallel averaging: finish() without begin_step()");
+  armed_ = false;
+  for (size_t b = next_bucket_; b < buckets_.size(); ++b) zero_missing(b);
+  start_complete_buckets();
+  averager_->wait_all();
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const at::Tensor mean =
+        flats_[bucket_of_[i]].narrow(0, offset_[i], params_[i].numel()).view(params_[i].sizes());
+    at::Tensor& grad = params_[i].mutable_grad();
+    if (grad.defined())
+      grad.copy_(mean);
+    else
+      grad = mean.clone();
+  }
+}
+
+}  // namespace featreuse::dist
