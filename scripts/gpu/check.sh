@@ -48,8 +48,12 @@ step status_gpu "$featreuse" status "$out/gpu.h5"
 if [ "$gpus" -ge 2 ]; then
   step run_nccl_group mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/group.h5" \
     --device cuda --ranks-per-task 2 --strict
+  # The group's default averages during backward (overlapped); after-backward for the comparison.
   step scaling bash -c "mpirun -np 1 $featreuse bench train --model resnet50 --device cuda --amp --json; \
-    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json"
+    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json; \
+    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json --allreduce after-backward"
+  step run_nccl_after_backward mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" \
+    --store "$out/group_after.h5" --device cuda --ranks-per-task 2 --allreduce after-backward --strict
 fi
 step benchmark bash "$root/benchmarks/train_gpu.sh" "$featreuse"
 tee -a "$out/summary.txt" < "$out/benchmark.txt"

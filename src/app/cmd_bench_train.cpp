@@ -201,11 +201,12 @@ int cmd_bench_train(const Args& args) {
   if (o.json_line)
     std::printf(
         R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
-        R"("amp": %s, "channels_last": %s, "ranks": %d, "images_per_s": %.3f})"
+        R"("amp": %s, "channels_last": %s, "ranks": %d, "allreduce": "%s", "images_per_s": %.3f})"
         "\n",
         config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? "true" : "false", o.channels_last ? "true" : "false", group, rate);
+        o.amp ? "true" : "false", o.channels_last ? "true" : "false", group,
+        dist::gradient_sync_name(group_options.sync), rate);
   else
     std::printf(
         "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s, %d rank(s): %.1f "
