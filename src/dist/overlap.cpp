@@ -15,6 +15,11 @@ OverlappedAverage::OverlappedAverage(std::vector<at::Tensor> params, std::unique
     : params_(std::move(params)), averager_(std::move(averager)) {
   std::reverse(params_.begin(), params_.end());
   check_reducible(params_);
+  lay_out_buckets(bucket_elements);
+  hook_parameters();
+}
+
+void OverlappedAverage::lay_out_buckets(size_t bucket_elements) {
   buckets_ = plan_buckets(params_, std::max<size_t>(1, bucket_elements));
   bucket_of_.resize(params_.size());
   offset_.resize(params_.size());
@@ -27,10 +32,25 @@ OverlappedAverage::OverlappedAverage(std::vector<at::Tensor> params, std::unique
       offset += params_[i].numel();
     }
   }
-  for (size_t i = 0; i < params_.size(); ++i)
-    if (params_[i].requires_grad())
-      hooks_.emplace_back(
-          i, params_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+}
+
+// A parameter without a gradient (frozen) stays zeros in its bucket, and no
+// bucket waits for it.
+void OverlappedAverage::hook_parameters() {
+  hooked_.assign(buckets_.size(), 0);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].requires_grad()) {
+      segment(i).zero_();
+      continue;
+    }
+    hooks_.emplace_back(
+        i, params_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+    ++hooked_[bucket_of_[i]];
+  }
+}
+
+at::Tensor OverlappedAverage::segment(size_t param) const {
+  return flats_[bucket_of_[param]].narrow(0, offset_[param], params_[param].numel());
 }
 
 OverlappedAverage::~OverlappedAverage() {
@@ -39,8 +59,7 @@ OverlappedAverage::~OverlappedAverage() {
 
 void OverlappedAverage::begin_step() {
   arrived_.assign(params_.size(), 0);
-  missing_.clear();
-  for (const Bucket& b : buckets_) missing_.push_back(b.last - b.first);
+  missing_ = hooked_;
   next_bucket_ = 0;
   armed_ = true;
 }
@@ -53,7 +72,7 @@ void OverlappedAverage::on_gradient(size_t param, const at::Tensor& grad) {
     throw Error("data-parallel averaging: a parameter got two gradients in one step (two backward passes?)");
   arrived_[param] = 1;
   const size_t b = bucket_of_[param];
-  flats_[b].narrow(0, offset_[param], params_[param].numel()).copy_(grad.detach().reshape({-1}));
+  segment(param).copy_(grad.detach().reshape({-1}));
   --missing_[b];
   start_complete_buckets();
   averager_->progress();
@@ -64,10 +83,10 @@ void OverlappedAverage::start_complete_buckets() {
     averager_->start(flats_[next_bucket_++]);
 }
 
-// A parameter without a gradient this step (unused, or frozen) averages zeros.
+// A parameter without a gradient this step (unused) averages zeros.
 void OverlappedAverage::zero_missing(size_t bucket) {
   for (size_t i = buckets_[bucket].first; i < buckets_[bucket].last; ++i)
-    if (!arrived_[i]) flats_[bucket].narrow(0, offset_[i], params_[i].numel()).zero_();
+    if (!arrived_[i] && params_[i].requires_grad()) segment(i).zero_();
   missing_[bucket] = 0;
 }
 
@@ -79,8 +98,7 @@ void OverlappedAverage::finish() {
   averager_->wait_all();
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
-    const at::Tensor mean =
-        flats_[bucket_of_[i]].narrow(0, offset_[i], params_[i].numel()).view(params_[i].sizes());
+    const at::Tensor mean = segment(i).view(params_[i].sizes());
     at::Tensor& grad = params_[i].mutable_grad();
     if (grad.defined())
       grad.copy_(mean);

@@ -41,6 +41,9 @@ class OverlappedAverage {
   void finish();      // after it: every parameter's gradient is the group's mean
 
  private:
+  void lay_out_buckets(size_t bucket_elements);
+  void hook_parameters();
+  at::Tensor segment(size_t param) const;  // the parameter's place in its bucket
   void on_gradient(size_t param, const at::Tensor& grad);
   void start_complete_buckets();
   void zero_missing(size_t bucket);
@@ -53,6 +56,7 @@ class OverlappedAverage {
   std::vector<int64_t> offset_;                     // per parameter, in its bucket
   std::vector<std::pair<size_t, unsigned>> hooks_;  // (parameter, handle)
   std::vector<char> arrived_;                       // per parameter, this step
+  std::vector<size_t> hooked_;                      // per bucket, parameters that get gradients
   std::vector<size_t> missing_;                     // per bucket, gradients still to come this step
   size_t next_bucket_ = 0;                          // the next bucket to start
   bool armed_ = false;
