@@ -138,6 +138,47 @@ at::Tensor rank_input() {
   return at::randn({6, 4}) * float(world_rank() + 1);
 }
 
+// Starts nothing: records the sizes of the buffers in the order they start,
+// and leaves them as they are (a group of one).
+class RecordingAverager : public dist::AsyncAverager {
+ public:
+  explicit RecordingAverager(std::vector<int64_t>& started) : started_(started) {}
+  void start(const at::Tensor& flat) override { started_.push_back(flat.numel()); }
+  void wait_all() override {}
+
+ private:
+  std::vector<int64_t>& started_;
+};
+
+// One parameter per bucket, in reverse parameter order: the frozen one (2),
+// the unused one (5), w2 (6), b1 (3), w1 (12). A bucket starts once it is
+// complete and every bucket before it has started: the unused parameter's
+// holds the rest back until finish() gives it zeros.
+TEST(Overlap, BucketsStartInReverseParameterOrderEachOnceComplete) {
+  const at::Tensor x = rank_input();
+  TinyNet net, local;
+  std::vector<int64_t> started;
+  dist::OverlappedAverage overlap(net.params, std::make_unique<RecordingAverager>(started), 1);
+  overlap.begin_step();
+  net.loss(x).backward();
+  EXPECT_EQ(started, std::vector<int64_t>({2}));
+  overlap.finish();
+  EXPECT_EQ(started, std::vector<int64_t>({2, 5, 6, 3, 12}));
+  local.loss(x).backward();
+  for (size_t i : {0, 1, 2}) EXPECT_TRUE(at::equal(net.params[i].grad(), local.params[i].grad())) << i;
+  for (size_t i : {3, 4}) EXPECT_TRUE(at::equal(net.params[i].grad(), at::zeros_like(net.params[i]))) << i;
+
+  // Without the unused parameter every bucket starts during backward.
+  TinyNet used;
+  const std::vector<at::Tensor> averaged = {used.params[0], used.params[1], used.params[2], used.params[4]};
+  started.clear();
+  dist::OverlappedAverage during(averaged, std::make_unique<RecordingAverager>(started), 1);
+  during.begin_step();
+  used.loss(x).backward();
+  EXPECT_EQ(started, std::vector<int64_t>({2, 6, 3, 12}));
+  during.finish();
+}
+
 TEST(Overlap, EveryGradientIsTheGroupMeanWhateverTheBuckets) {
   if (world_size() < 2) GTEST_SKIP() << "averages over a group of 2 or more: dist.two_ranks";
   const at::Tensor x = rank_input();
