@@ -41,13 +41,17 @@ wait_mid_task() { # N
 job_state() { scontrol show job "$JOB" 2> /dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 # Once the job is requeued (pending, nothing of it running), notes what is
 # done so far; then lets it start at once: Slurm holds a requeued job for two
-# minutes (its BeginTime), as a free cluster would not need to.
+# minutes (its BeginTime), as a free cluster would not need to. Not in the
+# second of the kill, though: slurmd notes a killed job's credential as
+# revoked to the second and refuses a launch whose credential is from that
+# same second ("Job credential revoked": the job then fails; seen once in CI).
 release_when_requeued() { # RESTART SNAPSHOT
   local i
   for i in $(seq 1 300); do
     sleep 0.2
     if scontrol show job "$JOB" | grep -q "Restarts=$1 " && [ "$(job_state)" = PENDING ]; then
       check_py snapshot "$STORE" "$2"
+      sleep 2
       scontrol update JobId="$JOB" StartTime=now && return 0
     fi
   done
