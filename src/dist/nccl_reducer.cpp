@@ -102,10 +102,7 @@ class NcclReducer : public GradientReducer {
 
   std::unique_ptr<OverlappedAverage> overlapped(const std::vector<at::Tensor>& params) override {
     if (size_ == 1 || options_.sync == GradientSync::after_backward) return nullptr;
-    for (const auto& p : params)
-      if (p.device() != device_)
-        throw Error("reducer: a parameter is on " + p.device().str() + ", the group's NCCL device is " +
-                    device_.str());
+    check_on_device(params);
     return std::make_unique<OverlappedAverage>(params, std::make_unique<NcclAsyncAverager>(comm_, device_),
                                                bucket_elements_);
   }
