@@ -1,7 +1,8 @@
 #!/bin/bash
 # The one GPU check, for a CUDA machine with a pip torch (see docs/gpu.md):
 # builds featreuse against that torch's LibTorch, runs the unit tests, a
-# data-parallel run on the GPU(s) (NCCL), and the GPU benchmark against the
+# data-parallel run on the GPU(s) (NCCL), the analyses on the GPU against the
+# same analyses on the CPU, and the GPU benchmark against the
 # same machine's PyTorch, writing every output under OUT (default out/gpu)
 # and a summary (OUT/summary.txt) to paste into docs/performance.md.
 # Usage: bash scripts/gpu/check.sh [OUT]     (time: ~10 min on 16 cores)
@@ -45,6 +46,22 @@ step gpu_step_bf16 "$featreuse" bench train --model deit_micro --device cuda --a
 jobs=$root/tests/integration/jobs
 step run_gpu mpirun -np 1 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/gpu.h5" --device cuda --strict
 step status_gpu "$featreuse" status "$out/gpu.h5"
+# The cells of the analyses job trained on the GPU, then its analyses in two
+# copies of that store, on the GPU and on the CPU: the two reports agree up to
+# a test image or two and float32 rounding.
+sed "s#^configs: .*#configs: $root/tests/data/configs#" "$jobs/analyses.yaml" > "$out/analyses.yaml"
+sed '/^analyses:/,$d' "$out/analyses.yaml" > "$out/analyses_grid_only.yaml"
+step analysed_cells "$featreuse" run "$out/analyses_grid_only.yaml" --store "$out/analyses_gpu.h5" \
+  --device cuda --strict &&
+  cp "$out/analyses_gpu.h5" "$out/analyses_cpu.h5" &&
+  step analyses_gpu "$featreuse" run "$out/analyses.yaml" --store "$out/analyses_gpu.h5" \
+    --device cuda --strict &&
+  step analyses_cpu "$featreuse" run "$out/analyses.yaml" --store "$out/analyses_cpu.h5" --device cpu --strict &&
+  "$featreuse" report "$out/analyses_gpu.h5" --format json > "$out/analyses_gpu.json" &&
+  "$featreuse" report "$out/analyses_cpu.h5" --format json > "$out/analyses_cpu.json" &&
+  step analyses_gpu_vs_cpu python3 "$root/scripts/gpu/compare_reports.py" "$out/analyses_gpu.json" \
+    "$out/analyses_cpu.json" &&
+  tee -a "$out/summary.txt" < "$out/analyses_gpu_vs_cpu.txt"
 if [ "$gpus" -ge 2 ]; then
   step run_nccl_group mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/group.h5" \
     --device cuda --ranks-per-task 2 --strict

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/train/evaluate.hpp"
 
 namespace featreuse::analysis {
 
@@ -44,11 +45,13 @@ void AttentionDistance::add_global(const models::BlockAttention& block) {
   if (block.attn.dim() != 4 || block.attn.size(2) != p + n || block.attn.size(3) != p + n)
     throw Error("attention distance: block " + block.block + " has maps of shape " +
                 c10::str(block.attn.sizes()) + ", not (B, heads, " + std::to_string(p + n) + ", same)");
-  const at::Tensor index = at::arange(n, at::kDouble);
+  // On the maps' device: only the per-head sums come back to the host.
+  const auto on_device = at::TensorOptions().device(block.attn.device());
+  const at::Tensor index = at::arange(n, on_device.dtype(at::kDouble));
   const at::Tensor distances = pixel_distances(at::floor(index / double(block.grid_w)),
                                                at::fmod(index, double(block.grid_w)), block.token_px);
   const at::Tensor patches = block.attn.to(at::kDouble).narrow(2, p, n).narrow(3, p, n);
-  auto [sums, counts] = weighted_distances(patches, distances, 1, at::ones({n}, at::kBool));
+  auto [sums, counts] = weighted_distances(patches, distances, 1, at::ones({n}, on_device.dtype(at::kBool)));
   accumulate(sums, counts);
 }
 
@@ -62,9 +65,10 @@ void AttentionDistance::add_windowed(const models::BlockAttention& block) {
                 c10::str(block.attn.sizes()) + ", not (B, " + std::to_string(wy * wx) + ", heads, " +
                 std::to_string(w * w) + ", same)");
   // Each window's tokens: their place on the unshifted grid, and whether they are real.
+  const auto on_device = at::TensorOptions().device(block.attn.device());
   std::vector<at::Tensor> distances, real;
   for (int64_t win = 0; win < wy * wx; ++win) {
-    const at::Tensor t = at::arange(w * w, at::kLong);
+    const at::Tensor t = at::arange(w * w, on_device.dtype(at::kLong));
     const at::Tensor row = (win / wx) * w + at::div(t, w, "floor"),
                      col = (win % wx) * w + at::remainder(t, w);
     const at::Tensor inside = (row < gh) & (col < gw);
@@ -80,7 +84,8 @@ void AttentionDistance::add_windowed(const models::BlockAttention& block) {
   accumulate(sums, counts);
 }
 
-void AttentionDistance::accumulate(const at::Tensor& sums, const at::Tensor& counts) {
+void AttentionDistance::accumulate(const at::Tensor& device_sums, const at::Tensor& device_counts) {
+  const at::Tensor sums = device_sums.cpu(), counts = device_counts.cpu();
   if (sum_.empty()) {
     sum_.assign(size_t(sums.size(0)), 0.0);
     queries_.assign(size_t(sums.size(0)), 0);
@@ -112,7 +117,7 @@ std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
   auto stream = dataset.evaluation_stream(split, batch_size, subset);
   data::Batch batch;
   while (stream->next(batch)) {
-    const auto maps = source->attention_maps(batch.images);
+    const auto maps = source->attention_maps(batch.images.to(train::network_device(net)));
     if (blocks.empty()) {
       blocks.resize(maps.size());
       for (const auto& m : maps) names.push_back(m.block);

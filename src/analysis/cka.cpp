@@ -12,10 +12,10 @@ namespace featreuse::analysis {
 namespace {
 
 // X X^T of the flattened activations, computed in float32 as the reference
-// does and accumulated in float64.
+// does (on the activations' device) and accumulated in float64 on the host.
 at::Tensor gram(const at::Tensor& x) {
   const at::Tensor f = x.flatten(1).to(at::kFloat);
-  return at::mm(f, f.t()).to(at::kDouble);
+  return at::mm(f, f.t()).to(at::kCPU, at::kDouble);
 }
 
 // Kornblith et al.'s center_gram(unbiased=True).

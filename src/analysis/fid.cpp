@@ -5,6 +5,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
+#include "featreuse/train/evaluate.hpp"
 
 namespace featreuse::analysis {
 
@@ -55,7 +56,7 @@ at::Tensor fid_features(models::Network& net, const at::Tensor& input) {
   torch::NoGradGuard no_grad;
   net.eval();
   const auto out = net.forward_probed(input, {kPool3Probe});
-  return out.probes.at(kPool3Probe).mean({2, 3});
+  return out.probes.at(kPool3Probe).mean({2, 3}).to(at::kCPU);  // moments in float64 on the host
 }
 
 FeatureStats fid_statistics(models::Network& net, const ImageBatches& next, int64_t total,
@@ -63,8 +64,9 @@ FeatureStats fid_statistics(models::Network& net, const ImageBatches& next, int6
   FeatureMoments moments;
   ProgressLog progress(what, (long long)total, "images");
   at::Tensor images;
+  const c10::Device device = train::network_device(net);
   while (next(images)) {
-    moments.add(fid_features(net, fid_input(images)));
+    moments.add(fid_features(net, fid_input(images.to(device))));  // resized on the network's device
     progress.update(moments.count());
   }
   return moments.finish();

@@ -6,6 +6,7 @@
 
 #include "featreuse/analysis/cka.hpp"
 #include "featreuse/core/error.hpp"
+#include "featreuse/train/evaluate.hpp"
 
 namespace featreuse::analysis {
 
@@ -21,7 +22,7 @@ at::Tensor view_of(const at::Tensor& activation, int64_t prefix_tokens, const st
 // Per view, the centred Gram matrices of a batch's probes (rows in layout order).
 std::map<std::string, at::Tensor> batch_grams(models::Network& net, const CkaLayout& layout,
                                               const at::Tensor& images) {
-  const auto probed = net.forward_probed(images, layout.probes);
+  const auto probed = net.forward_probed(images.to(train::network_device(net)), layout.probes);
   std::map<std::string, at::Tensor> out;
   for (const auto& [view, probes] : layout.views) {
     std::vector<at::Tensor> activations;

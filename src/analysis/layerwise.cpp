@@ -6,6 +6,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
+#include "featreuse/train/evaluate.hpp"
 #include "featreuse/train/metrics.hpp"
 
 namespace featreuse::analysis {
@@ -40,7 +41,7 @@ std::vector<std::vector<std::string>> probe_groups(models::Network& net, const d
     throw Error("k-NN: the training split is empty");
   at::NoGradGuard no_grad;
   net.eval();
-  const auto probed = net.forward_probed(batch.images, probes);
+  const auto probed = net.forward_probed(batch.images.to(train::network_device(net)), probes);
   net.train();
   std::vector<std::vector<std::string>> groups(1);
   int64_t used = 0;
@@ -76,14 +77,16 @@ SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, 
   std::map<FeatureKey, std::vector<at::Tensor>> parts;
   std::vector<at::Tensor> labels;
   auto stream = dataset.evaluation_stream(split, batch_size, subset);
+  const c10::Device device = train::network_device(net);
   data::Batch batch;
   while (stream->next(batch)) {
-    const auto probed = net.forward_probed(batch.images, probes);
+    const auto probed = net.forward_probed(batch.images.to(device), probes);
     for (const auto& probe : probes) {
       const at::Tensor& raw = probed.probes.at(probe);
       const int64_t prefix = net.probe_prefix_tokens(probe);
       for (models::Pooling kind : feature_kinds(net, probe)) {
-        parts[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kFloat));
+        // Pooled on the network's device; the bank lives in host memory (KnnBank).
+        parts[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kCPU, at::kFloat));
         out.pooled[{probe, kind}] = models::pooled_as(raw.dim(), prefix, kind);
       }
     }

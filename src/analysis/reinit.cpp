@@ -59,10 +59,13 @@ std::vector<ModuleReset> plan_resets(models::Network& net, const models::TensorL
     ModuleReset r{module, start_point(probes, module), {}, {}, {}};
     for (const auto& e : entries)
       if (models::under_module(e.name, module)) {
+        const c10::Device device = e.tensor.device();  // copied there once, not per batch
         r.targets.push_back(e.tensor);
-        r.initial.push_back(entry_of(before, e.name));
+        r.initial.push_back(entry_of(before, e.name).to(device));
         // A copy: `trained` may share storage with the network, which reset() overwrites.
-        r.trained.push_back(entry_of(after, e.name).clone());
+        const at::Tensor& trained_value = entry_of(after, e.name);
+        r.trained.push_back(trained_value.device() == device ? trained_value.clone()
+                                                             : trained_value.to(device));
       }
     if (r.targets.empty()) throw Error("re-init: no state entry under module '" + module + "'");
     out.push_back(std::move(r));
@@ -89,12 +92,13 @@ std::vector<std::string> start_points(const std::vector<ModuleReset>& resets) {
 void evaluate_batch(models::Network& net, const std::vector<ModuleReset>& resets,
                     const std::vector<std::string>& starts, const data::Batch& batch,
                     std::vector<train::EvaluationBuilder>& results) {
-  const auto states = net.probe_inputs(batch.images, starts);
+  const at::Tensor images = batch.images.to(train::network_device(net));
+  const auto states = net.probe_inputs(images, starts);
   for (size_t m = 0; m < resets.size(); ++m) {
     const ModuleReset& r = resets[m];
     r.reset();
     const at::Tensor logits =
-        r.start.empty() ? net.forward(batch.images) : net.forward_from(r.start, states.at(r.start));
+        r.start.empty() ? net.forward(images) : net.forward_from(r.start, states.at(r.start));
     r.restore();
     results[m].add(logits, batch.labels);
   }

@@ -22,6 +22,7 @@
 #include "featreuse/analysis/frechet.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
+#include "featreuse/dist/device.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/fid_record.hpp"
@@ -37,6 +38,7 @@ namespace {
 struct FidOptions {
   std::string weights, model = "inception_v3_fid", configs, split = "train";
   int64_t max_images = 0, batch_size = 50;
+  c10::Device device{c10::kCPU};
 };
 
 bool ends_with(const std::string& s, const std::string& tail) {
@@ -73,6 +75,7 @@ class FidNetwork {
           "pt_inception-2015-12-05-6726825d.pth, or a .safetensors from `weights import`)");
     const auto config = models::resolve_model(options_.model, configs_dir_or_default(options_.configs));
     net_ = load_network(config, options_.weights, /*num_classes=*/0, /*channels=*/3);
+    net_->to(options_.device);
     net_->eval();
     return *net_;
   }
@@ -179,6 +182,7 @@ int cmd_fid(const Args& args) {
   std::vector<std::string> inputs;
   bool save_stats = false;
   int threads = 0;
+  std::string device = "auto";
   opts.add_options()("help,h", "show this help")(
       "inputs", po::value(&inputs)->multitoken(),
       "the two image sets (or, with --save-stats, one and the .npz)")(
@@ -190,6 +194,7 @@ int cmd_fid(const Args& args) {
       "max-images", po::value(&options.max_images), "use the first N images of each set (default: all)")(
       "batch-size", po::value(&options.batch_size), "images per forward (default 50, as pytorch-fid)")(
       "threads", po::value(&threads), "torch threads (default: all cores)")(
+      "device", po::value(&device), "auto (a GPU when one is visible; the default), cpu or cuda")(
       "configs", po::value(&options.configs), "configs folder")(
       "store", po::value(&store_path),
       "also keep the FID in this study store, for the report's Table 1 (B must be a dataset)");
@@ -203,6 +208,13 @@ int cmd_fid(const Args& args) {
                      ", got " + std::to_string(inputs.size()) + " (see --help)");
   if (options.batch_size < 1) throw UsageError("fid: --batch-size must be positive");
   if (options.max_images < 0) throw UsageError("fid: --max-images must not be negative");
+  dist::DeviceChoice device_choice;
+  try {
+    device_choice = dist::parse_device_choice(device);
+  } catch (const Error& e) {
+    throw UsageError(std::string("fid --device: ") + e.what());
+  }
+  options.device = dist::rank_device(dist::Topology{}, device_choice);
   if (!store_path.empty() && (save_stats || !is_dataset(inputs[1])))
     throw UsageError(
         "fid: --store keeps the FID of a dataset: give the reference first and the dataset "

@@ -108,7 +108,10 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   const json& cells = task.config["cells"];
   const grid::Task& cell = plan_.tasks[plan_.index_of(cells[0])];
   const data::Dataset& data = dataset(cell.config["dataset"]);
+  // On the rank's device, as training: the analyses' forward passes follow
+  // the network's parameters there.
   auto net = build_network(cell.config, data.info());
+  net->to(device_);
   std::shared_ptr<models::Network> other;
   analysis::AnalysisInputs in;
   in.net = net.get();
@@ -119,6 +122,7 @@ train::TrainResult TaskRunner::analyse(const grid::Task& task) {
   in.train_subset = train::training_subset(data, cell_recipe, cell.config["seed"].get<uint64_t>());
   if (analysis::analysis_info(name).needs_two_networks) {
     other = build_network(cell.config, data.info());
+    other->to(device_);
     in.other = other.get();
   }
   if (cells.size() > 1) in.partner_best = stored_weights(store_, cells[1]);

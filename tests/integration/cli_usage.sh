@@ -3,7 +3,8 @@
 # is named before the help (exit 2); log levels are accepted in any case and
 # an unknown one is refused with the valid names (exit 2), on the command
 # line and in FEATREUSE_LOG_LEVEL; an unknown --device or report --format is
-# refused, and --device cuda without a GPU stops the run before any task;
+# refused, and --device cuda without a GPU stops the run before any task (and
+# fid before it reads its inputs);
 # --help lists the environment variables.
 source "$(dirname "$0")/lib.sh"
 
@@ -44,7 +45,12 @@ $MPIRUN 1 "$FEATREUSE" run "$WORK/nojob.yaml" --store "$WORK/s.h5" --log-level I
 expect_usage "run --device: unknown device 'gpu' (known: auto, cpu, cuda)" \
   "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --device gpu
 expect_usage "unknown device 'tpu'" "$FEATREUSE" bench train --model tiny --device tpu
+expect_usage "fid --device: unknown device 'gpu'" "$FEATREUSE" fid a.npz b.npz --device gpu
 if ! nvidia-smi -L > /dev/null 2>&1; then
+  rc=0
+  "$FEATREUSE" fid a.npz b.npz --device cuda 2> "$WORK/err.txt" || rc=$?
+  [ "$rc" = 1 ] && grep -q "no GPU is visible" "$WORK/err.txt" ||
+    { cat "$WORK/err.txt"; fail "fid --device cuda without a GPU: exit $rc"; }
   rc=0
   $MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/gpu.h5" --device cuda 2> "$WORK/err.txt" || rc=$?
   [ "$rc" = 1 ] && grep -q "no GPU is visible" "$WORK/err.txt" ||

@@ -40,14 +40,15 @@ class FeatureMoments {
 // channel is repeated to three (PIL's convert("RGB")), then resize and scale.
 at::Tensor fid_input(const at::Tensor& images);
 
-// pool3 features [B, D] of preprocessed input (fid_input), in eval mode.
+// pool3 features [B, D] of preprocessed input (fid_input), in eval mode, on the host.
 at::Tensor fid_features(models::Network& net, const at::Tensor& input);
 
 // Fills `images` ([B, C, H, W] in [0, 1]) with the next batch; false at the end.
 using ImageBatches = std::function<bool(at::Tensor& images)>;
 
 // Statistics of every image `next` yields (`total` of them, for the progress
-// line named `what`).
+// line named `what`), each batch preprocessed and embedded on the network's
+// device.
 FeatureStats fid_statistics(models::Network& net, const ImageBatches& next, int64_t total,
                             const std::string& what);
 
