@@ -278,6 +278,8 @@ int run(const RunOptions& opt) {
 
   Stopwatch clock;
   auto reducer = dist::make_reducer(topology.group_comm, device, opt.reducer);
+  if (world_rank == 0 && topology.group_size > 1)
+    spdlog::info("groups average gradients over {}", reducer->description());
   TaskRunner runner(store, plan, topology, *reducer, device);
   std::vector<size_t> blocked;
   {

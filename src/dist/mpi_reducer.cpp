@@ -72,6 +72,11 @@ class MpiReducer : public GradientReducer {
                                                bucket_elements_);
   }
 
+  std::string description() const override {
+    return std::string("MPI, ") + (options_.sync == GradientSync::overlapped ? "during" : "after") +
+           " backward, " + bucket_size_text(options_.bucket_bytes) + " buckets";
+  }
+
   void sum(std::vector<double>& values) override {
     if (size_ == 1 || values.empty()) return;
     MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE, MPI_SUM, comm_);

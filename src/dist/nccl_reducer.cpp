@@ -110,6 +110,11 @@ class NcclReducer : public GradientReducer {
   // Host numbers (metrics, counts) go over MPI: no device round trip.
   void sum(std::vector<double>& values) override { mpi_->sum(values); }
 
+  std::string description() const override {
+    return std::string("NCCL, ") + (options_.sync == GradientSync::after_backward ? "after" : "during") +
+           " backward, " + bucket_size_text(options_.bucket_bytes) + " buckets";
+  }
+
  private:
   // Packing, the collective and unpacking are queued in order on the current
   // stream of the device, so no synchronisation is needed between them.

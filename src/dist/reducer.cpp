@@ -1,5 +1,7 @@
 #include "featreuse/dist/reducer.hpp"
 
+#include <cstdio>
+
 #include "featreuse/core/enum_names.hpp"
 #include "featreuse/core/error.hpp"
 
@@ -18,6 +20,15 @@ const EnumNames<GradientSync>& sync_names() {
 
 GradientSync parse_gradient_sync(const std::string& text) { return sync_names().parse(text); }
 const char* gradient_sync_name(GradientSync sync) { return sync_names().name(sync); }
+
+std::string bucket_size_text(size_t bucket_bytes) {
+  char text[32];
+  if (bucket_bytes >= size_t(1) << 20)
+    std::snprintf(text, sizeof text, "%.4g MB", double(bucket_bytes) / double(1 << 20));
+  else
+    std::snprintf(text, sizeof text, "%.4g KB", double(bucket_bytes) / 1024.0);
+  return text;
+}
 
 #ifdef FEATREUSE_WITH_NCCL
 std::unique_ptr<GradientReducer> make_nccl_reducer(MPI_Comm group_comm, c10::Device device,

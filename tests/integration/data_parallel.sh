@@ -1,9 +1,9 @@
 #!/bin/bash
 # Data-parallel groups on CPU (MPI allreduce): a group of 2 ranks trains a
 # cell as 1 rank does with the same global batch; 4 ranks as 2 groups of 2
-# run a grid into one store; a rank killed inside a group ends the job and
-# the rerun finishes it with every done task intact; a pre-empted group
-# resumes on both ranks.
+# run a grid into one store; a rank killed inside a group (averaging during
+# backward) ends the job and the rerun finishes it with every done task
+# intact; a pre-empted group resumes on both ranks.
 source "$(dirname "$0")/lib.sh"
 
 # 1. One rank against one group of two, same job. The group's gradient is
@@ -19,6 +19,8 @@ $MPIRUN 1 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/one.h5" 2> 
 $MPIRUN 2 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/group.h5" --ranks-per-task 2 \
   --allreduce overlapped --bucket-mb 0.01 2> "$WORK/group.log" || { tail -20 "$WORK/group.log"; fail "the 2-rank group run failed"; }
 grep -q "1 groups of 2" "$WORK/group.log" || fail "the run did not form one group of 2"
+grep -q "groups average gradients over MPI, during backward, 10.24 KB buckets" "$WORK/group.log" ||
+  fail "the run does not say how its group averages: $(grep -m1 'average' "$WORK/group.log")"
 check_py counts "$WORK/group.h5" 2 0 0
 check_py same_training "$WORK/group.h5" "$WORK/one.h5" 1e-4
 
@@ -29,6 +31,8 @@ $MPIRUN 2 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/after.h5" -
   --allreduce after-backward 2> "$WORK/after.log" ||
   { tail -20 "$WORK/after.log"; fail "the 2-rank group run averaging after backward failed"; }
 check_py same_training "$WORK/group.h5" "$WORK/after.h5" 0
+grep -q "groups average gradients over MPI, after backward, 25 MB buckets" "$WORK/after.log" ||
+  fail "the run does not say how its group averages: $(grep -m1 'average' "$WORK/after.log")"
 "$FEATREUSE" run "$JOBS/data_parallel.yaml" --store "$WORK/bad.h5" --allreduce async 2> "$WORK/bad.log" &&
   fail "--allreduce async was accepted"
 grep -q "overlapped" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "--allreduce async: the error does not name the choices"; }
@@ -60,9 +64,11 @@ check_py counts "$WORK/four.h5" 13 0 0
 check_py schema "$WORK/four.h5"
 
 # 3. kill -9 of the second rank of a group while it trains. The job is
-# frozen (SIGSTOP) while status is read, so the kill lands mid-study.
+# frozen (SIGSTOP) while status is read, so the kill lands mid-study. The
+# group averages while backward runs (many nonblocking allreduces in flight:
+# rank_kill.sh kills a group that averages after backward).
 setsid $MPIRUN 2 "$FEATREUSE" run "$JOBS/long.yaml" --store "$WORK/kill.h5" --ranks-per-task 2 \
-  2> "$WORK/kill.log" &
+  --allreduce overlapped --bucket-mb 0.01 2> "$WORK/kill.log" &
 job=$!
 member=
 for _ in $(seq 1 600); do

@@ -47,7 +47,12 @@ class GradientReducer {
   virtual void broadcast(const std::vector<at::Tensor>& tensors) = 0;
   // Sums values over the group in place (metrics, counts).
   virtual void sum(std::vector<double>& values) = 0;
+  // How gradients are averaged, for the run's log: "MPI, after backward, 25 MB buckets".
+  virtual std::string description() const = 0;
 };
+
+// A bucket size for people: "25 MB", "10.24 KB".
+std::string bucket_size_text(size_t bucket_bytes);
 
 // MPI_Allreduce over `group_comm` in float32 buckets of at most `bucket_bytes`
 // (MPI_Iallreduce when overlapped).
