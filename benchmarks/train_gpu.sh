@@ -2,7 +2,8 @@
 # The training step on a GPU, featreuse (`featreuse bench train --device cuda`)
 # against the same machine's PyTorch (train_reference.py: eager fp32, eager
 # bf16 autocast with channels_last for CNNs, and torch.compile bf16; featreuse's
-# bf16 CNN runs use the recipe's channels_last too), batch 64
+# bf16 CNN runs use the recipe's channels_last too, and once more as CUDA
+# graphs: the recipe's cuda_graphs), batch 64
 # at 224 px, one after the other. Prints each model's numbers and ratios
 # (>1: featreuse is faster). Usage: benchmarks/train_gpu.sh [FEATREUSE]
 # (timm from the machine's Python, or FEATREUSE_TIMM_PATH). Last, resnet50 through the
@@ -16,7 +17,7 @@ ours() { "$featreuse" bench train --model "$1" --batch 64 --size 224 --steps "$s
   "${@:2}" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])"; }
 theirs() { python3 "$root/benchmarks/train_reference.py" "$1" 64 224 "$steps" 10 8 --device cuda --timm "$timm" \
   "${@:2}" | python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}x')" "$1" "$2"; }  # nan: a run failed
 nvidia-smi --query-gpu=name --format=csv,noheader | head -1
 python3 -c "import torch; print('PyTorch', torch.__version__, '(TF32 for convolutions:', torch.backends.cudnn.allow_tf32, ')')"
 for model in resnet50 deit_small inception_v3 swin_tiny; do
@@ -24,10 +25,11 @@ for model in resnet50 deit_small inception_v3 swin_tiny; do
   case $model in resnet50 | inception_v3) layout=(--channels-last) ;; esac
   f32=$(ours $model) b16=$(ours $model --amp "${layout[@]}")
   e32=$(theirs $model) e16=$(theirs $model --amp)
+  g16=$(ours $model --amp "${layout[@]}" --cuda-graphs 2> /dev/null || echo nan)
   c16=$(theirs $model --amp --compile 2> /dev/null || echo nan)
-  printf '%-12s featreuse fp32 %7.1f bf16 %7.1f img/s | PyTorch eager fp32 %7.1f bf16 %7.1f compile bf16 %7s | ' \
-    "$model" "$f32" "$b16" "$e32" "$e16" "$c16"
-  echo "fp32/eager $(ratio "$f32" "$e32"), bf16/eager $(ratio "$b16" "$e16"), bf16/compile $(ratio "$b16" "$c16")"
+  printf '%-12s featreuse fp32 %7.1f bf16 %7.1f graphed %7s img/s | PyTorch eager fp32 %7.1f bf16 %7.1f compile bf16 %7s | ' \
+    "$model" "$f32" "$b16" "$g16" "$e32" "$e16" "$c16"
+  echo "fp32/eager $(ratio "$f32" "$e32"), bf16/eager $(ratio "$b16" "$e16"), bf16/compile $(ratio "$b16" "$c16"), graphed/compile $(ratio "$g16" "$c16")"
 done
 
 # The whole pipeline against the step alone (the goal: within 5%): resnet50

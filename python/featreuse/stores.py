@@ -20,7 +20,8 @@ PER_TASK = ("key", "kind", "axes", "config", "record", "layout", "state_dict", "
             "attention_distance")
 MODEL_METADATA = ("gflops", "image_size", "description")
 # Recipe keys added after stores existed, and the value left out of ids (as the C++ task ids do).
-RECIPE_KEYS_WITH_SILENT_DEFAULTS = {"checkpoint_dtype": "float32", "memory_format": "contiguous"}
+RECIPE_KEYS_WITH_SILENT_DEFAULTS = {"checkpoint_dtype": "float32", "memory_format": "contiguous",
+                                   "cuda_graphs": False}
 
 
 def identity(config):

@@ -46,6 +46,18 @@ step gpu_step_bf16 "$featreuse" bench train --model deit_micro --device cuda --a
 jobs=$root/tests/integration/jobs
 step run_gpu mpirun -np 1 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/gpu.h5" --device cuda --strict
 step status_gpu "$featreuse" status "$out/gpu.h5"
+# The same cells with the step replayed as CUDA graphs: the same training up
+# to float rounding (a ViT without dropout: no random masks to differ).
+sed -e "s#^configs: .*#configs: $root/tests/data/configs#" \
+  -e 's#^  recipe: {#  recipe: {cuda_graphs: true, #' "$jobs/data_parallel.yaml" > "$out/graphed.yaml"
+step gpu_step_graphs "$featreuse" bench train --model deit_micro --device cuda --amp --cuda-graphs --steps 20
+step run_gpu_graphs mpirun -np 1 "$featreuse" run "$out/graphed.yaml" --store "$out/graphed.h5" --device cuda \
+  --strict &&
+  "$featreuse" report "$out/gpu.h5" --format json > "$out/eager_report.json" &&
+  "$featreuse" report "$out/graphed.h5" --format json > "$out/graphed_report.json" &&
+  step graphs_vs_eager python3 "$root/scripts/gpu/compare_reports.py" "$out/eager_report.json" \
+    "$out/graphed_report.json" &&
+  tee -a "$out/summary.txt" < "$out/graphs_vs_eager.txt"
 # The cells of the analyses job trained on the GPU, then its analyses in two
 # copies of that store, on the GPU and on the CPU: the two reports agree up to
 # a test image or two and float32 rounding.

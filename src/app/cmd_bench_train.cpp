@@ -53,6 +53,7 @@ struct BenchTrainOptions {
   std::string device = "cpu";
   bool amp = false;            // bf16 autocast (GPUs)
   bool channels_last = false;  // the recipe's memory_format
+  bool cuda_graphs = false;    // the recipe's cuda_graphs
   ReducerArgs reducer;         // a group's gradient averaging (under mpirun -np G)
 };
 
@@ -108,6 +109,7 @@ train::Recipe bench_recipe(const BenchTrainOptions& o, int64_t steps) {
   recipe["plateau"] = false;
   recipe["precision"] = o.amp ? "bf16" : "fp32";
   recipe["memory_format"] = o.channels_last ? "channels_last" : "contiguous";
+  recipe["cuda_graphs"] = o.cuda_graphs;
   return train::parse_recipe(recipe);
 }
 
@@ -147,6 +149,8 @@ int cmd_bench_train(const Args& args) {
       "device", po::value(&o.device), "cpu (default) or cuda (this rank's GPU by node-local rank)")(
       "amp", po::bool_switch(&o.amp), "bf16 autocast (on a GPU; fp32 on the CPU)")(
       "channels-last", po::bool_switch(&o.channels_last), "NHWC weights and batches (recipe memory_format)")(
+      "cuda-graphs", po::bool_switch(&o.cuda_graphs),
+      "forward and backward replayed as CUDA graphs (recipe cuda_graphs; GPU only)")(
       "dataset", po::value(&o.dataset),
       "train on this dataset's training split through its loader and augmentations (a dataset config "
       "name or .yaml; its image size, channels and classes hold; its validation and test splits are "
@@ -201,20 +205,20 @@ int cmd_bench_train(const Args& args) {
   if (o.json_line)
     std::printf(
         R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
-        R"("amp": %s, "channels_last": %s, "ranks": %d, "allreduce": "%s", "images_per_s": %.3f})"
+        R"("amp": %s, "channels_last": %s, "cuda_graphs": %s, "ranks": %d, "allreduce": "%s", "images_per_s": %.3f})"
         "\n",
         config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? "true" : "false", o.channels_last ? "true" : "false", group,
+        o.amp ? "true" : "false", o.channels_last ? "true" : "false", o.cuda_graphs ? "true" : "false", group,
         dist::gradient_sync_name(group_options.sync), rate);
   else
     std::printf(
-        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s, %d rank(s): %.1f "
+        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s): %.1f "
         "img/s (%.1f ms/step)\n",
         config.name.c_str(), o.dataset.empty() ? "random images" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", group, rate,
-        1000.0 * double(o.batch) / rate);
+        o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", o.cuda_graphs ? " cuda_graphs" : "",
+        group, rate, 1000.0 * double(o.batch) / rate);
   return 0;
 }
 

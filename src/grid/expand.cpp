@@ -17,8 +17,8 @@ namespace {
 const std::vector<std::string> kModelMetadata = {"gflops", "image_size", "description"};
 // Recipe keys added after stores existed, with the value that means what a
 // recipe without them meant: that value is left out of task ids.
-const std::vector<std::pair<std::string, std::string>> kRecipeKeysWithSilentDefaults = {
-    {"checkpoint_dtype", "float32"}, {"memory_format", "contiguous"}};
+const std::vector<std::pair<std::string, json>> kRecipeKeysWithSilentDefaults = {
+    {"checkpoint_dtype", "float32"}, {"memory_format", "contiguous"}, {"cuda_graphs", false}};
 const std::vector<std::string> kStandardAxes = {"model", "dataset", "init", "source", "seed"};
 
 // Loads configs/<kind>/<name>.yaml once.

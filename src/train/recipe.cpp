@@ -108,6 +108,7 @@ Recipe parse_recipe(const nlohmann::json& j) {
     r.memory_format = choice<MemoryFormat>(
         j, "memory_format",
         {{"contiguous", MemoryFormat::contiguous}, {"channels_last", MemoryFormat::channels_last}});
+  if (j.contains("cuda_graphs")) r.cuda_graphs = get<bool>(j, "cuda_graphs");
   if (j.contains("checkpoint_dtype"))
     r.checkpoint_dtype = choice<store::CheckpointDtype>(j, "checkpoint_dtype",
                                                         {{"float32", store::CheckpointDtype::float32},

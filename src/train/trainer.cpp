@@ -18,6 +18,7 @@
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/lr_schedule.hpp"
 #include "generator_state.hpp"
+#include "graphed_step.hpp"
 #include "optimizer.hpp"
 
 namespace featreuse::train {
@@ -52,6 +53,9 @@ class CellTrainer {
   void stop_if_requested();
   void step(const data::Batch& batch);
   double forward_backward(const data::Batch& batch);
+  at::Tensor loss_of_batch(const at::Tensor& images, const at::Tensor& labels);
+  double group_loss(const at::Tensor& loss);
+  std::unique_ptr<GraphedStep> start_graphs();
   at::Tensor as_input(const at::Tensor& images) const;
   void average_gradients();
   void advance_schedule();
@@ -77,6 +81,7 @@ class CellTrainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   LrSchedule lr_schedule_;
   std::vector<at::Tensor> params_;
+  std::unique_ptr<GraphedStep> graphed_;              // null: eager steps
   std::unique_ptr<dist::OverlappedAverage> overlap_;  // null: averaged after backward (or one rank)
   TrainState st_;
   ProgressLog progress_;
@@ -113,7 +118,10 @@ CellTrainer::CellTrainer(const TrainInputs& in, const data::Dataset& dataset, mo
   if (recipe_.memory_format == MemoryFormat::channels_last) to_channels_last(net_);
   net_.train();
   for (const auto& p : net_.parameters()) params_.push_back(p);
-  overlap_ = reducer_.overlapped(params_);
+  if (recipe_.cuda_graphs) graphed_ = start_graphs();
+  // A replayed graph runs no host code, so no gradient hook either: a graphed
+  // group averages after backward.
+  if (!graphed_) overlap_ = reducer_.overlapped(params_);
   // Training randomness (dropout, drop path) from its own stream of the cell seed.
   at::manual_seed(derive_seed(in.seed, "train"));
   start_or_resume();
@@ -231,9 +239,19 @@ void CellTrainer::stop_if_requested() {
   throw Interrupted();
 }
 
+std::unique_ptr<GraphedStep> CellTrainer::start_graphs() {
+  if (!device_.is_cuda()) {
+    spdlog::warn("{}: cuda_graphs is for GPUs; training eagerly on this CPU", in_.label);
+    return nullptr;
+  }
+  if (reducer_.size() > 1)
+    spdlog::info("{}: with cuda_graphs the group averages gradients after backward", in_.label);
+  return make_graphed_step(
+      [this](const at::Tensor& images, const at::Tensor& labels) { return loss_of_batch(images, labels); },
+      params_);
+}
+
 void CellTrainer::step(const data::Batch& batch) {
-  optimizer_->zero_grad();
-  if (overlap_) overlap_->begin_step();
   const double loss = forward_backward(batch);
   average_gradients();
   if (recipe_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, recipe_.grad_clip);
@@ -251,12 +269,26 @@ at::Tensor CellTrainer::as_input(const at::Tensor& images) const {
   return images.contiguous(at::MemoryFormat::ChannelsLast);
 }
 
+// Zeroes the gradients, then forward and backward; returns the group's loss.
+// A graphed step checks the loss after its backward, an eager one before:
+// either way a non-finite loss stops the task before the optimiser steps.
 double CellTrainer::forward_backward(const data::Batch& batch) {
-  at::Tensor loss;
-  {  // backward runs outside autocast, as torch.autocast asks
-    AutocastScope autocast(recipe_.precision == Precision::bf16, device_);
-    loss = loss_of(net_.forward(as_input(batch.images)), batch.labels, multi_label_);
-  }
+  if (graphed_) return group_loss(graphed_->forward_backward(as_input(batch.images), batch.labels));
+  optimizer_->zero_grad();
+  if (overlap_) overlap_->begin_step();
+  const at::Tensor loss = loss_of_batch(as_input(batch.images), batch.labels);
+  const double value = group_loss(loss);
+  loss.backward();
+  return value;
+}
+
+// Backward runs outside autocast, as torch.autocast asks.
+at::Tensor CellTrainer::loss_of_batch(const at::Tensor& images, const at::Tensor& labels) {
+  AutocastScope autocast(recipe_.precision == Precision::bf16, device_);
+  return loss_of(net_.forward(images), labels, multi_label_);
+}
+
+double CellTrainer::group_loss(const at::Tensor& loss) {
   double value = loss.item<double>();
   if (reducer_.size() > 1) {  // the group's loss: the mean of equal shards' means
     std::vector<double> sum{value};
@@ -264,7 +296,6 @@ double CellTrainer::forward_backward(const data::Batch& batch) {
     value = sum[0] / reducer_.size();
   }
   if (!std::isfinite(value)) throw diverged("loss is " + std::to_string(value) + " at step", st_.step + 1);
-  loss.backward();
   return value;
 }
 

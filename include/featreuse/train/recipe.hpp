@@ -47,6 +47,7 @@ struct Recipe {
   int64_t select_decimals = 3;
   Precision precision = Precision::fp32;
   MemoryFormat memory_format = MemoryFormat::contiguous;
+  bool cuda_graphs = false;  // forward and backward as replayed CUDA graphs (graphed_step.hpp)
   double checkpoint_every_s = 600;
   // The precision the store keeps `initial` and `best` in (training is float32 regardless).
   store::CheckpointDtype checkpoint_dtype = store::CheckpointDtype::float32;

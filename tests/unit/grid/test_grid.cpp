@@ -140,8 +140,9 @@ TEST(Grid, NewRecipeKeysAtTheirDefaultKeepTheIds) {
   const json config = plan_of(kDemo).tasks[1].config;
   ASSERT_TRUE(config.contains("recipe"));
   for (const auto& [key, silent, other] :
-       {std::tuple<std::string, std::string, std::string>{"checkpoint_dtype", "float32", "bfloat16"},
-        {"memory_format", "contiguous", "channels_last"}}) {
+       {std::tuple<std::string, json, json>{"checkpoint_dtype", "float32", "bfloat16"},
+        {"memory_format", "contiguous", "channels_last"},
+        {"cuda_graphs", false, true}}) {
     json with = config;
     with["recipe"].erase(key);
     const std::string without_key = task_id(with);

@@ -317,6 +317,23 @@ TEST(Trainer, ChannelsLastTrainsAsContiguousAndResumesExactly) {
   slot.clear();
 }
 
+// cuda_graphs is a GPU option: on the CPU the trainer says so and trains
+// eagerly, step for step the same training.
+TEST(Trainer, CudaGraphsOnTheCpuTrainEagerlyAndTheSame) {
+  nlohmann::json graphed = recipe();
+  graphed["cuda_graphs"] = true;
+  EXPECT_TRUE(train::parse_recipe(graphed).cuda_graphs);
+  EXPECT_FALSE(train::parse_recipe(recipe()).cuda_graphs);
+  expect_identical(run(recipe(), nullptr, -1).result, run(graphed, nullptr, -1).result);
+  graphed["cuda_graphs"] = "yes";
+  try {
+    train::parse_recipe(graphed);
+    ADD_FAILURE() << "accepted cuda_graphs \"yes\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda_graphs"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Trainer, AnUnknownMemoryFormatIsNamed) {
   nlohmann::json r = recipe();
   r["memory_format"] = "nhwc";
