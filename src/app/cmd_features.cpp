@@ -7,7 +7,7 @@
 // A stored task brings its network, weights and (unless --input/--data) dataset.
 // F.h5 holds /logits [N, classes] and /probes/<probe> [N, ...] (float32),
 // /probe_names, /labels for --data, and attributes model, arch, weights,
-// input, pool; each probe's dataset says how it was pooled (attribute pooled).
+// input, pool, device; each probe's dataset says how it was pooled (attribute pooled).
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
@@ -20,6 +20,7 @@
 #include "commands.hpp"
 #include "compute_threads.hpp"
 #include "dataset_args.hpp"
+#include "device_args.hpp"
 #include "featreuse/core/config.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
@@ -140,7 +141,8 @@ int cmd_features(const Args& args) {
   po::options_description opts(
       "featreuse features (--model NAME --weights W | --store S.h5 --cell ID) (--input X.npy | --data D) "
       "--probes P... --out F.h5");
-  std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none";
+  std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none",
+                                                     device = "auto";
   std::string store_path, cell_id, which = "best";
   std::vector<std::string> probes;
   int64_t batch_size = 16, num_classes = 0;
@@ -162,8 +164,9 @@ int cmd_features(const Args& args) {
       "tokens) or concat (both); CNN maps and tokens without a class token give their mean for any of them")(
       "batch-size", po::value(&batch_size), "images per forward (default 16)")(
       "num-classes", po::value(&num_classes), "head size when the weights have no head")(
-      "threads", po::value(&threads), "torch threads (default: all cores)")("configs", po::value(&configs),
-                                                                            "configs folder");
+      "threads", po::value(&threads), "torch threads (default: all cores)")(
+      "device", po::value(&device), "auto (a GPU when one is visible; the default), cpu or cuda")(
+      "configs", po::value(&configs), "configs folder");
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
   const bool stored = !store_path.empty();
@@ -182,6 +185,7 @@ int cmd_features(const Args& args) {
   if (auto code = help_or_missing(vm, opts, "features", required)) return *code;
   const models::Pooling pooling = models::parse_pooling(pool);
   if (batch_size < 1) throw UsageError("features: --batch-size must be positive");
+  const c10::Device on = single_process_device("features", device);
   set_compute_threads(threads);
 
   std::optional<store::StoreReader> reader;
@@ -204,6 +208,7 @@ int cmd_features(const Args& args) {
   if (probes.size() == 1 && probes[0] == "all") probes = net->probe_points();
   models::checked_probes(*net, probes);
 
+  net->to(on);
   net->eval();
   at::NoGradGuard no_grad;
   h5::quiet_errors();
@@ -215,9 +220,9 @@ int cmd_features(const Args& args) {
   at::Tensor batch, labels;
   for (int64_t first = 0; images.next(batch_size, batch, labels); first += batch.size(0)) {
     const int64_t count = batch.size(0);
-    auto result = net->forward_probed(batch, probes);
+    auto result = net->forward_probed(batch.to(on), probes);
     auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t, const std::string& pooled) {
-      t = t.to(at::kFloat).contiguous();
+      t = t.to(at::kCPU, at::kFloat).contiguous();
       if (!ds.valid()) {
         ds = make_dataset(file, path, n, t);
         if (!pooled.empty()) h5::set_attribute(ds, "pooled", pooled);
@@ -248,6 +253,7 @@ int cmd_features(const Args& args) {
   h5::set_attribute(file, "weights", loaded.weights);
   h5::set_attribute(file, "input", images.description);
   h5::set_attribute(file, "pool", pool);
+  h5::set_attribute(file, "device", on.str());
   h5::flush(file);
   std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n", static_cast<long long>(n),
               static_cast<long long>(classes), probes.size(), static_cast<long long>(n), out.c_str());

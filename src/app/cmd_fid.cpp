@@ -18,11 +18,11 @@
 #include "commands.hpp"
 #include "compute_threads.hpp"
 #include "dataset_args.hpp"
+#include "device_args.hpp"
 #include "featreuse/analysis/fid.hpp"
 #include "featreuse/analysis/frechet.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
-#include "featreuse/dist/device.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/store/fid_record.hpp"
@@ -208,13 +208,7 @@ int cmd_fid(const Args& args) {
                      ", got " + std::to_string(inputs.size()) + " (see --help)");
   if (options.batch_size < 1) throw UsageError("fid: --batch-size must be positive");
   if (options.max_images < 0) throw UsageError("fid: --max-images must not be negative");
-  dist::DeviceChoice device_choice;
-  try {
-    device_choice = dist::parse_device_choice(device);
-  } catch (const Error& e) {
-    throw UsageError(std::string("fid --device: ") + e.what());
-  }
-  options.device = dist::rank_device(dist::Topology{}, device_choice);
+  options.device = single_process_device("fid", device);
   if (!store_path.empty() && (save_stats || !is_dataset(inputs[1])))
     throw UsageError(
         "fid: --store keeps the FID of a dataset: give the reference first and the dataset "

@@ -19,6 +19,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "compute_threads.hpp"
+#include "device_args.hpp"
 #include "featreuse/core/collective.hpp"
 #include "featreuse/core/cores.hpp"
 #include "featreuse/core/error.hpp"
@@ -350,11 +351,7 @@ int cmd_run(const Args& args) {
   if (opt.max_attempts < 1)
     throw UsageError("run --max-attempts: " + std::to_string(opt.max_attempts) +
                      " is not a count of attempts (1 or more)");
-  try {
-    opt.device = dist::parse_device_choice(device);
-  } catch (const Error& e) {
-    throw UsageError(std::string("run --device: ") + e.what());
-  }
+  opt.device = device_flag("run", device);
   opt.reducer = reducer_options(reducer_args);
 
   int provided = 0;

@@ -46,6 +46,8 @@ expect_usage "run --device: unknown device 'gpu' (known: auto, cpu, cuda)" \
   "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/s.h5" --device gpu
 expect_usage "unknown device 'tpu'" "$FEATREUSE" bench train --model tiny --device tpu
 expect_usage "fid --device: unknown device 'gpu'" "$FEATREUSE" fid a.npz b.npz --device gpu
+expect_usage "features --device: unknown device 'gpu'" \
+  "$FEATREUSE" features --model tiny --weights w.safetensors --input x.npy --out f.h5 --device gpu
 if ! nvidia-smi -L > /dev/null 2>&1; then
   rc=0
   "$FEATREUSE" fid a.npz b.npz --device cuda 2> "$WORK/err.txt" || rc=$?

@@ -22,7 +22,7 @@ fi
 grep -q "has no task 'nosuch'" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "no message for an unknown task"; }
 
 "$FEATREUSE" features --store "$WORK/s.h5" --cell "$cid" --split test --probes all --pool patches \
-  --out "$WORK/f.h5" --batch-size 100 || fail "features --store failed"
+  --out "$WORK/f.h5" --batch-size 100 --device cpu || fail "features --store failed"
 "$PY" - "$WORK/s.h5" "$WORK/f.h5" "$cid" << 'PYEOF'
 import sys, h5py, numpy as np
 store, feats, cid = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), sys.argv[3]
@@ -33,6 +33,7 @@ assert err < 1e-5, err
 assert np.array_equal(feats["labels"][()].astype(np.int64), store["cells"][cid]["test/labels"][()])
 names = [n.decode() for n in feats["probe_names"][()]]
 assert "layer4.0" in names and all(feats["probes"][n].shape[0] == want.shape[0] for n in names)
+assert feats.attrs["device"] in ("cpu", b"cpu"), feats.attrs["device"]
 print(f"ok: features --store reproduce the stored test logits of {cid} (max relative error {err:.1e}), {len(names)} probes")
 PYEOF
 
