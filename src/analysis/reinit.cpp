@@ -64,8 +64,8 @@ std::vector<ModuleReset> plan_resets(models::Network& net, const models::TensorL
         r.initial.push_back(entry_of(before, e.name).to(device));
         // A copy: `trained` may share storage with the network, which reset() overwrites.
         const at::Tensor& trained_value = entry_of(after, e.name);
-        r.trained.push_back(trained_value.device() == device ? trained_value.clone()
-                                                             : trained_value.to(device));
+        r.trained.push_back(trained_value.to(trained_value.options().device(device), /*non_blocking=*/false,
+                                             /*copy=*/true));
       }
     if (r.targets.empty()) throw Error("re-init: no state entry under module '" + module + "'");
     out.push_back(std::move(r));

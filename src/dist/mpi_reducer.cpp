@@ -67,14 +67,13 @@ class MpiReducer : public GradientReducer {
   }
 
   std::unique_ptr<OverlappedAverage> overlapped(const std::vector<at::Tensor>& params) override {
-    if (size_ == 1 || options_.sync != GradientSync::overlapped) return nullptr;
+    if (size_ == 1 || !during_backward()) return nullptr;
     return std::make_unique<OverlappedAverage>(params, std::make_unique<MpiAsyncAverager>(comm_, size_),
                                                bucket_elements_);
   }
 
   std::string description() const override {
-    return std::string("MPI, ") + (options_.sync == GradientSync::overlapped ? "during" : "after") +
-           " backward, " + bucket_size_text(options_.bucket_bytes) + " buckets";
+    return averaging_description("MPI", during_backward(), options_.bucket_bytes);
   }
 
   void sum(std::vector<double>& values) override {
@@ -83,6 +82,9 @@ class MpiReducer : public GradientReducer {
   }
 
  private:
+  // On CPU ranks only when asked for: overlapping came out no faster there (reducer.hpp).
+  bool during_backward() const { return options_.sync == GradientSync::overlapped; }
+
   // Packs each bucket into one host buffer, runs `op` on it, unpacks.
   template <typename Op>
   void for_each_bucket(const std::vector<at::Tensor>& tensors, Op op) {

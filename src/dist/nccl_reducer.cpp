@@ -101,7 +101,7 @@ class NcclReducer : public GradientReducer {
   }
 
   std::unique_ptr<OverlappedAverage> overlapped(const std::vector<at::Tensor>& params) override {
-    if (size_ == 1 || options_.sync == GradientSync::after_backward) return nullptr;
+    if (size_ == 1 || !during_backward()) return nullptr;
     check_on_device(params);
     return std::make_unique<OverlappedAverage>(params, std::make_unique<NcclAsyncAverager>(comm_, device_),
                                                bucket_elements_);
@@ -111,11 +111,13 @@ class NcclReducer : public GradientReducer {
   void sum(std::vector<double>& values) override { mpi_->sum(values); }
 
   std::string description() const override {
-    return std::string("NCCL, ") + (options_.sync == GradientSync::after_backward ? "after" : "during") +
-           " backward, " + bucket_size_text(options_.bucket_bytes) + " buckets";
+    return averaging_description("NCCL", during_backward(), options_.bucket_bytes);
   }
 
  private:
+  // NCCL's collectives run beside the backward kernels: overlapped unless told otherwise.
+  bool during_backward() const { return options_.sync != GradientSync::after_backward; }
+
   // Packing, the collective and unpacking are queued in order on the current
   // stream of the device, so no synchronisation is needed between them.
   template <typename Op>

@@ -21,13 +21,14 @@ const EnumNames<GradientSync>& sync_names() {
 GradientSync parse_gradient_sync(const std::string& text) { return sync_names().parse(text); }
 const char* gradient_sync_name(GradientSync sync) { return sync_names().name(sync); }
 
-std::string bucket_size_text(size_t bucket_bytes) {
-  char text[32];
+std::string averaging_description(const char* backend, bool during_backward, size_t bucket_bytes) {
+  char size[32];
   if (bucket_bytes >= size_t(1) << 20)
-    std::snprintf(text, sizeof text, "%.4g MB", double(bucket_bytes) / double(1 << 20));
+    std::snprintf(size, sizeof size, "%.4g MB", double(bucket_bytes) / double(1 << 20));
   else
-    std::snprintf(text, sizeof text, "%.4g KB", double(bucket_bytes) / 1024.0);
-  return text;
+    std::snprintf(size, sizeof size, "%.4g KB", double(bucket_bytes) / 1024.0);
+  return std::string(backend) + (during_backward ? ", during" : ", after") + " backward, " + size +
+         " buckets";
 }
 
 #ifdef FEATREUSE_WITH_NCCL

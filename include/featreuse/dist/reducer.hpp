@@ -51,8 +51,8 @@ class GradientReducer {
   virtual std::string description() const = 0;
 };
 
-// A bucket size for people: "25 MB", "10.24 KB".
-std::string bucket_size_text(size_t bucket_bytes);
+// A reducer's description(): "MPI, after backward, 25 MB buckets" ("10.24 KB" below a MB).
+std::string averaging_description(const char* backend, bool during_backward, size_t bucket_bytes);
 
 // MPI_Allreduce over `group_comm` in float32 buckets of at most `bucket_bytes`
 // (MPI_Iallreduce when overlapped).
