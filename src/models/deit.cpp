@@ -197,8 +197,9 @@ at::Tensor DeiT::step(size_t k, const at::Tensor& x, ProbeTrace& trace) {
   auto out = attention ? blocks_[block]->attention_half(x, keep, trace.attention ? &amap : nullptr)
                        : blocks_[block]->mlp_half(x, keep);
   if (keep) trace.output(probe, branch);
-  // The grid is the input's: attention_maps() fills it in.
-  if (attention && trace.attention) trace.attention->push_back({name, amap, 0, 0, cfg_.patch_size, 0, 0, 1});
+  if (attention && trace.attention)
+    trace.attention->push_back({name, amap, trace.image_h / cfg_.patch_size, trace.image_w / cfg_.patch_size,
+                                cfg_.patch_size, 0, 0, 1});
   return out;
 }
 
@@ -228,10 +229,6 @@ std::vector<BlockAttention> DeiT::attention_maps(const at::Tensor& input) {
   ProbeTrace trace;
   trace.attention = &maps;
   run(0, input, trace);
-  for (auto& m : maps) {
-    m.grid_h = input.size(2) / cfg_.patch_size;
-    m.grid_w = input.size(3) / cfg_.patch_size;
-  }
   return maps;
 }
 

@@ -23,6 +23,21 @@ at::Tensor Network::forward_from(const std::string& probe, const at::Tensor& sta
   return forward(state);
 }
 
+TracedPass Network::forward_traced(const at::Tensor& input, const TraceRequest& request) {
+  TracedPass out;
+  auto probed = forward_probed(input, {request.outputs.begin(), request.outputs.end()});
+  out.logits = probed.logits;
+  out.outputs = std::move(probed.probes);
+  if (!request.inputs.empty())
+    out.inputs = probe_inputs(input, {request.inputs.begin(), request.inputs.end()});
+  if (request.attention) {
+    auto* source = dynamic_cast<AttentionMapSource*>(this);
+    if (!source) throw Error("this architecture has no attention maps");
+    out.attention = source->attention_maps(input);
+  }
+  return out;
+}
+
 bool under_module(const std::string& name, const std::string& path) {
   if (name.size() < path.size() || name.compare(0, path.size(), path) != 0) return false;
   return name.size() == path.size() || name[path.size()] == '.';

@@ -15,8 +15,15 @@ size_t index_of(const std::vector<std::string>& points, const std::string& probe
 }  // namespace
 
 at::Tensor StepwiseNetwork::run(size_t first, at::Tensor x, ProbeTrace& trace) {
-  const size_t steps = probe_points().size();
-  for (size_t k = first; k < steps; ++k) x = step(k, x, trace);
+  const auto points = probe_points();
+  if (first == 0 && x.dim() == 4) {
+    trace.image_h = x.size(2);
+    trace.image_w = x.size(3);
+  }
+  for (size_t k = first; k < points.size(); ++k) {
+    if (trace.inputs_wanted.count(points[k])) trace.inputs[points[k]] = x;
+    x = step(k, x, trace);
+  }
   return x;
 }
 
@@ -54,6 +61,21 @@ at::Tensor StepwiseNetwork::forward_from(const std::string& probe, const at::Ten
   checked_probes(*this, {probe});
   ProbeTrace none;
   return run(index_of(probe_points(), probe), state, none);
+}
+
+TracedPass StepwiseNetwork::forward_traced(const at::Tensor& input, const TraceRequest& request) {
+  TracedPass out;
+  ProbeTrace trace;
+  trace.outputs_wanted = checked_probes(*this, {request.outputs.begin(), request.outputs.end()});
+  trace.inputs_wanted = checked_probes(*this, {request.inputs.begin(), request.inputs.end()});
+  if (request.attention) {
+    if (!dynamic_cast<AttentionMapSource*>(this)) throw Error("this architecture has no attention maps");
+    trace.attention = &out.attention;
+  }
+  out.logits = run(0, input, trace);
+  out.outputs = std::move(trace.outputs);
+  out.inputs = std::move(trace.inputs);
+  return out;
 }
 
 }  // namespace featreuse::models

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "featreuse/core/json.hpp"
+#include "featreuse/models/attention_maps.hpp"
 
 namespace featreuse::models {
 
@@ -67,6 +68,21 @@ struct ProbedOutput {
   std::map<std::string, torch::Tensor> probes;
 };
 
+// What one forward keeps on its way (Network::forward_traced): the outputs
+// of probes (as forward_probed), the states entering probes (as
+// probe_inputs), and every block's attention maps (as
+// AttentionMapSource::attention_maps).
+struct TraceRequest {
+  std::set<std::string> outputs, inputs;
+  bool attention = false;
+  bool empty() const { return outputs.empty() && inputs.empty() && !attention; }
+};
+struct TracedPass {
+  torch::Tensor logits;
+  std::map<std::string, torch::Tensor> outputs, inputs;
+  std::vector<BlockAttention> attention;
+};
+
 class Network : public torch::nn::Module {
  public:
   using torch::nn::Module::Module;
@@ -95,6 +111,11 @@ class Network : public torch::nn::Module {
   virtual std::map<std::string, at::Tensor> probe_inputs(const at::Tensor& input,
                                                          const std::vector<std::string>& probes);
   virtual at::Tensor forward_from(const std::string& probe, const at::Tensor& state);
+
+  // Everything `request` asks for, from one forward where the family allows
+  // (default: one pass per kind asked for; throws for attention maps when the
+  // model has none).
+  virtual TracedPass forward_traced(const at::Tensor& input, const TraceRequest& request);
 
   // How many leading tokens of a probe's (B, T, D) activations are not patch
   // tokens (DeiT blocks: 1, the class token). Default: 0.

@@ -19,7 +19,10 @@ namespace featreuse::models {
 struct ProbeTrace {
   std::set<std::string> outputs_wanted;              // probe activations (forward_probed)
   std::map<std::string, at::Tensor> outputs;         // filled by the steps through output()
+  std::set<std::string> inputs_wanted;               // states entering probes (probe_inputs)
+  std::map<std::string, at::Tensor> inputs;          // filled by run()
   std::vector<BlockAttention>* attention = nullptr;  // families with attention maps fill it when set
+  int64_t image_h = 0, image_w = 0;                  // the input image's size, when run from the first step
 
   bool wants(const std::string& probe) const { return outputs_wanted.count(probe) > 0; }
   // Keeps `activation` as probe `probe`'s output if it was asked for.
@@ -37,6 +40,7 @@ class StepwiseNetwork : public Network {
   std::map<std::string, at::Tensor> probe_inputs(const at::Tensor& input,
                                                  const std::vector<std::string>& probes) override;
   at::Tensor forward_from(const std::string& probe, const at::Tensor& state) override;
+  TracedPass forward_traced(const at::Tensor& input, const TraceRequest& request) override;
 
  protected:
   // Step k of the forward (k indexes probe_points()). A step must not change
