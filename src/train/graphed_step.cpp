@@ -114,15 +114,19 @@ class CudaGraphedStep : public GraphedStep {
     std::vector<at::Tensor> gradients;
     for (const auto& p : params_) gradients.push_back(p.grad());
     c10::cuda::device_synchronize();
+    bool capturing = false;
     try {
       NoAutocastCache no_cache;
       // Thread-local: the loader's threads may touch the GPU meanwhile.
       shape.graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      capturing = true;
       zero_gradients();
       shape.loss = loss_of_(shape.images, shape.labels);
       shape.loss.backward();
+      capturing = false;
       shape.graph.capture_end();
     } catch (const std::exception& e) {
+      end_failed_capture(shape, capturing);
       throw Error(std::string("cuda_graphs: capturing the training step failed (train without "
                               "cuda_graphs): ") +
                   e.what());
@@ -133,6 +137,18 @@ class CudaGraphedStep : public GraphedStep {
         throw Error(
             "cuda_graphs: backward replaced a gradient tensor while the step was captured, so "
             "replays would not reach the optimiser; train without cuda_graphs");
+  }
+
+  // A capture that failed part way still holds the side stream in capture
+  // mode; ending it (its own error, for an invalidated capture, says nothing
+  // new) leaves the rank's later CUDA work outside any capture.
+  static void end_failed_capture(ShapeGraph& shape, bool capturing) {
+    if (!capturing) return;
+    try {
+      shape.graph.capture_end();
+    } catch (const std::exception&) {
+    }
+    (void)cudaGetLastError();  // a failed capture leaves a (non-sticky) error behind: clear it
   }
 
   at::Tensor replay(ShapeGraph& shape, const at::Tensor& images, const at::Tensor& labels) {
