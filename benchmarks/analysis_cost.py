@@ -2,6 +2,10 @@
 """What the analyses of each analysed cell cost against that cell's training, from a store's records
 (wall times of the same run, so both saw the same machine load).
 
+A cell's analyses share their test passes: the one that ran first (usually knn) made the others'
+tables too and carries their time, and theirs is the time to write their tables. The per-cell sum
+is what they cost.
+
 Usage: analysis_cost.py STORE
 """
 import collections

@@ -105,31 +105,35 @@ std::vector<double> AttentionDistance::mean() const {
   return out;
 }
 
+void AttentionReader::declare(std::vector<models::TraceRequest>& requests) const {
+  requests.at(index_).attention = true;
+}
+
+void AttentionReader::read(const data::Batch&, const std::vector<models::TracedPass>& passes) {
+  const auto& maps = passes.at(index_).attention;
+  if (blocks_.empty()) {
+    blocks_.resize(maps.size());
+    for (const auto& m : maps) names_.push_back(m.block);
+  }
+  for (size_t b = 0; b < maps.size(); ++b) blocks_[b].add(maps[b]);
+}
+
+std::vector<std::pair<std::string, std::vector<double>>> AttentionReader::finish(
+    const std::string& what) const {
+  if (blocks_.empty()) throw Error("attention distance: the " + what + " split is empty");
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  for (size_t b = 0; b < blocks_.size(); ++b) out.emplace_back(names_[b], blocks_[b].mean());
+  return out;
+}
+
 std::vector<std::pair<std::string, std::vector<double>>> attention_distances(
     models::Network& net, const data::Dataset& dataset, data::Split split, int64_t batch_size,
     const std::vector<int64_t>& subset) {
-  auto* source = dynamic_cast<models::AttentionMapSource*>(&net);
-  if (!source) throw Error("attention distance: this architecture has no attention maps");
-  at::NoGradGuard no_grad;
-  net.eval();
-  std::vector<std::string> names;
-  std::vector<AttentionDistance> blocks;
-  auto stream = dataset.evaluation_stream(split, batch_size, subset);
-  data::Batch batch;
-  while (stream->next(batch)) {
-    const auto maps = source->attention_maps(batch.images.to(train::network_device(net)));
-    if (blocks.empty()) {
-      blocks.resize(maps.size());
-      for (const auto& m : maps) names.push_back(m.block);
-    }
-    for (size_t b = 0; b < maps.size(); ++b) blocks[b].add(maps[b]);
-  }
-  net.train();
-  if (blocks.empty())
-    throw Error("attention distance: the " + std::string(data::split_name(split)) + " split is empty");
-  std::vector<std::pair<std::string, std::vector<double>>> out;
-  for (size_t b = 0; b < blocks.size(); ++b) out.emplace_back(names[b], blocks[b].mean());
-  return out;
+  if (!dynamic_cast<models::AttentionMapSource*>(&net))
+    throw Error("attention distance: this architecture has no attention maps");
+  AttentionReader reader(0);
+  sweep({&net}, dataset, split, batch_size, subset, {&reader});
+  return reader.finish(data::split_name(split));
 }
 
 }  // namespace featreuse::analysis

@@ -20,14 +20,13 @@ at::Tensor view_of(const at::Tensor& activation, int64_t prefix_tokens, const st
 }
 
 // Per view, the centred Gram matrices of a batch's probes (rows in layout order).
-std::map<std::string, at::Tensor> batch_grams(models::Network& net, const CkaLayout& layout,
-                                              const at::Tensor& images) {
-  const auto probed = net.forward_probed(images.to(train::network_device(net)), layout.probes);
+std::map<std::string, at::Tensor> batch_grams(const models::Network& net, const CkaLayout& layout,
+                                              const std::map<std::string, at::Tensor>& outputs) {
   std::map<std::string, at::Tensor> out;
   for (const auto& [view, probes] : layout.views) {
     std::vector<at::Tensor> activations;
     for (const auto& p : probes)
-      activations.push_back(view_of(probed.probes.at(p), net.probe_prefix_tokens(p), view));
+      activations.push_back(view_of(outputs.at(p), net.probe_prefix_tokens(p), view));
     out[view] = CkaMatrix::centred_grams(activations);
   }
   return out;
@@ -51,34 +50,37 @@ CkaLayout cka_layout(const models::Network& net) {
   return layout;
 }
 
-std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>& nets,
-                                             const std::vector<std::pair<size_t, size_t>>& pairs,
-                                             const data::Dataset& dataset, data::Split split,
-                                             int64_t batch_size, const std::vector<int64_t>& subset) {
-  if (nets.empty()) throw Error("CKA: no network");
-  const CkaLayout layout = cka_layout(*nets[0]);
-  for (const auto& [a, b] : pairs)
-    if (a >= nets.size() || b >= nets.size()) throw Error("CKA: a pair names a network that is not given");
-  at::NoGradGuard no_grad;
-  for (auto* net : nets) net->eval();
-  std::vector<std::map<std::string, CkaMatrix>> accumulators(pairs.size());
-  auto stream = dataset.evaluation_stream(split, batch_size, subset);
-  data::Batch batch;
-  while (stream->next(batch)) {
-    const int64_t n = batch.images.size(0);
-    if (n < 4) continue;
-    std::vector<std::map<std::string, at::Tensor>> grams;
-    for (auto* net : nets) grams.push_back(batch_grams(*net, layout, batch.images));
-    for (size_t i = 0; i < pairs.size(); ++i)
-      for (const auto& [view, probes] : layout.views)
-        accumulators[i][view].add(grams[pairs[i].first].at(view), grams[pairs[i].second].at(view), n);
-  }
-  for (auto* net : nets) net->train();
-  std::vector<std::vector<CkaEntry>> out(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i)
-    for (const auto& [view, probes] : layout.views) {
-      const CkaMatrix& m = accumulators[i][view];
-      if (m.batches() == 0) throw Error("CKA: the split has no batch of at least 4 inputs");
+CkaReader::CkaReader(const models::Network& net, std::vector<std::pair<size_t, size_t>> pairs)
+    : net_(net), layout_(cka_layout(net)), pairs_(std::move(pairs)), accumulators_(pairs_.size()) {}
+
+void CkaReader::declare(std::vector<models::TraceRequest>& requests) const {
+  for (const auto& [a, b] : pairs_)
+    for (size_t i : {a, b}) {
+      if (i >= requests.size()) throw Error("CKA: a pair names a network that is not given");
+      requests[i].outputs.insert(layout_.probes.begin(), layout_.probes.end());
+    }
+}
+
+void CkaReader::read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) {
+  const int64_t n = batch.images.size(0);
+  if (n < 4) return;                                          // the unbiased HSIC needs 4
+  std::map<size_t, std::map<std::string, at::Tensor>> grams;  // per network, each once
+  for (const auto& [a, b] : pairs_)
+    for (size_t i : {a, b})
+      if (!grams.count(i)) grams[i] = batch_grams(net_, layout_, passes.at(i).outputs);
+  for (size_t p = 0; p < pairs_.size(); ++p)
+    for (const auto& [view, probes] : layout_.views)
+      accumulators_[p][view].add(grams.at(pairs_[p].first).at(view), grams.at(pairs_[p].second).at(view), n);
+}
+
+std::vector<std::vector<CkaEntry>> CkaReader::finish() const {
+  std::vector<std::vector<CkaEntry>> out(pairs_.size());
+  for (size_t i = 0; i < pairs_.size(); ++i)
+    for (const auto& [view, probes] : layout_.views) {
+      const auto found = accumulators_[i].find(view);
+      if (found == accumulators_[i].end() || found->second.batches() == 0)
+        throw Error("CKA: the split has no batch of at least 4 inputs");
+      const CkaMatrix& m = found->second;
       const at::Tensor reference = m.reference().contiguous(), minibatch = m.minibatch().contiguous();
       for (size_t r = 0; r < probes.size(); ++r)
         for (size_t c = 0; c < probes.size(); ++c)
@@ -86,6 +88,16 @@ std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>
               {view, probes[r], probes[c], reference[r][c].item<double>(), minibatch[r][c].item<double>()});
     }
   return out;
+}
+
+std::vector<std::vector<CkaEntry>> layer_cka(const std::vector<models::Network*>& nets,
+                                             const std::vector<std::pair<size_t, size_t>>& pairs,
+                                             const data::Dataset& dataset, data::Split split,
+                                             int64_t batch_size, const std::vector<int64_t>& subset) {
+  if (nets.empty()) throw Error("CKA: no network");
+  CkaReader reader(*nets[0], pairs);
+  sweep(nets, dataset, split, batch_size, subset, {&reader});
+  return reader.finish();
 }
 
 }  // namespace featreuse::analysis

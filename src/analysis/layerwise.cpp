@@ -68,55 +68,60 @@ std::vector<models::Pooling> feature_kinds(const models::Network& net, const std
   return {models::Pooling::patches};
 }
 
+SplitEmbedder::SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes)
+    : net_(net), index_(index), probes_(std::move(probes)) {}
+
+void SplitEmbedder::declare(std::vector<models::TraceRequest>& requests) const {
+  requests.at(index_).outputs.insert(probes_.begin(), probes_.end());
+}
+
+void SplitEmbedder::read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) {
+  const auto& outputs = passes.at(index_).outputs;
+  for (const auto& probe : probes_) {
+    const at::Tensor& raw = outputs.at(probe);
+    const int64_t prefix = net_.probe_prefix_tokens(probe);
+    for (models::Pooling kind : feature_kinds(net_, probe)) {
+      // Pooled on the network's device; the bank lives in host memory (KnnBank).
+      parts_[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kCPU, at::kFloat));
+      out_.pooled[{probe, kind}] = models::pooled_as(raw.dim(), prefix, kind);
+    }
+  }
+  labels_.push_back(batch.labels);
+}
+
+SplitEmbeddings SplitEmbedder::finish(const std::string& what) {
+  if (labels_.empty()) throw Error("the " + what + " split is empty");
+  out_.labels = at::cat(labels_, 0);
+  for (auto& [key, tensors] : parts_) out_.features[key] = at::cat(tensors, 0).flatten(1);
+  parts_.clear();
+  labels_.clear();
+  return std::move(out_);
+}
+
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
                             const std::vector<std::string>& probes, int64_t batch_size,
                             const std::vector<int64_t>& subset) {
-  at::NoGradGuard no_grad;
-  net.eval();
-  SplitEmbeddings out;
-  std::map<FeatureKey, std::vector<at::Tensor>> parts;
-  std::vector<at::Tensor> labels;
-  auto stream = dataset.evaluation_stream(split, batch_size, subset);
-  const c10::Device device = train::network_device(net);
-  data::Batch batch;
-  while (stream->next(batch)) {
-    const auto probed = net.forward_probed(batch.images.to(device), probes);
-    for (const auto& probe : probes) {
-      const at::Tensor& raw = probed.probes.at(probe);
-      const int64_t prefix = net.probe_prefix_tokens(probe);
-      for (models::Pooling kind : feature_kinds(net, probe)) {
-        // Pooled on the network's device; the bank lives in host memory (KnnBank).
-        parts[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kCPU, at::kFloat));
-        out.pooled[{probe, kind}] = models::pooled_as(raw.dim(), prefix, kind);
-      }
-    }
-    labels.push_back(batch.labels);
-  }
-  net.train();
-  if (labels.empty()) throw Error("the " + std::string(data::split_name(split)) + " split is empty");
-  out.labels = at::cat(labels, 0);
-  for (auto& [key, tensors] : parts) out.features[key] = at::cat(tensors, 0).flatten(1);
-  return out;
+  SplitEmbedder embedder(net, 0, probes);
+  sweep({&net}, dataset, split, batch_size, subset, {&embedder});
+  return embedder.finish(data::split_name(split));
 }
 
-std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
-                                       const std::vector<std::string>& probes, const KnnOptions& options,
-                                       int64_t batch_size, int64_t max_bank_bytes,
-                                       const std::vector<int64_t>& bank_subset,
-                                       const std::vector<int64_t>& query_subset) {
+std::vector<ProbeResult> knn_of_queries(models::Network& net, const data::Dataset& dataset,
+                                        const std::vector<std::string>& probes,
+                                        const SplitEmbeddings& queries, const KnnOptions& options,
+                                        int64_t batch_size, int64_t max_bank_bytes,
+                                        const std::vector<int64_t>& bank_subset) {
   models::checked_probes(net, probes);
   const int64_t classes = dataset.info().num_classes;
   const int64_t bank_rows =
       bank_subset.empty() ? dataset.size(data::Split::train) : int64_t(bank_subset.size());
   std::vector<ProbeResult> out;
   const auto groups = probe_groups(net, dataset, probes, max_bank_bytes, bank_rows);
-  ProgressLog progress("k-NN", (long long)probes.size(), "probes");  // embedding both splits dominates
+  ProgressLog progress("k-NN", (long long)probes.size(), "probes");  // embedding the bank dominates
   long long probes_done = 0;
   for (const auto& group : groups) {
     const SplitEmbeddings bank =
         embed_split(net, dataset, data::Split::train, group, batch_size, bank_subset);
-    const SplitEmbeddings queries =
-        embed_split(net, dataset, data::Split::test, group, batch_size, query_subset);
     for (const auto& probe : group)
       for (models::Pooling kind : feature_kinds(net, probe)) {
         const FeatureKey key{probe, kind};
@@ -132,6 +137,17 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
     progress.update(probes_done, group.back());
   }
   return out;
+}
+
+std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
+                                       const std::vector<std::string>& probes, const KnnOptions& options,
+                                       int64_t batch_size, int64_t max_bank_bytes,
+                                       const std::vector<int64_t>& bank_subset,
+                                       const std::vector<int64_t>& query_subset) {
+  models::checked_probes(net, probes);
+  const SplitEmbeddings queries =
+      embed_split(net, dataset, data::Split::test, probes, batch_size, query_subset);
+  return knn_of_queries(net, dataset, probes, queries, options, batch_size, max_bank_bytes, bank_subset);
 }
 
 }  // namespace featreuse::analysis

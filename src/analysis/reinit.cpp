@@ -86,59 +86,80 @@ std::vector<std::string> start_points(const std::vector<ModuleReset>& resets) {
   return {starts.begin(), starts.end()};
 }
 
-// One test batch for every module: the trained network's probe inputs once,
-// then per module its reset, the rest of the network from its start point,
-// and its trained values back.
-void evaluate_batch(models::Network& net, const std::vector<ModuleReset>& resets,
-                    const std::vector<std::string>& starts, const data::Batch& batch,
-                    std::vector<train::EvaluationBuilder>& results) {
-  const at::Tensor images = batch.images.to(train::network_device(net));
-  const auto states = net.probe_inputs(images, starts);
-  for (size_t m = 0; m < resets.size(); ++m) {
-    const ModuleReset& r = resets[m];
-    r.reset();
-    const at::Tensor logits =
-        r.start.empty() ? net.forward(images) : net.forward_from(r.start, states.at(r.start));
+// The logits with `r`'s module reset, from `state` (the state entering its
+// start point, or the images); the trained values are back afterwards, even
+// after an error, so the network stays the trained one for whoever reads it next.
+at::Tensor logits_with_reset(models::Network& net, const ModuleReset& r, const at::Tensor& state) {
+  r.reset();
+  try {
+    at::Tensor logits = r.start.empty() ? net.forward(state) : net.forward_from(r.start, state);
     r.restore();
-    results[m].add(logits, batch.labels);
+    return logits;
+  } catch (...) {
+    r.restore();
+    throw;
   }
 }
 
 }  // namespace
 
-std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
-                                           const models::TensorList& trained, const data::Dataset& dataset,
-                                           const std::vector<std::string>& modules, int64_t batch_size,
-                                           const std::vector<int64_t>& test_subset) {
-  const auto resets = plan_resets(net, initial, trained, modules);
-  const auto starts = start_points(resets);
+struct ReinitReader::Plan {
+  std::vector<ModuleReset> resets;
+  std::vector<std::string> starts;
+  std::vector<train::EvaluationBuilder> results;
+};
+
+ReinitReader::ReinitReader(models::Network& net, size_t index, const models::TensorList& initial,
+                           const models::TensorList& trained, const std::vector<std::string>& modules,
+                           const data::Dataset& dataset)
+    : net_(net), index_(index), plan_(std::make_unique<Plan>()) {
+  plan_->resets = plan_resets(net, initial, trained, modules);
+  plan_->starts = start_points(plan_->resets);
   assign(net, by_name(trained));
-  std::vector<train::EvaluationBuilder> results(
-      resets.size(), train::EvaluationBuilder(dataset.info().num_classes, train::is_multi_label(dataset)));
-  {
-    at::NoGradGuard no_grad;
-    net.eval();
-    auto stream = dataset.evaluation_stream(data::Split::test, batch_size, test_subset);
-    ProgressLog progress("re-init", (long long)stream->num_batches(), "images");
-    long long batches = 0, images = 0;
-    data::Batch batch;
-    while (stream->next(batch)) {
-      evaluate_batch(net, resets, starts, batch, results);
-      images += batch.labels.size(0);
-      progress.update(++batches, "", images);
-    }
-    net.train();
+  plan_->results.assign(plan_->resets.size(),
+                        train::EvaluationBuilder(dataset.info().num_classes, train::is_multi_label(dataset)));
+}
+
+ReinitReader::~ReinitReader() = default;
+
+void ReinitReader::declare(std::vector<models::TraceRequest>& requests) const {
+  requests.at(index_).inputs.insert(plan_->starts.begin(), plan_->starts.end());
+}
+
+// One test batch for every module: the trained network's probe inputs (from
+// the sweep's forward), then per module its reset, the rest of the network
+// from its start point, and its trained values back.
+void ReinitReader::read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) {
+  const auto& states = passes.at(index_).inputs;
+  at::Tensor images;  // only for a module that no probe point holds
+  for (size_t m = 0; m < plan_->resets.size(); ++m) {
+    const ModuleReset& r = plan_->resets[m];
+    if (r.start.empty() && !images.defined()) images = batch.images.to(train::network_device(net_));
+    plan_->results[m].add(logits_with_reset(net_, r, r.start.empty() ? images : states.at(r.start)),
+                          batch.labels);
   }
+}
+
+std::vector<ProbeResult> ReinitReader::finish() {
   std::vector<ProbeResult> out;
-  for (size_t m = 0; m < resets.size(); ++m) {
-    const train::Evaluation test = results[m].finish();
+  for (size_t m = 0; m < plan_->resets.size(); ++m) {
+    const train::Evaluation test = plan_->results[m].finish();
     ProbeResult r;
-    r.probe = resets[m].module;
+    r.probe = plan_->resets[m].module;
     r.metrics = test.metrics();
     r.loss = test.loss;
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::vector<ProbeResult> reinit_robustness(models::Network& net, const models::TensorList& initial,
+                                           const models::TensorList& trained, const data::Dataset& dataset,
+                                           const std::vector<std::string>& modules, int64_t batch_size,
+                                           const std::vector<int64_t>& test_subset) {
+  ReinitReader reader(net, 0, initial, trained, modules, dataset);
+  sweep({&net}, dataset, data::Split::test, batch_size, test_subset, {&reader});
+  return reader.finish();
 }
 
 }  // namespace featreuse::analysis

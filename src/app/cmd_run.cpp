@@ -287,9 +287,9 @@ int run(const RunOptions& opt) {
     dist::TaskQueue queue(topology, scheduler.get(), &plan);
     std::optional<size_t> previous;
     dist::Outcome outcome = dist::Outcome::none;
-    while (auto task = queue.next(previous, outcome, !stop::requested())) {
-      outcome = runner.run(*task);
-      previous = task;
+    while (auto assigned = queue.next(previous, outcome, !stop::requested())) {
+      outcome = runner.run(assigned->task, assigned->companions);
+      previous = assigned->task;
     }
     if (stop::requested())
       spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());

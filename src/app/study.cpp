@@ -79,9 +79,12 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
           int64_t(build_network(cell["model"], info.num_classes, info.channels, info.image_size, 0)
                       ->probe_points()
                       .size());
-    return cell["model"].value("gflops", 1.0) * analysis::forward_passes(config["analysis"],
-                                                                         config["options"], info.split_sizes,
-                                                                         probe_counts->at(model_key));
+    const double gflops = cell["model"].value("gflops", 1.0);
+    const auto passes = analysis::forward_passes(config["analysis"], config["options"], info.split_sizes,
+                                                 probe_counts->at(model_key));
+    grid::AnalysisCost cost{gflops * passes.own, {}};
+    for (const auto& [pass, images] : passes.shared) cost.shared[pass] = gflops * images;
+    return cost;
   };
   catalog.estimate_cost = [&datasets](const json& config) {
     // Importing weights and drawing an ST state take seconds, not epochs.

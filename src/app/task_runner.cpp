@@ -103,36 +103,88 @@ train::TrainResult TaskRunner::draw_st(const grid::Task& task) {
   return weights_only(*net, "ST draw of " + source.key + " for seed " + task.config["seed"].dump());
 }
 
-train::TrainResult TaskRunner::analyse(const grid::Task& task) {
-  const std::string name = task.config["analysis"];
+std::vector<const grid::Task*> TaskRunner::analysed_together(const grid::Task& task,
+                                                             const std::vector<size_t>& companions) const {
   const json& cells = task.config["cells"];
-  const grid::Task& cell = plan_.tasks[plan_.index_of(cells[0])];
-  const data::Dataset& data = dataset(cell.config["dataset"]);
-  // On the rank's device, as training: the analyses' forward passes follow
-  // the network's parameters there.
-  auto net = build_network(cell.config, data.info());
-  net->to(device_);
-  std::shared_ptr<models::Network> other;
-  analysis::AnalysisInputs in;
-  in.net = net.get();
-  in.dataset = &data;
-  in.initial = stored_weights(store_, cell.id, store::CheckpointKind::initial);
-  in.best = stored_weights(store_, cell.id);
-  const train::Recipe cell_recipe = train::parse_recipe(cell.config["recipe"]);
-  in.train_subset = train::training_subset(data, cell_recipe, cell.config["seed"].get<uint64_t>());
-  if (analysis::analysis_info(name).needs_two_networks) {
-    other = build_network(cell.config, data.info());
-    other->to(device_);
-    in.other = other.get();
+  json partner = cells.size() > 1 ? cells[1] : json();
+  std::vector<const grid::Task*> out{&task};
+  for (size_t index : companions) {
+    const grid::Task& other = plan_.tasks[index];
+    const json& theirs = other.config["cells"];
+    if (other.kind != grid::TaskKind::analysis || theirs[0] != cells[0] || made_earlier_.count(other.id))
+      continue;
+    if (theirs.size() > 1) {
+      if (partner.is_null()) partner = theirs[1];
+      if (theirs[1] != partner) continue;
+    }
+    out.push_back(&other);
   }
-  if (cells.size() > 1) in.partner_best = stored_weights(store_, cells[1]);
-  train::TrainResult result;
-  result.outputs.tables = analysis::run_analysis(name, task.config["options"], in);
-  size_t rows = 0;
-  for (const auto& t : result.outputs.tables) rows += t.keys.size();
+  return out;
+}
+
+// The analysed cell's networks (on the rank's device, as training: the
+// analyses' forward passes follow the parameters there) and checkpoints, for
+// `together` (analyses of that cell; the partner's best if one compares with it).
+TaskRunner::PreparedAnalysis TaskRunner::prepare_analysis(const grid::Task& cell,
+                                                          const std::vector<const grid::Task*>& together) {
+  PreparedAnalysis p;
+  const data::Dataset& data = dataset(cell.config["dataset"]);
+  auto network = [&] {
+    std::shared_ptr<models::Network> net = build_network(cell.config, data.info());
+    net->to(device_);
+    return net;
+  };
+  p.initial_net = network();
+  p.best_net = network();
+  p.in.initial_net = p.initial_net.get();
+  p.in.best_net = p.best_net.get();
+  p.in.dataset = &data;
+  p.in.initial = stored_weights(store_, cell.id, store::CheckpointKind::initial);
+  p.in.best = stored_weights(store_, cell.id);
+  const train::Recipe recipe = train::parse_recipe(cell.config["recipe"]);
+  p.in.train_subset = train::training_subset(data, recipe, cell.config["seed"].get<uint64_t>());
+  for (const grid::Task* t : together) {
+    p.requests.push_back({t->config["analysis"], t->config["options"]});
+    if (t->config["cells"].size() > 1 && !p.partner_net) {
+      p.partner_net = network();
+      p.in.partner_net = p.partner_net.get();
+      p.in.partner_best = stored_weights(store_, t->config["cells"][1]);
+    }
+  }
+  return p;
+}
+
+train::TrainResult TaskRunner::analyse(const grid::Task& task, const std::vector<size_t>& companions) {
+  const std::string name = task.config["analysis"];
+  const grid::Task& cell = plan_.tasks[plan_.index_of(task.config["cells"][0])];
   // Said in the record: the analysis saw weights rounded to the stored precision.
-  result.record.message = name + ": " + std::to_string(rows) + " rows, from checkpoints stored as " +
-                          store::checkpoint_dtype_name(cell_recipe.checkpoint_dtype);
+  const std::string precision =
+      store::checkpoint_dtype_name(train::parse_recipe(cell.config["recipe"]).checkpoint_dtype);
+  auto message = [&](const std::vector<store::ResultTable>& tables) {
+    size_t rows = 0;
+    for (const auto& t : tables) rows += t.keys.size();
+    return name + ": " + std::to_string(rows) + " rows, from checkpoints stored as " + precision;
+  };
+  train::TrainResult result;
+  if (auto made = made_earlier_.find(task.id); made != made_earlier_.end()) {
+    result.outputs.tables = std::move(made->second.tables);
+    result.record.message =
+        message(result.outputs.tables) + "; made in the test passes of task " + made->second.by;
+    made_earlier_.erase(made);
+    return result;
+  }
+  const auto together = analysed_together(task, companions);
+  PreparedAnalysis prepared = prepare_analysis(cell, together);
+  auto outcomes = analysis::run_analyses(prepared.requests, prepared.in);
+  for (size_t i = 1; i < together.size(); ++i)
+    if (outcomes[i].error.empty())  // a companion that failed runs again on its own
+      made_earlier_[together[i]->id] = {std::move(outcomes[i].tables), task.id};
+  if (!outcomes[0].error.empty()) throw Error(outcomes[0].error);
+  result.outputs.tables = std::move(outcomes[0].tables);
+  result.record.message = message(result.outputs.tables);
+  if (together.size() > 1)
+    result.record.message +=
+        "; its test passes also made " + std::to_string(together.size() - 1) + " more of the cell's analyses";
   return result;
 }
 
@@ -170,7 +222,7 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
   return train::train_cell(in, data, *net, reducer_);
 }
 
-dist::Outcome TaskRunner::run(size_t index) {
+dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companions) {
   const grid::Task& task = plan_.tasks[index];
   const bool writer = topology_.leader();
   // Only training is data-parallel: the group's other ranks would repeat an
@@ -201,7 +253,7 @@ dist::Outcome TaskRunner::run(size_t index) {
         task.kind == grid::TaskKind::import ? import_weights(task)
         : task.kind == grid::TaskKind::st   ? draw_st(task)
         : task.kind == grid::TaskKind::analysis
-            ? analyse(task)
+            ? analyse(task, companions)
             : train(task, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume,
                     heartbeat ? &*heartbeat : nullptr);
     if (writer) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "featreuse/analysis/task.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/dist/reducer.hpp"
 #include "featreuse/dist/task_queue.hpp"
@@ -19,17 +20,30 @@ namespace featreuse::app {
 
 class TaskRunner {
  public:
-  // Cells and sources train on `device` (analyses run on the CPU).
+  // Every task computes on `device`.
   TaskRunner(store::Store& store, const grid::Plan& plan, const dist::Topology& topology,
              dist::GradientReducer& reducer, c10::Device device);
-  dist::Outcome run(size_t task_index);
+  // `companions`: tasks the scheduler keeps for this group that share work
+  // with this one (dist::Assignment); an analysis makes their tables too,
+  // in its own test passes, and keeps them for when they come.
+  dist::Outcome run(size_t task_index, const std::vector<size_t>& companions = {});
 
  private:
   // `heartbeat` (the writer's; null elsewhere) hears of every training step.
   train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume, Heartbeat* heartbeat);
   train::TrainResult import_weights(const grid::Task& task);
   train::TrainResult draw_st(const grid::Task& task);
-  train::TrainResult analyse(const grid::Task& task);
+  train::TrainResult analyse(const grid::Task& task, const std::vector<size_t>& companions);
+  struct PreparedAnalysis {
+    std::shared_ptr<models::Network> initial_net, best_net, partner_net;
+    analysis::AnalysisInputs in;
+    std::vector<analysis::AnalysisRequest> requests;
+  };
+  PreparedAnalysis prepare_analysis(const grid::Task& cell, const std::vector<const grid::Task*>& together);
+  // The analysis tasks to run with `task`: the companions that analyse the
+  // same cell (against the same partner, if any) and are not made yet.
+  std::vector<const grid::Task*> analysed_together(const grid::Task& task,
+                                                   const std::vector<size_t>& companions) const;
   // A network shaped like `source`'s checkpoints.
   std::shared_ptr<models::Network> source_network(const grid::Task& source);
   const data::Dataset& dataset(const json& config);
@@ -41,6 +55,13 @@ class TaskRunner {
   const c10::Device device_;
   // Open datasets, kept between tasks (cells of a grid share a few datasets).
   std::map<std::string, std::unique_ptr<data::Dataset>> open_;
+  // Tables of companions made in an earlier task's test passes, by task id,
+  // with the id of the task that made them.
+  struct MadeEarlier {
+    std::vector<store::ResultTable> tables;
+    std::string by;
+  };
+  std::map<std::string, MadeEarlier> made_earlier_;
 };
 
 }  // namespace featreuse::app

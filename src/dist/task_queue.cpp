@@ -15,6 +15,10 @@ constexpr int kRequestTag = 101, kReplyTag = 102;
 enum Reply : int64_t { kTask = 0, kWait = 1, kFinish = 2 };
 constexpr auto kIdlePoll = std::chrono::milliseconds(2);
 constexpr auto kWaitRetry = std::chrono::milliseconds(200);
+// A reply: what, the task, how many companions, then the companions (at most
+// this many are sent; the others stay reserved and are simply run later).
+constexpr int kMaxCompanions = 32;
+constexpr int kReplyLength = 3 + kMaxCompanions;
 }  // namespace
 
 TaskQueue::TaskQueue(const Topology& topology, grid::Scheduler* scheduler, const grid::Plan* plan)
@@ -85,29 +89,38 @@ void TaskQueue::serve() {
             (done + failed - skipped) / std::max(elapsed / 60.0, 1e-9), format_duration(eta));
       }
     }
-    int64_t reply[2] = {kFinish, -1};
+    const int group = int(request[0]);
+    int64_t reply[kReplyLength] = {kFinish, -1, 0};
+    if (!want_more) scheduler_->release_reservations(group);
     if (want_more) {
-      if (auto task = scheduler_->take()) {
+      if (auto task = scheduler_->take(group)) {
         reply[0] = kTask;
         reply[1] = int64_t(*task);
+        for (size_t companion : scheduler_->reserved(group, *task))
+          if (reply[2] < kMaxCompanions) reply[3 + reply[2]++] = int64_t(companion);
       } else if (!scheduler_->finished()) {
         reply[0] = kWait;
       }
     }
     if (reply[0] == kFinish) --active_groups;
-    MPI_Send(reply, 2, MPI_INT64_T, status.MPI_SOURCE, kReplyTag, comm_);
+    MPI_Send(reply, int(3 + reply[2]), MPI_INT64_T, status.MPI_SOURCE, kReplyTag, comm_);
   }
 }
 
-std::optional<int64_t> TaskQueue::ask_coordinator(int64_t previous, Outcome outcome, bool want_more) {
+std::optional<Assignment> TaskQueue::ask_coordinator(int64_t previous, Outcome outcome, bool want_more) {
   int64_t request[4] = {topology_.group, previous, static_cast<int64_t>(outcome), want_more ? 1 : 0};
   while (true) {
     MPI_Send(request, 4, MPI_INT64_T, 0, kRequestTag, comm_);
-    int64_t reply[2];
+    int64_t reply[kReplyLength];
     MPI_Request pending;
-    MPI_Irecv(reply, 2, MPI_INT64_T, 0, kReplyTag, comm_, &pending);
+    MPI_Irecv(reply, kReplyLength, MPI_INT64_T, 0, kReplyTag, comm_, &pending);
     wait_sleeping(pending, 1);
-    if (reply[0] == kTask) return reply[1];
+    if (reply[0] == kTask) {
+      Assignment a;
+      a.task = size_t(reply[1]);
+      for (int64_t c = 0; c < reply[2]; ++c) a.companions.push_back(size_t(reply[3 + c]));
+      return a;
+    }
     if (reply[0] == kFinish) return std::nullopt;
     // Nothing ready yet (dependencies still running): ask again shortly.
     request[1] = -1;
@@ -116,12 +129,16 @@ std::optional<int64_t> TaskQueue::ask_coordinator(int64_t previous, Outcome outc
   }
 }
 
-std::optional<size_t> TaskQueue::next(std::optional<size_t> previous, Outcome outcome, bool want_more) {
+std::optional<Assignment> TaskQueue::next(std::optional<size_t> previous, Outcome outcome, bool want_more) {
   int64_t task = -1;
+  std::vector<size_t> companions;
   if (topology_.leader()) {
     auto answer =
         ask_coordinator(previous ? int64_t(*previous) : -1, previous ? outcome : Outcome::none, want_more);
-    task = answer ? *answer : -1;
+    if (answer) {
+      task = int64_t(answer->task);
+      companions = std::move(answer->companions);
+    }
   }
   if (topology_.group_size > 1) {
     MPI_Request request;
@@ -129,7 +146,7 @@ std::optional<size_t> TaskQueue::next(std::optional<size_t> previous, Outcome ou
     wait_sleeping(request, 5);
   }
   if (task < 0) return std::nullopt;
-  return size_t(task);
+  return Assignment{size_t(task), std::move(companions)};
 }
 
 }  // namespace featreuse::dist

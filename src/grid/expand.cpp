@@ -663,16 +663,26 @@ class Expansion {
   void estimate_costs() {
     std::map<std::string, const json*> config_of;
     for (const auto& t : plan_.tasks) config_of[t.id] = &t.config;
+    std::map<std::string, std::set<std::string>> counted;  // analysed cell -> its shared passes counted
     for (auto& t : plan_.tasks) {
       try {
         if (t.kind != TaskKind::analysis && catalog_.estimate_cost)
           t.cost = catalog_.estimate_cost(t.config);
         else if (t.kind == TaskKind::analysis && catalog_.estimate_analysis_cost)
-          t.cost = catalog_.estimate_analysis_cost(t.config, *config_of.at(t.config["cells"][0]));
+          t.cost = analysis_cost(t, *config_of.at(t.config["cells"][0]), counted[t.config["cells"][0]]);
       } catch (const std::exception&) {
         t.cost = 0;  // unknown (e.g. missing data): the task itself will say why
       }
     }
+  }
+
+  // Its own work, and the test passes of the cell that no earlier analysis counted.
+  double analysis_cost(const Task& t, const json& cell_config, std::set<std::string>& counted) const {
+    const AnalysisCost cost = catalog_.estimate_analysis_cost(t.config, cell_config);
+    double total = cost.own;
+    for (const auto& [pass, pass_cost] : cost.shared)
+      if (counted.insert(pass).second) total += pass_cost;
+    return total;
   }
 
   const JobSpec& job_;

@@ -31,7 +31,9 @@ Scheduler::Scheduler(const Plan& plan, std::vector<TaskState> start) : states_(s
     for (const auto& d : t.deps) deps.push_back(index.at(d));
     deps_.push_back(std::move(deps));
     priority_.push_back(t.priority);
+    shares_with_.push_back(t.kind == TaskKind::analysis ? t.config.at("cells").at(0).get<std::string>() : "");
   }
+  reserved_for_.assign(plan.tasks.size(), -1);
   for (auto& s : states_)
     if (s == TaskState::running) s = TaskState::pending;
 }
@@ -49,12 +51,37 @@ bool Scheduler::is_ready(size_t task) const {
   return true;
 }
 
-std::optional<size_t> Scheduler::take() {
+std::optional<size_t> Scheduler::take(int group) {
   std::optional<size_t> best;
-  for (size_t i = 0; i < states_.size(); ++i)
-    if (is_ready(i) && (!best || priority_[i] > priority_[*best])) best = i;
-  if (best) states_[*best] = TaskState::running;
+  auto kept = [&](size_t i) { return reserved_for_[i] == group; };
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (!is_ready(i) || (reserved_for_[i] >= 0 && !kept(i))) continue;
+    if (!best || (kept(i) && !kept(*best)) || (kept(i) == kept(*best) && priority_[i] > priority_[*best]))
+      best = i;
+  }
+  if (!best) return best;
+  states_[*best] = TaskState::running;
+  reserved_for_[*best] = -1;
+  if (!shares_with_[*best].empty())
+    for (size_t i = 0; i < states_.size(); ++i)
+      if (shares_with_[i] == shares_with_[*best] && is_ready(i) && reserved_for_[i] < 0)
+        reserved_for_[i] = group;
   return best;
+}
+
+std::vector<size_t> Scheduler::reserved(int group, size_t task) const {
+  std::vector<size_t> out;
+  if (shares_with_[task].empty()) return out;
+  for (size_t i = 0; i < states_.size(); ++i)
+    if (i != task && reserved_for_[i] == group && states_[i] == TaskState::pending &&
+        shares_with_[i] == shares_with_[task])
+      out.push_back(i);
+  return out;
+}
+
+void Scheduler::release_reservations(int group) {
+  for (auto& holder : reserved_for_)
+    if (holder == group) holder = -1;
 }
 
 void Scheduler::complete(size_t task, bool ok) { states_[task] = ok ? TaskState::done : TaskState::failed; }
@@ -93,8 +120,8 @@ std::vector<Slot> simulate(const Plan& plan, int groups) {
       assigned = false;
       for (int g = 0; g < groups; ++g) {
         if (free_at[g] > now) continue;
-        auto task = scheduler.take();
-        if (!task) break;
+        auto task = scheduler.take(g);
+        if (!task) continue;
         const double cost = std::max(plan.tasks[*task].cost, 1e-9);
         running.push_back({*task, g, now, now + cost});
         free_at[g] = now + cost;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "featreuse/analysis/test_sweep.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/models/attention_maps.hpp"
 #include "featreuse/models/network.hpp"
@@ -31,9 +32,25 @@ class AttentionDistance {
  private:
   void add_global(const models::BlockAttention& block);
   void add_windowed(const models::BlockAttention& block);
-  void accumulate(const at::Tensor& sums, const at::Tensor& counts);
+  void accumulate(const at::Tensor& device_sums, const at::Tensor& device_counts);
   std::vector<double> sum_;       // per head: sum over counted queries
   std::vector<int64_t> queries_;  // per head: counted (image, query) pairs
+};
+
+// Every block's distances batch by batch from a sweep (test_sweep.hpp) in
+// which the analysed network is network `index`.
+class AttentionReader : public SweepReader {
+ public:
+  explicit AttentionReader(size_t index) : index_(index) {}
+  void declare(std::vector<models::TraceRequest>& requests) const override;
+  void read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) override;
+  // Per block in network order, the mean distance per head; throws when no batch was read.
+  std::vector<std::pair<std::string, std::vector<double>>> finish(const std::string& what) const;
+
+ private:
+  size_t index_;
+  std::vector<std::string> names_;
+  std::vector<AttentionDistance> blocks_;
 };
 
 // Every block's mean attention distance per head over a split, in eval mode,

@@ -6,10 +6,13 @@
 // `cls` (the class token) and `patches` (the patch tokens, flattened); a probe
 // without a class token is in the `all` view only.
 #include <limits>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "featreuse/analysis/cka.hpp"
+#include "featreuse/analysis/test_sweep.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/models/network.hpp"
 
@@ -27,6 +30,23 @@ struct CkaEntry {
   std::string view, row, col;
   double reference = std::numeric_limits<double>::quiet_NaN();
   double minibatch = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Accumulates the pairs' CKA batch by batch from a sweep (test_sweep.hpp):
+// `pairs` index the sweep's networks, all of `layout`'s architecture.
+class CkaReader : public SweepReader {
+ public:
+  CkaReader(const models::Network& net, std::vector<std::pair<size_t, size_t>> pairs);
+  void declare(std::vector<models::TraceRequest>& requests) const override;
+  void read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) override;
+  // Per pair, the entries in layout order; throws when no batch had 4 inputs.
+  std::vector<std::vector<CkaEntry>> finish() const;
+
+ private:
+  const models::Network& net_;
+  CkaLayout layout_;
+  std::vector<std::pair<size_t, size_t>> pairs_;
+  std::vector<std::map<std::string, CkaMatrix>> accumulators_;
 };
 
 // For each pair (a, b) of indices into `nets`, every probe of nets[a] (rows)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "featreuse/analysis/knn.hpp"
+#include "featreuse/analysis/test_sweep.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/models/network.hpp"
 #include "featreuse/models/probe_pooling.hpp"
@@ -28,6 +29,24 @@ struct SplitEmbeddings {
   std::map<std::pair<std::string, models::Pooling>, at::Tensor> features;  // (probe, pooling) -> N x D
   std::map<std::pair<std::string, models::Pooling>, std::string> pooled;   // what pool_probe did (pooled_as)
 };
+// Collects them batch by batch from a sweep (test_sweep.hpp) in which `net`
+// is network `index`.
+class SplitEmbedder : public SweepReader {
+ public:
+  SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes);
+  void declare(std::vector<models::TraceRequest>& requests) const override;
+  void read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) override;
+  // Throws when no batch was read; `what` names the split in the message.
+  SplitEmbeddings finish(const std::string& what);
+
+ private:
+  const models::Network& net_;
+  size_t index_;
+  std::vector<std::string> probes_;
+  std::map<std::pair<std::string, models::Pooling>, std::vector<at::Tensor>> parts_;
+  std::vector<at::Tensor> labels_;
+  SplitEmbeddings out_;
+};
 // `subset`: positions of the split to embed (empty: all).
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
                             const std::vector<std::string>& probes, int64_t batch_size,
@@ -41,8 +60,18 @@ struct ProbeResult {
 };
 
 // Runs over the probes in groups whose pooled training features fit in
-// `max_bank_bytes`, one pass over each split per group. The bank is the
+// `max_bank_bytes`, one pass over the training split per group (the test
+// split's embeddings of every probe are made once). The bank is the
 // training split's `bank_subset` (the images the cell trained on; empty: all).
+// The k-NN of every probe in `queries` (the test split's embeddings, every
+// probe's) against the training split's `bank_subset`, embedded in probe
+// groups as above.
+std::vector<ProbeResult> knn_of_queries(models::Network& net, const data::Dataset& dataset,
+                                        const std::vector<std::string>& probes,
+                                        const SplitEmbeddings& queries, const KnnOptions& options,
+                                        int64_t batch_size, int64_t max_bank_bytes,
+                                        const std::vector<int64_t>& bank_subset);
+
 std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset& dataset,
                                        const std::vector<std::string>& probes, const KnnOptions& options,
                                        int64_t batch_size, int64_t max_bank_bytes = int64_t(2) << 30,

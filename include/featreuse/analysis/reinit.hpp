@@ -12,14 +12,37 @@
 // of the network from there (Network::forward_from); a module that is no
 // probe point and lies under none runs the whole forward. The numbers are
 // those of one whole test pass per module, to float rounding.
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "featreuse/analysis/layerwise.hpp"
+#include "featreuse/analysis/test_sweep.hpp"
 #include "featreuse/data/dataset.hpp"
 #include "featreuse/models/network.hpp"
 
 namespace featreuse::analysis {
+
+// The same, batch by batch from a sweep (test_sweep.hpp) in which `net`, with
+// its trained weights, is network `index`. Each read resets and restores
+// modules of `net` in turn (other readers of the sweep get their batch's
+// tensors before that). `net` must outlive the reader.
+class ReinitReader : public SweepReader {
+ public:
+  ReinitReader(models::Network& net, size_t index, const models::TensorList& initial,
+               const models::TensorList& trained, const std::vector<std::string>& modules,
+               const data::Dataset& dataset);
+  ~ReinitReader() override;
+  void declare(std::vector<models::TraceRequest>& requests) const override;
+  void read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) override;
+  std::vector<ProbeResult> finish();
+
+ private:
+  struct Plan;
+  models::Network& net_;
+  size_t index_;
+  std::unique_ptr<Plan> plan_;
+};
 
 // One ProbeResult per module, in order (feature ""; metrics and loss of the
 // test split). `net` is left with the trained weights. `test_subset`:

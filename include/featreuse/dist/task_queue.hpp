@@ -16,6 +16,14 @@ namespace featreuse::dist {
 
 enum class Outcome : int64_t { none = 0, done = 1, failed = 2, interrupted = 3 };
 
+// A task for a group, and the tasks the scheduler keeps for the same group
+// that share work with it (grid::Scheduler::reserved): the group's leader
+// may do their work too while it runs `task`, and gets them next.
+struct Assignment {
+  size_t task = 0;
+  std::vector<size_t> companions;  // known to the group's leader only
+};
+
 class TaskQueue {
  public:
   // Collective over the world. `scheduler` is used on world rank 0 only
@@ -26,13 +34,13 @@ class TaskQueue {
 
   // Every rank of a group calls this together. Reports the outcome of the
   // group's previous task (leaders only; ignored on others) and returns the
-  // next task index, or nullopt when the group should stop: no task can run
-  // any more, or `want_more` was false (a stop was requested).
-  std::optional<size_t> next(std::optional<size_t> previous, Outcome outcome, bool want_more = true);
+  // next task, or nullopt when the group should stop: no task can run any
+  // more, or `want_more` was false (a stop was requested).
+  std::optional<Assignment> next(std::optional<size_t> previous, Outcome outcome, bool want_more = true);
 
  private:
   void serve();
-  std::optional<int64_t> ask_coordinator(int64_t previous, Outcome outcome, bool want_more);
+  std::optional<Assignment> ask_coordinator(int64_t previous, Outcome outcome, bool want_more);
   const Topology& topology_;
   grid::Scheduler* scheduler_;
   const grid::Plan* plan_;

@@ -2,6 +2,7 @@
 // Grid expansion: a job's axes -> cells, resolved against the building blocks
 // in configs/, with stable ids, dependencies and cost estimates. Pure.
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ struct AnalysisScheme {
   std::function<void(const json& options)> check;
 };
 
+// What an analysis task costs: its own work, and the test passes it would
+// share with the cell's other analyses (pass -> cost). A plan counts each
+// shared pass once per cell, on the first of the cell's analyses that needs it.
+struct AnalysisCost {
+  double own = 0;
+  std::map<std::string, double> shared;
+};
+
 // What grid needs to know about the layers above it, injected by the app.
 struct Catalog {
   std::vector<InitScheme> init_schemes;
@@ -40,7 +49,7 @@ struct Catalog {
   // Relative cost of a task from its resolved config; may throw (cost 0 then).
   std::function<double(const json& config)> estimate_cost;
   // Relative cost of an analysis task of the cell with `cell_config`; may throw.
-  std::function<double(const json& analysis_config, const json& cell_config)> estimate_analysis_cost;
+  std::function<AnalysisCost(const json& analysis_config, const json& cell_config)> estimate_analysis_cost;
   // What expansion does with a source's weight file that does not exist:
   // refuse the job (run), or note it in Plan::missing_weights and go on with
   // a provisional task id (plan: a study can be sized before the files are

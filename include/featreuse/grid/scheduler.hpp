@@ -1,8 +1,12 @@
 #pragma once
 // Which task a free group takes next: the ready task (dependencies done) with
-// the highest priority (longest remaining path), ties in plan order. The run
-// coordinator and `featreuse plan`'s simulation share this policy. Pure.
+// the highest priority (longest remaining path), ties in plan order. A group
+// that takes an analysis keeps the other ready analyses of the same cell: run
+// one after the other on one rank, they share their test passes
+// (docs/analyses.md). The run coordinator and `featreuse plan`'s simulation
+// share this policy. Pure.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "featreuse/grid/plan.hpp"
@@ -19,7 +23,14 @@ class Scheduler {
   // failed; a running state from a crashed job counts as pending).
   Scheduler(const Plan& plan, std::vector<TaskState> start);
 
-  std::optional<size_t> take();         // marks the task running
+  // Marks the task running. Tasks reserved for `group` come first; one
+  // reserved for another group is never given. Taking an analysis reserves
+  // the cell's other ready analyses for `group`.
+  std::optional<size_t> take(int group = 0);
+  // The pending tasks reserved for `group` that analyse the same cell as `task`.
+  std::vector<size_t> reserved(int group, size_t task) const;
+  // A group that stops gives back what was reserved for it.
+  void release_reservations(int group);
   void complete(size_t task, bool ok);  // done or failed
   void release(size_t task);            // back to pending (interrupted)
 
@@ -36,6 +47,8 @@ class Scheduler {
   std::vector<std::vector<size_t>> deps_;
   std::vector<double> priority_;
   std::vector<TaskState> states_;
+  std::vector<std::string> shares_with_;  // analyses: the analysed cell's id; "" for other tasks
+  std::vector<int> reserved_for_;         // the group a task is kept for; -1: any
 };
 
 // Simulated schedule with estimated costs as durations, for `plan`.

@@ -508,14 +508,67 @@ TEST(LayerCka, ANetworkAgainstItselfHasAUnitDiagonal) {
   EXPECT_NO_THROW(layer_cka({a.get()}, {{0, 0}}, *dataset, data::Split::test, 13));
 }
 
+// Analyses run together share their test passes and give each the numbers
+// it gives alone, bit for bit; one that cannot run fails alone.
+TEST(AnalysisTasks, RunTogetherTheNumbersOfEachAlone) {
+  auto dataset = bands();
+  for (const std::string arch : {"resnet", "deit"}) {
+    auto initial_net = small(arch), best_net = small(arch), partner_net = small(arch);
+    AnalysisInputs in;
+    in.initial_net = initial_net.get();
+    in.best_net = best_net.get();
+    in.partner_net = partner_net.get();
+    in.initial = state_of(*initial_net);
+    at::manual_seed(7);
+    auto trained = small(arch), partner = small(arch);
+    for (auto* net : {trained.get(), partner.get()})
+      for (const auto& e : models::state_entries(*net))
+        if (e.tensor.is_floating_point()) e.tensor.detach().add_(0.01 * at::randn_like(e.tensor));
+    in.best = state_of(*trained);
+    in.partner_best = state_of(*partner);
+    in.dataset = dataset.get();
+    std::vector<AnalysisRequest> requests;
+    for (const auto& info : analyses()) {
+      nlohmann::json options = info.defaults;
+      if (options.contains("batch_size")) options["batch_size"] = 16;
+      if (options.contains("k")) options["k"] = 5;
+      if (options.contains("test_images")) options["test_images"] = 24;
+      requests.push_back({info.name, options});
+    }
+    const auto together = run_analyses(requests, in);
+    ASSERT_EQ(together.size(), requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const std::string& name = requests[i].name;
+      if (name == "attention_distance" && arch != "deit") {
+        EXPECT_NE(together[i].error.find("no attention maps"), std::string::npos) << together[i].error;
+        continue;
+      }
+      ASSERT_EQ(together[i].error, "") << arch << " " << name;
+      const auto alone = run_analysis(name, requests[i].options, in);
+      ASSERT_EQ(alone.size(), together[i].tables.size());
+      for (size_t t = 0; t < alone.size(); ++t) {
+        ASSERT_EQ(alone[t].keys, together[i].tables[t].keys) << name;
+        const auto& a = alone[t].values;
+        const auto& b = together[i].tables[t].values;
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t r = 0; r < a.size(); ++r)
+          for (size_t c = 0; c < a[r].size(); ++c)
+            if (!(std::isnan(a[r][c]) && std::isnan(b[r][c])))
+              EXPECT_EQ(a[r][c], b[r][c]) << arch << " " << name << " row " << r << " col " << c;
+      }
+    }
+  }
+}
+
 // What an analysis task writes has exactly the rows its plan created.
 TEST(AnalysisTasks, RunWritesThePlannedRowsForEveryAnalysis) {
   auto dataset = bands();
   for (const std::string arch : {"resnet", "deit"}) {
-    auto net = small(arch), other = small(arch);
+    auto net = small(arch), other = small(arch), partner = small(arch);
     AnalysisInputs in;
-    in.net = net.get();
-    in.other = other.get();
+    in.initial_net = net.get();
+    in.best_net = other.get();
+    in.partner_net = partner.get();
     in.initial = state_of(*net);
     at::manual_seed(5);
     auto trained = small(arch);

@@ -271,10 +271,11 @@ TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
     dist::TaskQueue queue(topology, scheduler.get(), &plan);
     std::optional<size_t> previous;
     dist::Outcome outcome = dist::Outcome::none;
-    while (auto task = queue.next(previous, outcome)) {
-      taken[*task] += 1;
-      outcome = *task == 2 ? dist::Outcome::failed : dist::Outcome::done;  // task 2 fails
-      previous = task;
+    while (auto assigned = queue.next(previous, outcome)) {
+      EXPECT_TRUE(assigned->companions.empty());  // no analyses in this plan
+      taken[assigned->task] += 1;
+      outcome = assigned->task == 2 ? dist::Outcome::failed : dist::Outcome::done;  // task 2 fails
+      previous = assigned->task;
     }
   }
   if (world_rank() == 0) blocked = scheduler->blocked();
@@ -302,13 +303,64 @@ TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
     ASSERT_TRUE(first);
     ++ran;
     // A stop request: report the task as interrupted and ask for nothing more.
-    EXPECT_FALSE(queue.next(first, dist::Outcome::interrupted, /*want_more=*/false));
+    EXPECT_FALSE(queue.next(first->task, dist::Outcome::interrupted, /*want_more=*/false));
   }
   MPI_Allreduce(MPI_IN_PLACE, &ran, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   EXPECT_EQ(ran, world_size());
   if (world_rank() == 0) {
     for (size_t i = 0; i < 8; ++i) EXPECT_NE(scheduler->state(i), grid::TaskState::running);
     EXPECT_FALSE(scheduler->finished());  // interrupted tasks are pending again
+  }
+  dist::free_topology(topology);
+}
+
+// The analyses of one cell go to one group, which hears of the others it
+// will get while it runs the first (over MPI with 2+ ranks: the companions
+// travel in the coordinator's reply).
+TEST(TaskQueue, AGroupHearsOfTheAnalysesKeptForIt) {
+  dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
+  grid::Plan plan;
+  grid::Task cell;
+  cell.id = "cell";
+  plan.tasks.push_back(cell);
+  for (const char* name : {"knn", "reinit", "cka"}) {
+    grid::Task t;
+    t.id = name;
+    t.kind = grid::TaskKind::analysis;
+    t.config = {{"analysis", name}, {"cells", {"cell"}}};
+    t.deps = {"cell"};
+    plan.tasks.push_back(t);
+  }
+  std::unique_ptr<grid::Scheduler> scheduler;
+  if (world_rank() == 0)
+    scheduler =
+        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(4, grid::TaskState::pending));
+  std::vector<int> taken(4, 0);
+  std::vector<size_t> first_companions;
+  size_t first_analysis = 0;
+  int analyses_here = 0;
+  {
+    dist::TaskQueue queue(topology, scheduler.get(), &plan);
+    std::optional<size_t> previous;
+    while (auto assigned = queue.next(previous, dist::Outcome::done)) {
+      if (assigned->task > 0 && first_analysis == 0) {
+        first_analysis = assigned->task;
+        first_companions = assigned->companions;
+      }
+      taken[assigned->task] += 1;
+      analyses_here += assigned->task > 0 ? 1 : 0;
+      previous = assigned->task;
+    }
+  }
+  MPI_Allreduce(MPI_IN_PLACE, taken.data(), 4, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(taken, (std::vector<int>{1, 1, 1, 1}));
+  EXPECT_EQ(analyses_here, first_analysis > 0 ? 3 : 0);
+  // The rank whose group took the first analysis of the cell took all three.
+  if (first_analysis > 0) {
+    std::vector<size_t> expected;
+    for (size_t i = 1; i < 4; ++i)
+      if (i != first_analysis) expected.push_back(i);
+    EXPECT_EQ(first_companions, expected);
   }
   dist::free_topology(topology);
 }

@@ -38,8 +38,10 @@ Catalog catalog() {
   AnalysisScheme other_only{"other_only", json::object()};
   other_only.applies = [](const json& cell) { return cell["model"]["name"] == "other"; };
   c.analyses = {knn, cross, other_only};
+  // Every analysis: 1 of its own, and the best checkpoint's test pass (1), shared.
   c.estimate_analysis_cost = [](const json&, const json& cell) {
-    return cell["model"]["gflops"].get<double>();
+    const double gflops = cell["model"]["gflops"].get<double>();
+    return AnalysisCost{gflops, {{"best", gflops}}};
   };
   c.estimate_cost = [](const json& config) {
     // Like the real catalog: import and ST-draw tasks carry no recipe.
@@ -420,6 +422,69 @@ std::map<std::string, const Task*> cells_by_id(const Plan& plan) {
   return out;
 }
 }  // namespace
+
+// A group that takes an analysis keeps the cell's other ready analyses (they
+// share their test passes when one rank runs them); no other group gets them
+// until it stops.
+TEST(Scheduler, AGroupKeepsTheOtherAnalysesOfTheCellItAnalyses) {
+  const Plan plan = plan_of(std::string(kStudy) + "analyses: {knn: {k: 20}, cka_cross: , other_only: }\n");
+  std::map<std::string, std::vector<size_t>> by_cell;
+  for (size_t i = 0; i < plan.tasks.size(); ++i)
+    if (plan.tasks[i].kind == TaskKind::analysis) by_cell[plan.tasks[i].config["cells"][0]].push_back(i);
+  // Everything done but the analyses of cells with more than one (knn and cka_cross).
+  std::vector<TaskState> start(plan.tasks.size(), TaskState::done);
+  for (const auto& [cell, analyses] : by_cell)
+    if (analyses.size() > 1)
+      for (size_t i : analyses) start[i] = TaskState::pending;
+  Scheduler s(plan, start);
+  const auto first = s.take(0);
+  ASSERT_TRUE(first);
+  const std::string cell = plan.tasks[*first].config["cells"][0];
+  std::vector<size_t> others;
+  for (size_t i : by_cell.at(cell))
+    if (i != *first) others.push_back(i);
+  ASSERT_FALSE(others.empty()) << "the study's transfer cells have knn and cka_cross";
+  EXPECT_EQ(s.reserved(0, *first), others);
+  EXPECT_TRUE(s.reserved(1, *first).empty());
+  // Group 1 takes everything it can: never one of them.
+  std::vector<size_t> taken_by_1;
+  while (auto t = s.take(1)) {
+    EXPECT_NE(plan.tasks[*t].config["cells"][0], cell);
+    taken_by_1.push_back(*t);
+  }
+  EXPECT_FALSE(s.finished());
+  // Group 0 gets them next, before anything else.
+  const auto second = s.take(0);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(plan.tasks[*second].config["cells"][0], cell);
+  // A group that stops gives back what it kept.
+  s.release_reservations(0);
+  for (size_t i : others)
+    if (i != *second) EXPECT_TRUE(s.take(1)) << "kept for group 0 no longer";
+  // Tasks that are no analyses keep nothing for anyone.
+  Scheduler fresh(plan_of(kDemo), std::vector<TaskState>(plan_of(kDemo).tasks.size(), TaskState::pending));
+  const auto source = fresh.take(0);
+  ASSERT_TRUE(source);
+  EXPECT_TRUE(fresh.reserved(0, *source).empty());
+}
+
+// A cell's analyses make their shared test passes once: the plan counts each
+// on the first analysis of the cell that needs it.
+TEST(Grid, ASharedTestPassIsCountedOncePerCell) {
+  const Plan plan = plan_of(std::string(kStudy) + "analyses: {knn: {k: 20}, cka_cross: , other_only: }\n");
+  std::map<std::string, int> seen;  // analysed cell -> analyses so far
+  size_t firsts = 0, others = 0;
+  for (const auto& t : plan.tasks) {
+    if (t.kind != TaskKind::analysis) continue;
+    const std::string cell = t.config["cells"][0];
+    const double gflops = plan.tasks[plan.index_of(cell)].config["model"]["gflops"];
+    const bool first = seen[cell]++ == 0;
+    EXPECT_DOUBLE_EQ(t.cost, first ? 2 * gflops : gflops) << t.key;
+    (first ? firsts : others) += 1;
+  }
+  EXPECT_GT(firsts, 0u);
+  EXPECT_GT(others, 0u) << "some cells have more than one analysis";
+}
 
 TEST(Grid, AnalysesAreTasksAfterTheirCellsAndNeverChangeCellIds) {
   const Plan without = plan_of(kStudy);
