@@ -508,34 +508,66 @@ TEST(LayerCka, ANetworkAgainstItselfHasAUnitDiagonal) {
   EXPECT_NO_THROW(layer_cka({a.get()}, {{0, 0}}, *dataset, data::Split::test, 13));
 }
 
+namespace {
+
+// An analysed cell of `arch` for the task-level tests: networks for its
+// checkpoints, an initial checkpoint, and best ones a little away from it.
+struct TestCell {
+  std::shared_ptr<models::Network> initial_net, best_net, partner_net;
+  AnalysisInputs in;
+
+  TestCell(const std::string& arch, const data::Dataset& dataset, uint64_t seed)
+      : initial_net(small(arch)), best_net(small(arch)), partner_net(small(arch)) {
+    in.initial_net = initial_net.get();
+    in.best_net = best_net.get();
+    in.partner_net = partner_net.get();
+    in.initial = state_of(*initial_net);
+    at::manual_seed(seed);
+    in.best = moved_away(arch);
+    in.partner_best = moved_away(arch);
+    in.dataset = &dataset;
+  }
+
+  static models::TensorList moved_away(const std::string& arch) {
+    auto trained = small(arch);
+    for (const auto& e : models::state_entries(*trained))
+      if (e.tensor.is_floating_point()) e.tensor.detach().add_(0.01 * at::randn_like(e.tensor));
+    return state_of(*trained);
+  }
+};
+
+// Every analysis with small options for the test set (24 of its 40 test images).
+std::vector<AnalysisRequest> small_requests() {
+  std::vector<AnalysisRequest> requests;
+  for (const auto& info : analyses()) {
+    nlohmann::json options = info.defaults;
+    if (options.contains("batch_size")) options["batch_size"] = 16;
+    if (options.contains("k")) options["k"] = 5;
+    if (options.contains("test_images")) options["test_images"] = 24;  // of 40: a fixed draw
+    requests.push_back({info.name, options});
+  }
+  return requests;
+}
+
+void expect_same_values(const store::ResultTable& a, const store::ResultTable& b, const std::string& what) {
+  ASSERT_EQ(a.keys, b.keys) << what;
+  ASSERT_EQ(a.values.size(), b.values.size()) << what;
+  for (size_t r = 0; r < a.values.size(); ++r)
+    for (size_t c = 0; c < a.values[r].size(); ++c)
+      if (!(std::isnan(a.values[r][c]) && std::isnan(b.values[r][c])))
+        EXPECT_EQ(a.values[r][c], b.values[r][c]) << what << " row " << r << " col " << c;
+}
+
+}  // namespace
+
 // Analyses run together share their test passes and give each the numbers
 // it gives alone, bit for bit; one that cannot run fails alone.
 TEST(AnalysisTasks, RunTogetherTheNumbersOfEachAlone) {
   auto dataset = bands();
   for (const std::string arch : {"resnet", "deit"}) {
-    auto initial_net = small(arch), best_net = small(arch), partner_net = small(arch);
-    AnalysisInputs in;
-    in.initial_net = initial_net.get();
-    in.best_net = best_net.get();
-    in.partner_net = partner_net.get();
-    in.initial = state_of(*initial_net);
-    at::manual_seed(7);
-    auto trained = small(arch), partner = small(arch);
-    for (auto* net : {trained.get(), partner.get()})
-      for (const auto& e : models::state_entries(*net))
-        if (e.tensor.is_floating_point()) e.tensor.detach().add_(0.01 * at::randn_like(e.tensor));
-    in.best = state_of(*trained);
-    in.partner_best = state_of(*partner);
-    in.dataset = dataset.get();
-    std::vector<AnalysisRequest> requests;
-    for (const auto& info : analyses()) {
-      nlohmann::json options = info.defaults;
-      if (options.contains("batch_size")) options["batch_size"] = 16;
-      if (options.contains("k")) options["k"] = 5;
-      if (options.contains("test_images")) options["test_images"] = 24;
-      requests.push_back({info.name, options});
-    }
-    const auto together = run_analyses(requests, in);
+    TestCell cell(arch, *dataset, 7);
+    const auto requests = small_requests();
+    const auto together = run_analyses(requests, cell.in);
     ASSERT_EQ(together.size(), requests.size());
     for (size_t i = 0; i < requests.size(); ++i) {
       const std::string& name = requests[i].name;
@@ -544,18 +576,10 @@ TEST(AnalysisTasks, RunTogetherTheNumbersOfEachAlone) {
         continue;
       }
       ASSERT_EQ(together[i].error, "") << arch << " " << name;
-      const auto alone = run_analysis(name, requests[i].options, in);
+      const auto alone = run_analysis(name, requests[i].options, cell.in);
       ASSERT_EQ(alone.size(), together[i].tables.size());
-      for (size_t t = 0; t < alone.size(); ++t) {
-        ASSERT_EQ(alone[t].keys, together[i].tables[t].keys) << name;
-        const auto& a = alone[t].values;
-        const auto& b = together[i].tables[t].values;
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t r = 0; r < a.size(); ++r)
-          for (size_t c = 0; c < a[r].size(); ++c)
-            if (!(std::isnan(a[r][c]) && std::isnan(b[r][c])))
-              EXPECT_EQ(a[r][c], b[r][c]) << arch << " " << name << " row " << r << " col " << c;
-      }
+      for (size_t t = 0; t < alone.size(); ++t)
+        expect_same_values(alone[t], together[i].tables[t], arch + " " + name);
     }
   }
 }
@@ -564,31 +588,15 @@ TEST(AnalysisTasks, RunTogetherTheNumbersOfEachAlone) {
 TEST(AnalysisTasks, RunWritesThePlannedRowsForEveryAnalysis) {
   auto dataset = bands();
   for (const std::string arch : {"resnet", "deit"}) {
-    auto net = small(arch), other = small(arch), partner = small(arch);
-    AnalysisInputs in;
-    in.initial_net = net.get();
-    in.best_net = other.get();
-    in.partner_net = partner.get();
-    in.initial = state_of(*net);
-    at::manual_seed(5);
-    auto trained = small(arch);
-    for (const auto& e : models::state_entries(*trained))
-      if (e.tensor.is_floating_point()) e.tensor.detach().add_(0.01 * at::randn_like(e.tensor));
-    in.best = state_of(*trained);
-    in.partner_best = in.initial;
-    in.dataset = dataset.get();
+    TestCell cell(arch, *dataset, 5);
     const at::Tensor example = at::zeros({1, 1, 16, 16});
-    for (const auto& info : analyses()) {
-      if (info.needs_attention_maps && arch != "deit") continue;
-      nlohmann::json options = info.defaults;
-      if (options.contains("batch_size")) options["batch_size"] = 16;
-      if (options.contains("k")) options["k"] = 5;
-      if (options.contains("test_images")) options["test_images"] = 24;  // of 40: a fixed draw
-      const auto planned = plan_tables(info.name, options, *net, example);
-      const auto ran = run_analysis(info.name, options, in);
-      ASSERT_EQ(planned.size(), ran.size()) << info.name;
+    for (const auto& [name, options] : small_requests()) {
+      if (analysis_info(name).needs_attention_maps && arch != "deit") continue;
+      const auto planned = plan_tables(name, options, *cell.initial_net, example);
+      const auto ran = run_analysis(name, options, cell.in);
+      ASSERT_EQ(planned.size(), ran.size()) << name;
       for (size_t t = 0; t < planned.size(); ++t) {
-        EXPECT_NO_THROW(planned[t].check_same_rows(ran[t])) << arch << " " << info.name;
+        EXPECT_NO_THROW(planned[t].check_same_rows(ran[t])) << arch << " " << name;
         EXPECT_EQ(ran[t].values.size(), ran[t].keys.size());
       }
     }

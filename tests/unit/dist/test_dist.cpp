@@ -48,6 +48,12 @@ grid::Plan chain_plan() {
   plan.tasks[4].deps = {"t3"};
   return plan;
 }
+// The scheduler the coordinator (world rank 0) owns, every task pending; null elsewhere.
+std::unique_ptr<grid::Scheduler> coordinator_scheduler(const grid::Plan& plan) {
+  if (world_rank() != 0) return nullptr;
+  return std::make_unique<grid::Scheduler>(
+      plan, std::vector<grid::TaskState>(plan.tasks.size(), grid::TaskState::pending));
+}
 }  // namespace
 
 TEST(Topology, GroupsOfOneAndValidation) {
@@ -261,10 +267,7 @@ TEST(Device, TheCpuUnlessAGpuIsVisibleAndAsked) {
 TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
   dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
   const grid::Plan plan = chain_plan();
-  std::unique_ptr<grid::Scheduler> scheduler;
-  if (world_rank() == 0)
-    scheduler =
-        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+  const auto scheduler = coordinator_scheduler(plan);
   std::vector<int> taken(8, 0);
   std::vector<size_t> blocked;
   {
@@ -292,10 +295,7 @@ TEST(TaskQueue, EveryTaskOnceAndFailuresBlockTheirDependents) {
 TEST(TaskQueue, AGroupThatStopsGetsNoMoreTasks) {
   dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, 1);
   const grid::Plan plan = chain_plan();
-  std::unique_ptr<grid::Scheduler> scheduler;
-  if (world_rank() == 0)
-    scheduler =
-        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(8, grid::TaskState::pending));
+  const auto scheduler = coordinator_scheduler(plan);
   int ran = 0;
   {
     dist::TaskQueue queue(topology, scheduler.get(), &plan);
@@ -331,10 +331,7 @@ TEST(TaskQueue, AGroupHearsOfTheAnalysesKeptForIt) {
     t.deps = {"cell"};
     plan.tasks.push_back(t);
   }
-  std::unique_ptr<grid::Scheduler> scheduler;
-  if (world_rank() == 0)
-    scheduler =
-        std::make_unique<grid::Scheduler>(plan, std::vector<grid::TaskState>(4, grid::TaskState::pending));
+  const auto scheduler = coordinator_scheduler(plan);
   std::vector<int> taken(4, 0);
   std::vector<size_t> first_companions;
   size_t first_analysis = 0;
