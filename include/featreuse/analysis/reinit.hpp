@@ -8,7 +8,8 @@
 //
 // Resetting a module changes nothing computed before it, so per test batch
 // the trained network runs once, keeping the state entering each probe point
-// (Network::probe_inputs), and each module's evaluation runs only the rest
+// (the `inputs` of Network::forward_traced, in a sweep other analyses may
+// share), and each module's evaluation runs only the rest
 // of the network from there (Network::forward_from); a module that is no
 // probe point and lies under none runs the whole forward. The numbers are
 // those of one whole test pass per module, to float rounding.

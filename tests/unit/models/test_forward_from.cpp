@@ -102,3 +102,43 @@ TEST(ForwardFrom, CapturesOnlyTheProbesAskedForAndRefusesUnknownOnes) {
   EXPECT_THROW(net->probe_inputs(x, {"blocks.9.attn"}), featreuse::Error);
   EXPECT_THROW(net->forward_from("nope", x), featreuse::Error);
 }
+
+// One traced forward keeps exactly what the separate calls give: the probes'
+// outputs, the states entering them, and (DeiT, Swin) the attention maps.
+TEST(ForwardFrom, ATracedForwardKeepsWhatTheSeparateCallsGive) {
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(c.name);
+    auto net = build(c);
+    at::NoGradGuard no_grad;
+    const at::Tensor x = at::randn({2, 3, c.side, c.side});
+    const auto points = net->probe_points();
+    auto* source = dynamic_cast<AttentionMapSource*>(net.get());
+    TraceRequest request;
+    request.outputs = {points.begin(), points.end()};
+    request.inputs = {points.begin() + 1, points.end()};
+    request.attention = source != nullptr;
+    const TracedPass traced = net->forward_traced(x, request);
+    const ProbedOutput probed = net->forward_probed(x, points);
+    EXPECT_TRUE(at::equal(traced.logits, probed.logits));
+    ASSERT_EQ(traced.outputs.size(), points.size());
+    for (const auto& [probe, activation] : probed.probes)
+      EXPECT_TRUE(at::equal(traced.outputs.at(probe), activation)) << probe;
+    const auto states = net->probe_inputs(x, {points.begin() + 1, points.end()});
+    ASSERT_EQ(traced.inputs.size(), states.size());
+    for (const auto& [probe, state] : states) EXPECT_TRUE(at::equal(traced.inputs.at(probe), state)) << probe;
+    if (!source) {
+      request.inputs.clear();
+      request.attention = true;
+      EXPECT_THROW(net->forward_traced(x, request), featreuse::Error);
+      continue;
+    }
+    const auto maps = source->attention_maps(x);
+    ASSERT_EQ(traced.attention.size(), maps.size());
+    for (size_t b = 0; b < maps.size(); ++b) {
+      EXPECT_EQ(traced.attention[b].block, maps[b].block);
+      EXPECT_EQ(traced.attention[b].grid_h, maps[b].grid_h);
+      EXPECT_EQ(traced.attention[b].grid_w, maps[b].grid_w);
+      EXPECT_TRUE(at::equal(traced.attention[b].attn, maps[b].attn)) << maps[b].block;
+    }
+  }
+}
