@@ -144,7 +144,6 @@ std::vector<ProbeResult> layerwise_knn(models::Network& net, const data::Dataset
                                        int64_t batch_size, int64_t max_bank_bytes,
                                        const std::vector<int64_t>& bank_subset,
                                        const std::vector<int64_t>& query_subset) {
-  models::checked_probes(net, probes);
   const SplitEmbeddings queries =
       embed_split(net, dataset, data::Split::test, probes, batch_size, query_subset);
   return knn_of_queries(net, dataset, probes, queries, options, batch_size, max_bank_bytes, bank_subset);

@@ -254,6 +254,21 @@ void check_cka_batch(const std::string& name, const json& o) {
   require(o["batch_size"].get<int64_t>() >= 4, name, "batch_size", "must be at least 4 (unbiased HSIC)");
 }
 
+// A CKA table `name` of the sweep's network pairs, one pair name each.
+SweepPart cka_part(const std::string& name, const models::Network& net,
+                   std::vector<std::pair<size_t, size_t>> pairs, std::vector<std::string> pair_names) {
+  SweepPart part;
+  auto reader = std::make_unique<CkaReader>(net, std::move(pairs));
+  part.finish = [name, pair_names = std::move(pair_names), cka = reader.get()] {
+    const auto results = cka->finish();
+    ResultTable t = table(name, {"pair", "view", "row", "col"}, {"reference", "minibatch"});
+    for (size_t i = 0; i < pair_names.size(); ++i) add_cka_rows(t, pair_names[i], results[i]);
+    return std::vector<ResultTable>{t};
+  };
+  part.readers.push_back(std::move(reader));
+  return part;
+}
+
 Entry cka_entry() {
   Entry e;
   e.info = {
@@ -279,16 +294,7 @@ Entry cka_entry() {
     return std::vector<ResultTable>{cka_table("cka", net, o["pairs"].get<std::vector<std::string>>())};
   };
   e.sweep_part = [](const json& o, const AnalysisInputs& in) {
-    SweepPart part;
-    auto reader = std::make_unique<CkaReader>(*in.best_net, cka_pairs(o["pairs"]));
-    part.finish = [names = o["pairs"].get<std::vector<std::string>>(), cka = reader.get()] {
-      const auto results = cka->finish();
-      ResultTable t = table("cka", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
-      for (size_t i = 0; i < names.size(); ++i) add_cka_rows(t, names[i], results[i]);
-      return std::vector<ResultTable>{t};
-    };
-    part.readers.push_back(std::move(reader));
-    return part;
+    return cka_part("cka", *in.best_net, cka_pairs(o["pairs"]), o["pairs"].get<std::vector<std::string>>());
   };
   return e;
 }
@@ -306,16 +312,7 @@ Entry cka_cross_entry() {
   e.sweep_part = [](const json&, const AnalysisInputs& in) {
     if (!in.partner_net || in.partner_best.empty())
       throw Error("analysis cka_cross: the partner cell's network or checkpoint was not given");
-    SweepPart part;
-    auto reader = std::make_unique<CkaReader>(
-        *in.best_net, std::vector<std::pair<size_t, size_t>>{{kBestNet, kPartnerNet}});
-    part.finish = [cka = reader.get()] {
-      ResultTable t = table("cka_cross", {"pair", "view", "row", "col"}, {"reference", "minibatch"});
-      add_cka_rows(t, "trained_partner", cka->finish()[0]);
-      return std::vector<ResultTable>{t};
-    };
-    part.readers.push_back(std::move(reader));
-    return part;
+    return cka_part("cka_cross", *in.best_net, {{kBestNet, kPartnerNet}}, {"trained_partner"});
   };
   return e;
 }

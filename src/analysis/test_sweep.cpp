@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <unordered_map>
+
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/progress.hpp"
 #include "featreuse/train/evaluate.hpp"
@@ -44,10 +46,14 @@ void sweep(const std::vector<models::Network*>& nets, const data::Dataset& datas
   std::vector<models::TracedPass> passes(nets.size());
   data::Batch batch;
   while (stream->next(batch)) {
-    for (size_t i = 0; i < nets.size(); ++i)
-      passes[i] = requests[i].empty() ? models::TracedPass{}
-                                      : nets[i]->forward_traced(
-                                            batch.images.to(train::network_device(*nets[i])), requests[i]);
+    std::unordered_map<c10::Device, at::Tensor> on_device;  // the batch copied once per device
+    for (size_t i = 0; i < nets.size(); ++i) {
+      passes[i] = models::TracedPass{};
+      if (requests[i].empty()) continue;
+      const c10::Device device = train::network_device(*nets[i]);
+      if (!on_device.count(device)) on_device[device] = batch.images.to(device);
+      passes[i] = nets[i]->forward_traced(on_device.at(device), requests[i]);
+    }
     for (auto* reader : readers) reader->read(batch, passes);
     images += batch.labels.size(0);
     progress.update(++batches, "", images);

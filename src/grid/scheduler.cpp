@@ -53,11 +53,11 @@ bool Scheduler::is_ready(size_t task) const {
 
 std::optional<size_t> Scheduler::take(int group) {
   std::optional<size_t> best;
-  auto kept = [&](size_t i) { return reserved_for_[i] == group; };
+  // Kept for this group first, then by priority; ties stay in plan order.
+  auto rank = [&](size_t i) { return std::make_pair(reserved_for_[i] == group, priority_[i]); };
   for (size_t i = 0; i < states_.size(); ++i) {
-    if (!is_ready(i) || (reserved_for_[i] >= 0 && !kept(i))) continue;
-    if (!best || (kept(i) && !kept(*best)) || (kept(i) == kept(*best) && priority_[i] > priority_[*best]))
-      best = i;
+    if (!is_ready(i) || (reserved_for_[i] >= 0 && reserved_for_[i] != group)) continue;
+    if (!best || rank(i) > rank(*best)) best = i;
   }
   if (!best) return best;
   states_[*best] = TaskState::running;

@@ -356,11 +356,9 @@ at::Tensor SwinTransformer::classify(const at::Tensor& tokens, ProbeTrace& trace
 }
 
 std::vector<BlockAttention> SwinTransformer::attention_maps(const at::Tensor& input) {
-  std::vector<BlockAttention> maps;
-  ProbeTrace trace;
-  trace.attention = &maps;
-  run(0, input, trace);
-  return maps;
+  TraceRequest request;
+  request.attention = true;
+  return forward_traced(input, request).attention;
 }
 
 void SwinTransformer::adapt_weights(TensorList& weights) const {
