@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 featreuse=${1:-$root/build/src/app/featreuse}
 bank=${2:-200000} dim=${3:-768} queries=${4:-5000} classes=5 k=200
+source "$root/benchmarks/same_blas_kernels.sh"
 ours=$(OMP_NUM_THREADS=1 "$featreuse" bench knn --bank "$bank" --dim "$dim" --queries "$queries" \
   --classes "$classes" --k "$k" --threads 1)
 reference=$(OMP_NUM_THREADS=1 /usr/bin/python3 "$root/benchmarks/knn_reference.py" "$bank" "$dim" "$queries" \

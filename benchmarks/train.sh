@@ -14,6 +14,7 @@ featreuse=${1:-$root/build/src/app/featreuse}
 threads=${2:-$(nproc)}
 timm=${FEATREUSE_TIMM_PATH:-/opt/featreuse/python}
 export OMP_NUM_THREADS=$threads
+source "$root/benchmarks/same_blas_kernels.sh"
 run_pair() { # MODEL BATCH SIZE STEPS WARMUP
   local ours reference
   ours=$("$featreuse" bench train --model "$1" --batch "$2" --size "$3" --steps "$4" --warmup "$5" \

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "featreuse/core/blas_kernels.hpp"
 #include "featreuse/core/cores.hpp"
 
 namespace featreuse::app {
@@ -32,7 +33,9 @@ void set_compute_threads(int threads) {
 
 std::string blas_threads_note() {
   auto getter = openblas_function<int (*)()>("openblas_get_num_threads");
-  return getter ? ", OpenBLAS " + std::to_string(getter()) : "";
+  if (!getter) return "";
+  const std::string kernels = openblas_kernels_note();
+  return ", OpenBLAS " + std::to_string(getter()) + (kernels.empty() ? "" : " (" + kernels + ")");
 }
 
 }  // namespace featreuse::app

@@ -11,8 +11,9 @@ namespace featreuse::app {
 // OpenBLAS's spinning workers slow every rank on it.
 void set_compute_threads(int threads);
 
-// ", OpenBLAS N" with OpenBLAS's thread count, "" when libtorch's BLAS is not
-// OpenBLAS: for the log line that states the threads a run uses.
+// ", OpenBLAS N (K kernels)" with OpenBLAS's thread count and kernels, ""
+// when libtorch's BLAS is not OpenBLAS: for the log line that states the
+// threads a run uses.
 std::string blas_threads_note();
 
 }  // namespace featreuse::app

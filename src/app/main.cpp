@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "featreuse/core/blas_kernels.hpp"
 #include "featreuse/core/error.hpp"
 #include "featreuse/core/log.hpp"
 #include "featreuse/core/paths.hpp"
@@ -22,7 +23,9 @@ void print_usage() {
       {"FEATREUSE_LOG_LEVEL", "log level when a command has no --log-level (default info)"},
       {"FEATREUSE_HEARTBEAT_S", "seconds between a running task's heartbeats for status (default 30)"},
       {"SLURM_CPUS_PER_TASK", "compute threads per rank when --threads is 0 (run, prepare)"},
-      {"SLURM_RESTART_COUNT", "run: which requeue of a Slurm job this is, in the start log"}};
+      {"SLURM_RESTART_COUNT", "run: which requeue of a Slurm job this is, in the start log"},
+      {"OPENBLAS_CORETYPE",
+       "OpenBLAS's kernels; unset, featreuse replaces its fallback on a CPU it does not know"}};
   for (const auto& [name, what] : variables) std::printf("  %-22s %s\n", name, what);
 }
 
@@ -31,6 +34,7 @@ void print_usage() {
 int main(int argc, char** argv) {
   try {
     featreuse::log::init();
+    featreuse::restart_with_openblas_kernels_for_this_cpu(argv);
   } catch (const featreuse::UsageError& e) {
     std::fprintf(stderr, "featreuse: error: %s\n", e.what());
     return e.exit_code();
