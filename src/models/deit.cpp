@@ -15,6 +15,7 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/models/batched_matmul.hpp"
 #include "featreuse/models/families.hpp"
+#include "featreuse/models/fused_attention.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/vit_layers.hpp"
 
@@ -36,7 +37,10 @@ class ViTAttentionImpl : public nn::Module {
   // `attn_out`, when given, receives the softmax weights (B, heads, N, N).
   at::Tensor forward(const at::Tensor& x, at::Tensor* attn_out) {
     const int64_t B = x.size(0), N = x.size(1), C = x.size(2);
-    auto qkv_t = qkv->forward(x).reshape({B, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
+    const auto projected = qkv->forward(x);
+    if (fused_attention_applies(projected))
+      return proj->forward(fused_attention(projected, heads_, scale_, attn_out));
+    auto qkv_t = projected.reshape({B, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
     auto attn = batched_matmul(q, qkv_t[1].transpose(-2, -1)).softmax(-1);
     if (attn_out) *attn_out = attn;
