@@ -41,7 +41,8 @@ void sweep(const std::vector<models::Network*>& nets, const data::Dataset& datas
   for (auto* net : nets)
     if (net) net->eval();
   auto stream = dataset.evaluation_stream(split, batch_size, subset);
-  ProgressLog progress("analysis pass", (long long)stream->num_batches(), "batches");
+  ProgressLog progress("analysis pass", (long long)stream->num_batches(),
+                       "images");  // batches done, images/s
   long long batches = 0, images = 0;
   std::vector<models::TracedPass> passes(nets.size());
   data::Batch batch;
