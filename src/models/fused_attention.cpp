@@ -15,10 +15,11 @@ namespace featreuse::models {
 
 namespace {
 
-// The loops below are written for the compiler to vectorise. GCC builds each
-// marked function for AVX-512, for AVX2 with FMA and for the baseline, and
-// the loader picks the one the CPU runs (function multi-versioning), so the
-// binary stays portable.
+// GCC builds the marked function (and the helpers inlined into it) for
+// AVX-512, for AVX2 with FMA and for the baseline, and the loader picks the
+// one the CPU runs (function multi-versioning): the binary stays portable.
+// The helpers use GCC's vector types: left to itself, GCC kept the
+// exponential and the row maximum scalar.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define FEATREUSE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
