@@ -2,6 +2,7 @@
 // permute, q * scale, matmul, softmax, matmul, transpose), computed in float64.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
