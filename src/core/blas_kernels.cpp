@@ -17,11 +17,17 @@ constexpr const char* kFallbackCore = "Prescott";
 // Set for the restarted process: the core OpenBLAS had chosen, for its log line.
 constexpr const char* kReplacedCoreVariable = "FEATREUSE_OPENBLAS_REPLACED_CORE";
 
-// OpenBLAS's name for the kernels it chose; none when the loaded BLAS is not
-// OpenBLAS (libtorch may call MKL or the reference BLAS).
+// OpenBLAS's functions, looked up at run time: libtorch may call another BLAS
+// (MKL, which ATen sizes itself, or the reference BLAS, which has no threads
+// or kernel choice). Null when the loaded BLAS is not OpenBLAS.
+template <typename Function>
+Function openblas_function(const char* name) {
+  return reinterpret_cast<Function>(dlsym(RTLD_DEFAULT, name));
+}
+
+// OpenBLAS's name for the kernels it chose; none when it is not loaded.
 std::optional<std::string> openblas_core_name() {
-  using CoreName = char* (*)();
-  auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  auto core_name = openblas_function<char* (*)()>("openblas_get_corename");
   if (!core_name || !core_name()) return std::nullopt;
   return std::string(core_name());
 }
@@ -58,10 +64,8 @@ std::optional<std::string> better_openblas_core(const std::string& chosen, const
 }
 
 void restart_with_openblas_kernels_for_this_cpu(char** argv) {
-  if (const char* replaced = std::getenv(kReplacedCoreVariable)) {
-    spdlog::debug(
-        "OpenBLAS did not know this CPU and chose its {} kernels; restarted with OPENBLAS_CORETYPE={}",
-        replaced, std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "");
+  if (std::getenv(kReplacedCoreVariable)) {
+    spdlog::debug("restarted with OpenBLAS's {}: it did not know this CPU", openblas_kernels_note());
     return;
   }
   if (std::getenv("OPENBLAS_CORETYPE")) return;  // the user's choice stands
@@ -79,6 +83,16 @@ void restart_with_openblas_kernels_for_this_cpu(char** argv) {
       "OpenBLAS chose its {} kernels, slower than this CPU runs, and restarting with "
       "OPENBLAS_CORETYPE={} failed ({}); set it before starting featreuse",
       *chosen, *better, std::strerror(error));
+}
+
+void set_openblas_threads(int threads) {
+  if (auto setter = openblas_function<void (*)(int)>("openblas_set_num_threads")) setter(threads);
+}
+
+std::optional<int> openblas_threads() {
+  auto getter = openblas_function<int (*)()>("openblas_get_num_threads");
+  if (!getter) return std::nullopt;
+  return getter();
 }
 
 std::string openblas_kernels_note() {

@@ -104,9 +104,8 @@ int64_t padded_to_groups(int64_t n) { return (n + kGroup - 1) / kGroup * kGroup;
 
 // The row's softmax in place over its `tokens` entries; the padding becomes 0.
 [[gnu::always_inline]] inline void softmax_in_place(float* row, int64_t tokens, int64_t padded) {
-  std::fill(row + tokens, row + padded, -std::numeric_limits<float>::infinity());
+  std::fill(row + tokens, row + padded, -std::numeric_limits<float>::infinity());  // exp clamps, then 0
   const float max = largest(row, padded);
-  std::fill(row + tokens, row + padded, max - 100.0f);  // e^-100: clamped, then zeroed below
   Floats sums{};
   for (int64_t j = 0; j < padded; j += kLanes) {
     Floats e = exp_nonpositive(load(row + j) - max);

@@ -1,4 +1,6 @@
 #pragma once
+// OpenBLAS as libtorch loaded it: its kernels and its threads.
+//
 // OpenBLAS picks its matrix kernels for the CPU once, when it is loaded. A
 // release older than the CPU does not know its model and falls back to its
 // "Prescott" kernels (SSE3): on a 2023 Xeon with Debian 12's OpenBLAS 0.3.21,
@@ -34,5 +36,10 @@ void restart_with_openblas_kernels_for_this_cpu(char** argv);
 // "SkylakeX kernels", with ", not its Prescott fallback" after a restart; ""
 // when the loaded BLAS is not OpenBLAS.
 std::string openblas_kernels_note();
+
+// OpenBLAS's thread pool: ATen's set_num_threads does not size it. Both do
+// nothing (none) when the loaded BLAS is not OpenBLAS.
+void set_openblas_threads(int threads);
+std::optional<int> openblas_threads();
 
 }  // namespace featreuse
