@@ -8,6 +8,11 @@ source "$(dirname "$0")/lib.sh"
 $MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/s.h5" 2> "$WORK/first.log" &
 first=$!
 wait_until_done "$WORK/s.h5" 1 || fail "the first run did not start"
+# Held still while the checks run, so that its remaining tasks cannot finish
+# first (a stopped process keeps its lock); a failed check must not leave it
+# stopped, with ctest waiting on its output.
+trap 'signal_job KILL "$WORK/s.h5"; rm -rf "$WORK"' EXIT
+signal_job STOP "$WORK/s.h5"
 if $MPIRUN 2 "$FEATREUSE" run "$JOBS/slow.yaml" --store "$WORK/s.h5" > /dev/null 2> "$WORK/second.log"; then
   fail "a second run into the same store was accepted"
 fi
@@ -20,6 +25,7 @@ pid=$(sed -n 's/.*, pid \([0-9]*\).*/\1/p' "$WORK/second.log" | head -1)
   fail "status does not name the run writing the store"
 "$FEATREUSE" status "$WORK/s.h5" --json | "$PY" -c 'import json, sys; w = json.load(sys.stdin)["writer"]; \
 sys.exit(0 if w["running"] and "pid" in w["holder"] else w)' || fail "status --json has no running writer"
+signal_job CONT "$WORK/s.h5"
 wait $first || { tail -20 "$WORK/first.log"; fail "the first run failed"; }
 "$FEATREUSE" status "$WORK/s.h5" | grep -q "^no run is writing it$" || fail "status still names a writer"
 "$FEATREUSE" status "$WORK/s.h5" --json | "$PY" -c 'import json, sys; w = json.load(sys.stdin)["writer"]; \
