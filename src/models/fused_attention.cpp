@@ -9,22 +9,14 @@
 #include <limits>
 #include <vector>
 
+#include "cpu_vectors.hpp"
 #include "featreuse/core/error.hpp"
 
 namespace featreuse::models {
 
 namespace {
 
-// GCC builds the marked function (and the helpers inlined into it) for
-// AVX-512, for AVX2 with FMA and for the baseline, and the loader picks the
-// one the CPU runs (function multi-versioning): the binary stays portable.
-// The helpers use GCC's vector types: left to itself, GCC kept the
-// exponential and the row maximum scalar.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define FEATREUSE_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FEATREUSE_CPU_CLONES
-#endif
+using namespace cpu;  // NOLINT(google-build-using-namespace): the vectors of this file
 
 struct HeadLayout {
   int64_t tokens, heads, head_dim;
@@ -32,135 +24,131 @@ struct HeadLayout {
   int64_t token_stride() const { return 3 * width(); }  // qkv floats per token
 };
 
-// The helpers below pass 64-byte vectors by value; they are inlined into the
-// clones, so no call crosses the ABIs GCC warns about.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-// 16 floats as one value (GCC's vector extensions): one AVX-512 register, two
-// AVX2 ones, four SSE ones, whichever the clone is built for. The score rows
-// are padded to a whole number of them. `aligned(4)`: loads from any float.
-using Floats = float __attribute__((vector_size(64), aligned(4)));
-using Ints = int32_t __attribute__((vector_size(64), aligned(4)));
-constexpr int64_t kLanes = 16;
-
 // Score rows are padded to whole groups of four vectors: four independent
 // sums per key group keep the FMA units busy instead of waiting on one sum.
 constexpr int64_t kGroup = 4 * kLanes;
 int64_t padded_to_groups(int64_t n) { return (n + kGroup - 1) / kGroup * kGroup; }
 
-[[gnu::always_inline]] inline Floats load(const float* p) {
-  Floats v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void store(float* p, Floats v) { __builtin_memcpy(p, &v, sizeof v); }
+// Query rows computed together: each key (and value) vector loaded once
+// serves four rows, and the four rows' sums are independent.
+constexpr int kRows = 4;
 
-// e^x for x <= 0 (softmax's shifted scores), as Cephes' expf: x = n ln2 + r,
-// a degree-5 polynomial in r, 2^n written into the exponent bits. Relative
-// error about 1e-7. Below -87.3 (e^x under float's smallest normal) it
-// clamps: such a weight is < 1e-37 of the row's largest.
-[[gnu::always_inline]] inline Floats exp_nonpositive(Floats x) {
-  x = x < -87.3365f ? Floats{} - 87.3365f : x;
-  const Floats shifted = x * 1.44269504f + 0.5f;
-  Floats n = __builtin_convertvector(__builtin_convertvector(shifted, Ints), Floats);  // truncated
-  n = n > shifted ? n - 1.0f : n;                                                      // floored
-  const Floats r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  Floats p = Floats{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const Floats poly = p * r * r + r + 1.0f;
-  const Ints two_to_n = (__builtin_convertvector(n, Ints) + 127) << 23;
-  return poly * __builtin_bit_cast(Floats, two_to_n);
-}
-
-// row[j] = (q * scale)·k_j for the padded row, with kᵀ laid out
-// (head_dim, padded tokens) so that the inner loop runs over keys.
-[[gnu::always_inline]] inline void scores(const float* q, float scale, const float* k_t, int64_t padded,
-                                          int64_t head_dim, float* row) {
+// rows[r][j] = (q_r * scale)·k_j for kRows query rows q[r] (a row may repeat
+// another: its result is not used), with kᵀ laid out (head_dim, padded
+// tokens) so that the inner loop runs over keys.
+[[gnu::always_inline]] inline void scores(const float* const (&q)[kRows], float scale, const float* k_t,
+                                          int64_t padded, int64_t head_dim, float* rows) {
   for (int64_t group = 0; group < padded; group += kGroup) {
-    Floats sums[4] = {};
+    Floats sums[kRows][4] = {};
     for (int64_t t = 0; t < head_dim; ++t) {
-      const float q_t = q[t] * scale;
       const float* keys = k_t + t * padded + group;
-      for (int u = 0; u < 4; ++u) sums[u] += q_t * load(keys + u * kLanes);
+      const Floats k[4] = {load(keys), load(keys + kLanes), load(keys + 2 * kLanes), load(keys + 3 * kLanes)};
+      for (int r = 0; r < kRows; ++r) {
+        const float q_t = q[r][t] * scale;
+        for (int u = 0; u < 4; ++u) sums[r][u] += q_t * k[u];
+      }
     }
-    for (int u = 0; u < 4; ++u) store(row + group + u * kLanes, sums[u]);
+    for (int r = 0; r < kRows; ++r)
+      for (int u = 0; u < 4; ++u) store(rows + r * padded + group + u * kLanes, sums[r][u]);
   }
 }
 
-[[gnu::always_inline]] inline float largest(const float* row, int64_t padded) {
-  Floats max = load(row);
-  for (int64_t j = kLanes; j < padded; j += kLanes) {
-    const Floats x = load(row + j);
-    max = x > max ? x : max;
+// Replaces the first `tokens` scores of each of the kRows rows by
+// e^(score - the row's max) and sets inverse[r] to 1 / their sum (the
+// softmax's denominator). The last vector's lanes past `tokens` become 0;
+// the padding after it is never read. The rows go through
+// each step together, so that their reductions' latencies overlap.
+[[gnu::always_inline]] inline void exponentiate(float* rows, int64_t padded, int64_t tokens,
+                                                float (&inverse)[kRows]) {
+  const Floats minus_infinity = Floats{} - std::numeric_limits<float>::infinity();
+  const int64_t tail = (tokens - 1) / kLanes * kLanes;  // the last vector, maybe part padding
+  const Ints in_tail = lanes_from(tail) < static_cast<int32_t>(tokens);
+  Floats last[kRows], max[kRows];
+  float largest[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    const float* row = rows + r * padded;
+    last[r] = in_tail ? load(row + tail) : minus_infinity;
+    max[r] = last[r];
+    for (int64_t j = 0; j < tail; j += kLanes) max[r] = max_of(max[r], load(row + j));
   }
-  float largest = max[0];
-  for (int l = 1; l < kLanes; ++l) largest = std::max(largest, max[l]);
-  return largest;
-}
-
-// The row's softmax in place over its `tokens` entries; the padding becomes 0.
-[[gnu::always_inline]] inline void softmax_in_place(float* row, int64_t tokens, int64_t padded) {
-  std::fill(row + tokens, row + padded, -std::numeric_limits<float>::infinity());  // exp clamps, then 0
-  const float max = largest(row, padded);
-  Floats sums{};
-  for (int64_t j = 0; j < padded; j += kLanes) {
-    Floats e = exp_nonpositive(load(row + j) - max);
-    if (j + kLanes > tokens) {  // a block with padding: zero it
-      Ints lane{};
-      for (int l = 0; l < kLanes; ++l) lane[l] = static_cast<int32_t>(j + l);
-      e = lane < static_cast<int32_t>(tokens) ? e : Floats{};
+  for (int r = 0; r < kRows; ++r) largest[r] = lanes_max(max[r]);
+  Floats sums[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    float* row = rows + r * padded;
+    sums[r] = in_tail ? exp_nonpositive(last[r] - largest[r]) : Floats{};
+    store(row + tail, sums[r]);
+    for (int64_t j = 0; j < tail; j += kLanes) {
+      const Floats e = exp_nonpositive(load(row + j) - largest[r]);
+      store(row + j, e);
+      sums[r] += e;
     }
-    store(row + j, e);
-    sums += e;
   }
-  float sum = 0.0f;
-  for (int l = 0; l < kLanes; ++l) sum += sums[l];
-  const float inverse = 1.0f / sum;
-  for (int64_t j = 0; j < padded; j += kLanes) store(row + j, load(row + j) * inverse);
+  for (int r = 0; r < kRows; ++r) inverse[r] = 1.0f / lanes_sum(sums[r]);
 }
 
-// out = Σ_j row[j] v_j, v_j `stride` floats apart: a vector of features at
-// a time, four sums over the keys, then the features a vector does not fill.
-[[gnu::always_inline]] inline void weighted_values(const float* row, const float* v, int64_t stride,
-                                                   int64_t tokens, int64_t head_dim, float* out) {
+// out_r = (Σ_j rows[r][j] v_j) * inverse[r] for the kRows rows, v_j `stride`
+// floats apart: a vector of features at a time, two sums per row over the
+// keys, then the features a vector does not fill.
+[[gnu::always_inline]] inline void weighted_values(const float* rows, int64_t padded, const float* v,
+                                                   int64_t stride, int64_t tokens, int64_t head_dim,
+                                                   const float (&inverse)[kRows],
+                                                   float* const (&out)[kRows]) {
   int64_t c = 0;
   for (; c + kLanes <= head_dim; c += kLanes) {
-    Floats sums[4] = {};
+    Floats sums[kRows][2] = {};
     int64_t j = 0;
-    for (; j + 4 <= tokens; j += 4)
-      for (int u = 0; u < 4; ++u) sums[u] += row[j + u] * load(v + (j + u) * stride + c);
-    for (; j < tokens; ++j) sums[0] += row[j] * load(v + j * stride + c);
-    store(out + c, (sums[0] + sums[1]) + (sums[2] + sums[3]));
+    for (; j + 2 <= tokens; j += 2) {
+      const Floats v0 = load(v + j * stride + c), v1 = load(v + (j + 1) * stride + c);
+      for (int r = 0; r < kRows; ++r) {
+        sums[r][0] += rows[r * padded + j] * v0;
+        sums[r][1] += rows[r * padded + j + 1] * v1;
+      }
+    }
+    if (j < tokens) {
+      const Floats v0 = load(v + j * stride + c);
+      for (int r = 0; r < kRows; ++r) sums[r][0] += rows[r * padded + j] * v0;
+    }
+    for (int r = 0; r < kRows; ++r) store(out[r] + c, (sums[r][0] + sums[r][1]) * inverse[r]);
   }
-  for (; c < head_dim; ++c) {
-    float sum = 0.0f;
-    for (int64_t j = 0; j < tokens; ++j) sum += row[j] * v[j * stride + c];
-    out[c] = sum;
-  }
+  for (; c < head_dim; ++c)
+    for (int r = 0; r < kRows; ++r) {
+      float sum = 0.0f;
+      for (int64_t j = 0; j < tokens; ++j) sum += rows[r * padded + j] * v[j * stride + c];
+      out[r][c] = sum * inverse[r];
+    }
 }
 
-// One (image, head): its kᵀ (the padding columns stay 0), then per query
-// token the scores, their softmax and the weighted values into the head's
-// slice of the image's output.
+// One (image, head): its kᵀ (the padding columns stay 0), then per kRows
+// query tokens the scores, their exponentials and the normalised weighted
+// values into the head's slice of the image's output. A last group of fewer
+// rows repeats its last row, whose output lands on that row's own place.
 FEATREUSE_CPU_CLONES
 void attend_head(const float* qkv_image, int64_t head, const HeadLayout& layout, float scale, float* k_t,
-                 float* row, float* out_image, float* probs_head) {
+                 float* rows, float* out_image, float* probs_head) {
   const int64_t tokens = layout.tokens, head_dim = layout.head_dim, stride = layout.token_stride();
   const int64_t padded = padded_to_groups(tokens);
   const float* q = qkv_image + head * head_dim;
   const float* k = q + layout.width();
   const float* v = k + layout.width();
-  for (int64_t j = 0; j < tokens; ++j)
-    for (int64_t t = 0; t < head_dim; ++t) k_t[t * padded + j] = k[j * stride + t];
-  for (int64_t i = 0; i < tokens; ++i) {
-    scores(q + i * stride, scale, k_t, padded, head_dim, row);
-    softmax_in_place(row, tokens, padded);
-    if (probs_head) std::copy(row, row + tokens, probs_head + i * tokens);
-    weighted_values(row, v, stride, tokens, head_dim, out_image + i * layout.width() + head * head_dim);
+  for (int64_t t = 0; t < head_dim; ++t)  // keys inner: the compiler gathers them a vector at a time
+    for (int64_t j = 0; j < tokens; ++j) k_t[t * padded + j] = k[j * stride + t];
+  for (int64_t first = 0; first < tokens; first += kRows) {
+    int64_t token[kRows];
+    for (int r = 0; r < kRows; ++r) token[r] = std::min(first + r, tokens - 1);
+    const float* const queries[kRows] = {q + token[0] * stride, q + token[1] * stride, q + token[2] * stride,
+                                         q + token[3] * stride};
+    scores(queries, scale, k_t, padded, head_dim, rows);
+    float inverse[kRows];
+    exponentiate(rows, padded, tokens, inverse);
+    float* const out[kRows] = {out_image + token[0] * layout.width() + head * head_dim,
+                               out_image + token[1] * layout.width() + head * head_dim,
+                               out_image + token[2] * layout.width() + head * head_dim,
+                               out_image + token[3] * layout.width() + head * head_dim};
+    weighted_values(rows, padded, v, stride, tokens, head_dim, inverse, out);
+    if (probs_head)
+      for (int r = 0; r < kRows && first + r < tokens; ++r)
+        for (int64_t j = 0; j < tokens; ++j)
+          probs_head[(first + r) * tokens + j] = rows[r * padded + j] * inverse[r];
   }
 }
 
@@ -187,10 +175,10 @@ at::Tensor fused_attention(const at::Tensor& qkv_in, int64_t heads, double scale
   const auto scale_f = static_cast<float>(scale);  // as ATen multiplies a float tensor by a scalar
   at::parallel_for(0, images * heads, 1, [&](int64_t begin, int64_t end) {
     const auto padded = static_cast<size_t>(padded_to_groups(tokens));
-    std::vector<float> k_t(padded * static_cast<size_t>(layout.head_dim)), row(padded);  // zeros
+    std::vector<float> k_t(padded * static_cast<size_t>(layout.head_dim)), rows(kRows * padded);  // zeros
     for (int64_t task = begin; task < end; ++task) {
       const int64_t image = task / heads, head = task % heads;
-      attend_head(in + image * tokens * layout.token_stride(), head, layout, scale_f, k_t.data(), row.data(),
+      attend_head(in + image * tokens * layout.token_stride(), head, layout, scale_f, k_t.data(), rows.data(),
                   out_data + image * tokens * width,
                   probs_data ? probs_data + task * tokens * tokens : nullptr);
     }

@@ -61,6 +61,8 @@ TEST(FusedAttention, MatchesTheComposedAttentionAtDeiTsShapes) {
   expect_matches_composition({2, 197, 6, 64}, 1.0);  // deit_small at 224 px
   expect_matches_composition({3, 1, 2, 8}, 1.0);     // one token: every weight 1
   expect_matches_composition({2, 37, 3, 5}, 1.0);    // sizes that fill no vector
+  expect_matches_composition({2, 3, 2, 16}, 1.0);    // fewer tokens than a group of query rows
+  expect_matches_composition({2, 18, 2, 32}, 1.0);   // a last group of two rows, two feature vectors
 }
 
 TEST(FusedAttention, KeepsPeakedAndFlatSoftmaxesRight) {
