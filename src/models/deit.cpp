@@ -37,15 +37,15 @@ class ViTAttentionImpl : public nn::Module {
   // `attn_out`, when given, receives the softmax weights (B, heads, N, N).
   at::Tensor forward(const at::Tensor& x, at::Tensor* attn_out) {
     const int64_t B = x.size(0), N = x.size(1), C = x.size(2);
-    const auto projected = qkv->forward(x);
+    const auto projected = apply_linear(qkv, x);
     if (fused_attention_applies(projected))
-      return proj->forward(fused_attention(projected, heads_, scale_, attn_out));
+      return apply_linear(proj, fused_attention(projected, heads_, scale_, attn_out));
     auto qkv_t = projected.reshape({B, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
     auto attn = batched_matmul(q, qkv_t[1].transpose(-2, -1)).softmax(-1);
     if (attn_out) *attn_out = attn;
     auto out = batched_matmul(attn, qkv_t[2]).transpose(1, 2).reshape({B, N, C});
-    return proj->forward(out);
+    return apply_linear(proj, out);
   }
 
   nn::Linear qkv{nullptr}, proj{nullptr};
@@ -70,13 +70,13 @@ class ViTBlockImpl : public nn::Module {
   // the residual stream entering the half is its whole state. `branch`, when
   // given, receives the residual branch's output before the add.
   at::Tensor attention_half(const at::Tensor& x, at::Tensor* branch, at::Tensor* attn_map) {
-    auto h = attn->forward(norm1->forward(x), attn_map);
+    auto h = attn->forward(apply_layer_norm(norm1, x), attn_map);
     if (branch) *branch = h;
     return x + drop_path(h, drop_path_p_, is_training());
   }
 
   at::Tensor mlp_half(const at::Tensor& x, at::Tensor* branch) {
-    auto h = mlp->forward(norm2->forward(x));
+    auto h = mlp->forward(apply_layer_norm(norm2, x));
     if (branch) *branch = h;
     return x + drop_path(h, drop_path_p_, is_training());
   }
@@ -223,7 +223,7 @@ at::Tensor DeiT::embed(const at::Tensor& input, ProbeTrace& trace) {
 }
 
 at::Tensor DeiT::classify(const at::Tensor& tokens, ProbeTrace& trace) {
-  auto x = head->forward(norm->forward(tokens).select(1, 0));
+  auto x = apply_linear(head, apply_layer_norm(norm, tokens).select(1, 0));
   trace.output("head", x);
   return x;
 }

@@ -85,7 +85,7 @@ class WindowAttentionImpl : public nn::Module {
   // softmax weights (B*nW, heads, N, N).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* attn_out) {
     const int64_t Bn = x.size(0), N = x.size(1), C = x.size(2);
-    auto qkv_t = qkv->forward(x).reshape({Bn, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
+    auto qkv_t = apply_linear(qkv, x).reshape({Bn, N, 3, heads_, C / heads_}).permute({2, 0, 3, 1, 4});
     auto q = qkv_t[0] * scale_;
     auto attn = batched_matmul(q, qkv_t[1].transpose(-2, -1));
     auto bias = relative_position_bias_table.index_select(0, index_.view(-1).to(at::kLong))
@@ -101,7 +101,7 @@ class WindowAttentionImpl : public nn::Module {
     attn = attn.softmax(-1);
     if (attn_out) *attn_out = attn;
     auto out = batched_matmul(attn, qkv_t[2]).transpose(1, 2).reshape({Bn, N, C});
-    return proj->forward(out);
+    return apply_linear(proj, out);
   }
 
   at::Tensor relative_position_bias_table;
@@ -137,7 +137,7 @@ class SwinBlockImpl : public nn::Module {
   // image token order) before drop-path and the add.
   at::Tensor attention_half(const at::Tensor& x, at::Tensor* branch, at::Tensor* attn_map) {
     const int64_t B = x.size(0), C = x.size(2), H = res_, W = res_;
-    auto h = norm1->forward(x).view({B, H, W, C});
+    auto h = apply_layer_norm(norm1, x).view({B, H, W, C});
     if (shift_ > 0) h = at::roll(h, {-shift_, -shift_}, {1, 2});
     const int64_t pad_h = (ws_ - H % ws_) % ws_, pad_w = (ws_ - W % ws_) % ws_;
     if (pad_h || pad_w) h = at::constant_pad_nd(h, {0, 0, 0, pad_w, 0, pad_h});
@@ -155,7 +155,7 @@ class SwinBlockImpl : public nn::Module {
   }
 
   at::Tensor mlp_half(const at::Tensor& x, at::Tensor* branch) {
-    auto h = mlp->forward(norm2->forward(x));
+    auto h = mlp->forward(apply_layer_norm(norm2, x));
     if (branch) *branch = h;
     return x + drop_path(h, drop_path_p_, is_training());
   }
@@ -186,7 +186,7 @@ class PatchMergingImpl : public nn::Module {
     const int64_t B = x.size(0), C = x.size(2);
     // (B, H/2, 2, W/2, 2, C) -> (B, H/2, W/2, [w, h], C): x0, x1, x2, x3.
     auto y = x.view({B, res_ / 2, 2, res_ / 2, 2, C}).permute({0, 1, 3, 4, 2, 5}).reshape({B, -1, 4 * C});
-    return reduction->forward(norm->forward(y));
+    return apply_linear(reduction, apply_layer_norm(norm, y));
   }
 
   nn::Linear reduction{nullptr};
@@ -344,13 +344,13 @@ at::Tensor SwinTransformer::embed(const at::Tensor& input, ProbeTrace& trace) {
                 std::to_string(image_size_) + ", " + std::to_string(image_size_) +
                 ") (the model is built for one input size), got " + c10::str(input.sizes()));
   auto x = proj->forward(input).flatten(2).transpose(1, 2);  // (B, L, C)
-  x = embed_norm->forward(x);
+  x = apply_layer_norm(embed_norm, x);
   trace.output("patch_embed", x);
   return x;
 }
 
 at::Tensor SwinTransformer::classify(const at::Tensor& tokens, ProbeTrace& trace) {
-  auto x = head->forward(norm->forward(tokens).mean(1));
+  auto x = apply_linear(head, apply_layer_norm(norm, tokens).mean(1));
   trace.output("head", x);
   return x;
 }

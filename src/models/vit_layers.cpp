@@ -1,11 +1,13 @@
 #include "featreuse/models/vit_layers.hpp"
 
 #include <ATen/ops/erfinv.h>
-#include <torch/nn/modules/normalization.h>
+#include <ATen/ops/gelu.h>
+#include <ATen/ops/linear.h>
 
 #include <cmath>
 
 #include "featreuse/core/error.hpp"
+#include "featreuse/models/inference_layer_norm.hpp"
 
 namespace featreuse::models {
 
@@ -40,7 +42,18 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return fc2->forward(at::gelu(fc1->forward(x))); }
+at::Tensor apply_linear(torch::nn::Linear& layer, const at::Tensor& x) {
+  return at::linear(x, layer->weight, layer->bias);
+}
+
+at::Tensor apply_layer_norm(torch::nn::LayerNorm& norm, const at::Tensor& x) {
+  const auto& shape = norm->options.normalized_shape();
+  if (shape.size() == 1 && inference_layer_norm_applies(x, norm->weight, norm->bias))
+    return inference_layer_norm(x, norm->weight, norm->bias, norm->options.eps());
+  return norm->forward(x);
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return apply_linear(fc2, at::gelu(apply_linear(fc1, x))); }
 
 void init_vit_linear_and_norm(torch::nn::Module& root, const std::string& skip) {
   at::NoGradGuard no_grad;

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <string>
@@ -19,6 +20,18 @@ void trunc_normal_(at::Tensor t, double mean, double std, double a = -2.0, doubl
 // each sample's residual branch with probability p and scales the survivors
 // by 1/(1-p); the identity otherwise. Draws from torch's default generator.
 at::Tensor drop_path(const at::Tensor& x, double p, bool training);
+
+// layer->forward(x) as ATen's at::linear computes it: on contiguous 3-D
+// input one addmm on the (B * N, C) view, the bias added as the product's
+// starting value. LibTorch's C++ Linear::forward multiplies there, with the
+// BLAS zeroing the output first, and adds the bias in a second pass (about a
+// tenth of a DeiT's evaluation forward); Python's timm goes through at::linear.
+at::Tensor apply_linear(torch::nn::Linear& layer, const at::Tensor& x);
+
+// norm->forward(x), through the inference kernel (inference_layer_norm.hpp)
+// where it applies: evaluation on the CPU, a LayerNorm over the last
+// dimension with its affine parameters.
+at::Tensor apply_layer_norm(torch::nn::LayerNorm& norm, const at::Tensor& x);
 
 // timm's Mlp: fc1 -> exact GELU -> fc2 (no dropout).
 class MlpImpl : public torch::nn::Module {
