@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
@@ -31,16 +33,27 @@ bool nearer(const Neighbour& a, const Neighbour& b) {
   return a.similarity > b.similarity || (a.similarity == b.similarity && a.row < b.row);
 }
 
-// The k-th largest of `values` (no NaN; reordered). Most rows hold many more
-// values than k, so a bound at or below the k-th largest comes first from
-// every 8th value, checked by counting; the exact selection then runs on the
-// few values at or above it (a full selection when the check fails).
-float kth_largest(std::vector<float>& values, int64_t k, std::vector<float>& selection) {
+// Copies the values >= bound to `out` (room for n), in order, and returns
+// how many; without a branch per value (a tenth or so pass, unpredictably).
+int64_t keep_at_least(const float* values, int64_t n, float bound, float* out) {
+  int64_t kept = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    out[kept] = values[i];
+    kept += values[i] >= bound;
+  }
+  return kept;
+}
+
+// The k-th largest of the n `values` (no NaN; 0 < k <= n). Most rows hold
+// many more values than k, so a bound at or below the k-th largest comes
+// first from every 8th value, checked by counting; the exact selection then
+// runs on the few values at or above it (on a copy of all of them when the
+// check fails). `values` is left as it is.
+float kth_largest(const float* values, int64_t n, int64_t k, std::vector<float>& selection) {
   constexpr int64_t stride = 8;
-  const int64_t n = int64_t(values.size());
   if (n >= 4 * k) {
     selection.clear();
-    for (int64_t i = 0; i < n; i += stride) selection.push_back(values[size_t(i)]);
+    for (int64_t i = 0; i < n; i += stride) selection.push_back(values[i]);
     // About k / stride sampled values lie above the k-th largest: go a few spreads deeper.
     const int64_t expected = k / stride;
     const int64_t rank =
@@ -48,17 +61,17 @@ float kth_largest(std::vector<float>& values, int64_t k, std::vector<float>& sel
     std::nth_element(selection.begin(), selection.begin() + (rank - 1), selection.end(),
                      std::greater<float>());
     const float bound = selection[size_t(rank - 1)];
-    selection.clear();
-    for (float v : values)
-      if (v >= bound) selection.push_back(v);
+    selection.resize(size_t(n));
+    selection.resize(size_t(keep_at_least(values, n, bound, selection.data())));
     if (int64_t(selection.size()) >= k) {
       std::nth_element(selection.begin(), selection.begin() + (k - 1), selection.end(),
                        std::greater<float>());
       return selection[size_t(k - 1)];
     }
   }
-  std::nth_element(values.begin(), values.begin() + (k - 1), values.end(), std::greater<float>());
-  return values[size_t(k - 1)];
+  selection.assign(values, values + n);
+  std::nth_element(selection.begin(), selection.begin() + (k - 1), selection.end(), std::greater<float>());
+  return selection[size_t(k - 1)];
 }
 
 // The k nearest bank rows of each query of a chunk, kept across bank chunks:
@@ -97,11 +110,13 @@ class RunningNearest {
     std::vector<float> similarities;
     std::vector<float> selection;
     std::vector<Neighbour> kept, ties;
+    std::vector<int64_t> rows;
   };
 
   // Once k are held, a similarity enters only above the worst held one: an
   // equal one loses the tie, its bank row being later. The k-th largest
-  // similarity comes from a selection over plain floats (no sort, no pairs).
+  // similarity comes from a selection over plain floats (no sort, no pairs);
+  // before anything is held (the first bank chunk) it runs on `sims` itself.
   void merge(int64_t q, const float* sims, int64_t n, int64_t first_row, Scratch& s) {
     if (poisoned_[size_t(q)]) return;
     if (has_nan(sims, n)) {
@@ -110,39 +125,68 @@ class RunningNearest {
     }
     Neighbour* held = best_.data() + q * k_;
     const int64_t count = held_[size_t(q)];
-    s.similarities.resize(size_t(count));
-    for (int64_t i = 0; i < count; ++i) s.similarities[size_t(i)] = held[i].similarity;
-    const float floor = count == k_ ? *std::min_element(s.similarities.begin(), s.similarities.end())
-                                    : -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n; ++j)
-      if (sims[j] > floor) s.similarities.push_back(sims[j]);
-    if (int64_t(s.similarities.size()) <= k_) {
+    const float floor = worst_held(held, count, s.similarities);
+    const float* candidates = sims;
+    int64_t candidate_count = n;
+    if (count > 0) {
+      for (int64_t j = 0; j < n; ++j)
+        if (sims[j] > floor) s.similarities.push_back(sims[j]);
+      candidates = s.similarities.data();
+      candidate_count = int64_t(s.similarities.size());
+    }
+    if (candidate_count <= k_) {
       for (int64_t j = 0; j < n; ++j)
         if (sims[j] > floor) held[held_[size_t(q)]++] = {sims[j], first_row + j};
       return;
     }
-    const float kth = kth_largest(s.similarities, k_, s.selection);
+    const float kth = kth_largest(candidates, candidate_count, k_, s.selection);
     s.kept.clear();
     s.ties.clear();
-    const auto sort_in = [&](const Neighbour& c) {
-      if (c.similarity > kth)
-        s.kept.push_back(c);
-      else if (c.similarity == kth)
-        s.ties.push_back(c);
-    };
-    for (int64_t i = 0; i < count; ++i) sort_in(held[i]);
-    for (int64_t j = 0; j < n; ++j)
-      if (sims[j] >= kth && sims[j] > floor) sort_in({sims[j], first_row + j});
+    for (int64_t i = 0; i < count; ++i) sort_in(held[i], kth, s);
+    // The new rows at or above the k-th (and above the floor), gathered
+    // without a branch per row, then sorted in.
+    s.rows.resize(size_t(n));
+    int64_t entering = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      s.rows[size_t(entering)] = j;
+      entering += (sims[j] >= kth) & (sims[j] > floor);
+    }
+    for (int64_t e = 0; e < entering; ++e) {
+      const int64_t j = s.rows[size_t(e)];
+      sort_in({sims[j], first_row + j}, kth, s);
+    }
     std::sort(s.ties.begin(), s.ties.end(), nearer);
     for (size_t t = 0; int64_t(s.kept.size()) < k_; ++t) s.kept.push_back(s.ties[t]);
     std::copy(s.kept.begin(), s.kept.end(), held);
     held_[size_t(q)] = k_;
   }
 
+  // Fills `similarities` with the held neighbours' and returns the bound a
+  // new one must pass: the worst held one's once k are held, else -inf.
+  float worst_held(const Neighbour* held, int64_t count, std::vector<float>& similarities) const {
+    similarities.resize(size_t(count));
+    for (int64_t i = 0; i < count; ++i) similarities[size_t(i)] = held[i].similarity;
+    return count == k_ ? *std::min_element(similarities.begin(), similarities.end())
+                       : -std::numeric_limits<float>::infinity();
+  }
+
+  static void sort_in(const Neighbour& c, float kth, Scratch& s) {
+    if (c.similarity > kth)
+      s.kept.push_back(c);
+    else if (c.similarity == kth)
+      s.ties.push_back(c);
+  }
+
+  // On the bits (exponent all ones, mantissa not zero), which the compiler
+  // vectorises; a float comparison it keeps scalar.
   static bool has_nan(const float* v, int64_t n) {
-    bool nan = false;
-    for (int64_t j = 0; j < n; ++j) nan |= v[j] != v[j];
-    return nan;
+    uint32_t nan = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      uint32_t bits;
+      std::memcpy(&bits, v + j, sizeof bits);
+      nan |= (bits & 0x7fffffffu) > 0x7f800000u;
+    }
+    return nan != 0;
   }
 
   void vote_one(int64_t q, const double* y, int64_t classes, double temperature, double* score) const {
