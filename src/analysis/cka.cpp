@@ -11,13 +11,6 @@ namespace featreuse::analysis {
 
 namespace {
 
-// X X^T of the flattened activations, computed in float32 as the reference
-// does (on the activations' device) and accumulated in float64 on the host.
-at::Tensor gram(const at::Tensor& x) {
-  const at::Tensor f = x.flatten(1).to(at::kFloat);
-  return at::mm(f, f.t()).to(at::kCPU, at::kDouble);
-}
-
 // Kornblith et al.'s center_gram(unbiased=True).
 at::Tensor centred(const at::Tensor& g) {
   const int64_t n = g.size(0);
@@ -43,19 +36,25 @@ void check_batch(const at::Tensor& x, const at::Tensor& y) {
 
 }  // namespace
 
+// Computed on the activations' device.
+at::Tensor gram_matrix(const at::Tensor& x) {
+  const at::Tensor f = x.flatten(1).to(at::kFloat);
+  return at::mm(f, f.t()).to(at::kCPU, at::kDouble);
+}
+
 double unbiased_hsic(const at::Tensor& gram_x, const at::Tensor& gram_y) {
   return hsic_of_centred(centred(gram_x.to(at::kDouble)), centred(gram_y.to(at::kDouble)));
 }
 
 double linear_cka(const at::Tensor& x, const at::Tensor& y) {
   check_batch(x, y);
-  const at::Tensor a = centred(gram(x)), b = centred(gram(y));
+  const at::Tensor a = centred(gram_matrix(x)), b = centred(gram_matrix(y));
   return hsic_of_centred(a, b) / std::sqrt(hsic_of_centred(a, a) * hsic_of_centred(b, b));
 }
 
 void CkaAccumulator::add(const at::Tensor& x, const at::Tensor& y) {
   check_batch(x, y);
-  const at::Tensor a = centred(gram(x)), b = centred(gram(y));
+  const at::Tensor a = centred(gram_matrix(x)), b = centred(gram_matrix(y));
   const double xy = hsic_of_centred(a, b), xx = hsic_of_centred(a, a), yy = hsic_of_centred(b, b);
   xy_ += xy;
   xx_ += xx;
@@ -73,9 +72,16 @@ double CkaAccumulator::minibatch() const {
 }
 
 at::Tensor CkaMatrix::centred_grams(const std::vector<at::Tensor>& activations) {
+  std::vector<at::Tensor> grams;
+  grams.reserve(activations.size());
+  for (const auto& x : activations) grams.push_back(gram_matrix(x));
+  return centred_rows(grams);
+}
+
+at::Tensor CkaMatrix::centred_rows(const std::vector<at::Tensor>& grams) {
   std::vector<at::Tensor> rows;
-  rows.reserve(activations.size());
-  for (const auto& x : activations) rows.push_back(centred(gram(x)).flatten());
+  rows.reserve(grams.size());
+  for (const auto& g : grams) rows.push_back(centred(g).flatten());
   return at::stack(rows);
 }
 

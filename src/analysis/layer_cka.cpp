@@ -19,15 +19,28 @@ at::Tensor view_of(const at::Tensor& activation, int64_t prefix_tokens, const st
   return activation.flatten(1);
 }
 
-// Per view, the centred Gram matrices of a batch's probes (rows in layout order).
+// Per view, the centred Gram matrices of a batch's probes (rows in layout
+// order). A probe with one prefix token gets its "all" Gram matrix as the sum
+// of its "cls" and "patches" ones (X Xᵀ of features side by side is the sum
+// of the parts'), which halves the products.
 std::map<std::string, at::Tensor> batch_grams(const models::Network& net, const CkaLayout& layout,
                                               const std::map<std::string, at::Tensor>& outputs) {
+  std::map<std::string, std::map<std::string, at::Tensor>> grams;  // view -> probe -> X Xᵀ
+  for (const auto& [view, probes] : layout.views)
+    if (view != "all")
+      for (const auto& p : probes)
+        grams[view][p] = gram_matrix(view_of(outputs.at(p), net.probe_prefix_tokens(p), view));
+  for (const auto& [view, probes] : layout.views)
+    if (view == "all")
+      for (const auto& p : probes)
+        grams[view][p] = net.probe_prefix_tokens(p) == 1 && grams["cls"].count(p) && grams["patches"].count(p)
+                             ? grams["cls"][p] + grams["patches"][p]
+                             : gram_matrix(view_of(outputs.at(p), net.probe_prefix_tokens(p), view));
   std::map<std::string, at::Tensor> out;
   for (const auto& [view, probes] : layout.views) {
-    std::vector<at::Tensor> activations;
-    for (const auto& p : probes)
-      activations.push_back(view_of(outputs.at(p), net.probe_prefix_tokens(p), view));
-    out[view] = CkaMatrix::centred_grams(activations);
+    std::vector<at::Tensor> rows;
+    for (const auto& p : probes) rows.push_back(grams[view].at(p));
+    out[view] = CkaMatrix::centred_rows(rows);
   }
   return out;
 }

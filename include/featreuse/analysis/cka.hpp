@@ -14,6 +14,10 @@
 
 namespace featreuse::analysis {
 
+// X Xᵀ of n x p activations (flattened beyond the first axis): the product in
+// float32 as the reference computes it, returned in float64 on the host.
+at::Tensor gram_matrix(const at::Tensor& x);
+
 // The unbiased estimator HSIC_1 (Song et al. 2012) of two n x n Gram
 // matrices, n >= 4: the dot product of their unbiasedly centred forms over
 // n (n - 3).
@@ -43,6 +47,8 @@ class CkaMatrix {
  public:
   // The batch's centred Gram matrices, one flattened per row (P x n^2, float64).
   static at::Tensor centred_grams(const std::vector<at::Tensor>& activations);
+  // The same from the activations' Gram matrices (gram_matrix).
+  static at::Tensor centred_rows(const std::vector<at::Tensor>& grams);
   // One batch (n >= 4): centred_grams of the rows' and the columns' activations.
   void add(const at::Tensor& row_grams, const at::Tensor& col_grams, int64_t n);
   at::Tensor reference() const;  // P x Q, the mean of the per-batch CKA
