@@ -33,8 +33,8 @@ std::map<std::string, at::Tensor> batch_grams(const models::Network& net, const 
   for (const auto& [view, probes] : layout.views)
     if (view == "all")
       for (const auto& p : probes)
-        grams[view][p] = net.probe_prefix_tokens(p) == 1 && grams["cls"].count(p) && grams["patches"].count(p)
-                             ? grams["cls"][p] + grams["patches"][p]
+        grams[view][p] = net.probe_prefix_tokens(p) == 1  // then in both views (cka_layout)
+                             ? grams.at("cls").at(p) + grams.at("patches").at(p)
                              : gram_matrix(view_of(outputs.at(p), net.probe_prefix_tokens(p), view));
   std::map<std::string, at::Tensor> out;
   for (const auto& [view, probes] : layout.views) {

@@ -130,20 +130,19 @@ void attend_head(const float* qkv_image, int64_t head, const HeadLayout& layout,
   const float* q = qkv_image + head * head_dim;
   const float* k = q + layout.width();
   const float* v = k + layout.width();
-  for (int64_t t = 0; t < head_dim; ++t)  // keys inner: the compiler gathers them a vector at a time
+  for (int64_t t = 0; t < head_dim; ++t)  // kᵀ written a row at a time
     for (int64_t j = 0; j < tokens; ++j) k_t[t * padded + j] = k[j * stride + t];
   for (int64_t first = 0; first < tokens; first += kRows) {
-    int64_t token[kRows];
-    for (int r = 0; r < kRows; ++r) token[r] = std::min(first + r, tokens - 1);
-    const float* const queries[kRows] = {q + token[0] * stride, q + token[1] * stride, q + token[2] * stride,
-                                         q + token[3] * stride};
+    const float* queries[kRows];
+    float* out[kRows];
+    for (int r = 0; r < kRows; ++r) {
+      const int64_t token = std::min(first + r, tokens - 1);
+      queries[r] = q + token * stride;
+      out[r] = out_image + token * layout.width() + head * head_dim;
+    }
     scores(queries, scale, k_t, padded, head_dim, rows);
     float inverse[kRows];
     exponentiate(rows, padded, tokens, inverse);
-    float* const out[kRows] = {out_image + token[0] * layout.width() + head * head_dim,
-                               out_image + token[1] * layout.width() + head * head_dim,
-                               out_image + token[2] * layout.width() + head * head_dim,
-                               out_image + token[3] * layout.width() + head * head_dim};
     weighted_values(rows, padded, v, stride, tokens, head_dim, inverse, out);
     if (probs_head)
       for (int r = 0; r < kRows && first + r < tokens; ++r)

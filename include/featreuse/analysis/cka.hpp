@@ -49,7 +49,7 @@ class CkaMatrix {
   static at::Tensor centred_grams(const std::vector<at::Tensor>& activations);
   // The same from the activations' Gram matrices (gram_matrix).
   static at::Tensor centred_rows(const std::vector<at::Tensor>& grams);
-  // One batch (n >= 4): centred_grams of the rows' and the columns' activations.
+  // One batch (n >= 4): centred_grams (or centred_rows) of the rows' and the columns'.
   void add(const at::Tensor& row_grams, const at::Tensor& col_grams, int64_t n);
   at::Tensor reference() const;  // P x Q, the mean of the per-batch CKA
   at::Tensor minibatch() const;  // P x Q, summed HSIC then the ratio
