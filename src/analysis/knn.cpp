@@ -33,15 +33,25 @@ bool nearer(const Neighbour& a, const Neighbour& b) {
   return a.similarity > b.similarity || (a.similarity == b.similarity && a.row < b.row);
 }
 
-// Copies the values >= bound to `out` (room for n), in order, and returns
-// how many; without a branch per value (a tenth or so pass, unpredictably).
-int64_t keep_at_least(const float* values, int64_t n, float bound, float* out) {
+// Writes `write(slot, i)` for each i < n that `keep(i)`, into consecutive
+// slots from 0, and returns how many: without a branch per value (a tenth or
+// so pass, unpredictably), by writing every i and advancing only past those
+// kept, so the slots must have room for n.
+template <class Keep, class Write>
+int64_t gather_where(int64_t n, Keep keep, Write write) {
   int64_t kept = 0;
   for (int64_t i = 0; i < n; ++i) {
-    out[kept] = values[i];
-    kept += values[i] >= bound;
+    write(kept, i);
+    kept += keep(i);
   }
   return kept;
+}
+
+// Copies the values >= bound to `out` (room for n), in order, and returns how many.
+int64_t keep_at_least(const float* values, int64_t n, float bound, float* out) {
+  return gather_where(
+      n, [&](int64_t i) { return values[i] >= bound; },
+      [&](int64_t slot, int64_t i) { out[slot] = values[i]; });
 }
 
 // The k-th largest of the n `values` (no NaN; 0 < k <= n). Most rows hold
@@ -146,11 +156,9 @@ class RunningNearest {
     // The new rows at or above the k-th (and above the floor), gathered
     // without a branch per row, then sorted in.
     s.rows.resize(size_t(n));
-    int64_t entering = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      s.rows[size_t(entering)] = j;
-      entering += (sims[j] >= kth) & (sims[j] > floor);
-    }
+    const int64_t entering = gather_where(
+        n, [&](int64_t j) { return (sims[j] >= kth) & (sims[j] > floor); },
+        [&](int64_t slot, int64_t j) { s.rows[size_t(slot)] = j; });
     for (int64_t e = 0; e < entering; ++e) {
       const int64_t j = s.rows[size_t(e)];
       sort_in({sims[j], first_row + j}, kth, s);
@@ -233,17 +241,25 @@ at::Tensor KnnBank::scores(const at::Tensor& queries, const KnnOptions& options)
     throw Error("k-NN: queries have " + std::to_string(q.size(1)) + " features, the bank " +
                 std::to_string(bank_.size(1)));
   const int64_t k = std::min(options.k, bank_.size(0));
-  std::vector<at::Tensor> out;
+  // Both allocated once: a similarity block per bank chunk, or a small
+  // result per query chunk that outlives the next block, fragments the heap
+  // (freed blocks are kept for reuse) and raised the peak by up to a block
+  // per query chunk, from run to run.
+  at::Tensor out = at::empty({q.size(0), labels_.size(1)}, at::kDouble);
+  at::Tensor block = at::empty(
+      {std::min(options.query_chunk, q.size(0)) * std::min(options.bank_chunk, bank_.size(0))}, at::kFloat);
   for (int64_t start = 0; start < q.size(0); start += options.query_chunk) {
     const at::Tensor chunk = q.narrow(0, start, std::min(options.query_chunk, q.size(0) - start));
     RunningNearest nearest(chunk.size(0), k);
     for (int64_t row = 0; row < bank_.size(0); row += options.bank_chunk) {
       const int64_t count = std::min(options.bank_chunk, bank_.size(0) - row);
-      nearest.add(at::mm(chunk, bank_.narrow(0, row, count).t()).contiguous(), row);
+      at::Tensor similarities = block.narrow(0, 0, chunk.size(0) * count).view({chunk.size(0), count});
+      at::mm_out(similarities, chunk, bank_.narrow(0, row, count).t());
+      nearest.add(similarities, row);
     }
-    out.push_back(nearest.vote(labels_, options.temperature));
+    out.narrow(0, start, chunk.size(0)).copy_(nearest.vote(labels_, options.temperature));
   }
-  return at::cat(out, 0);
+  return out;
 }
 
 }  // namespace featreuse::analysis
