@@ -13,6 +13,12 @@ namespace featreuse::train {
 
 namespace {
 
+c10::Device parameters_device(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    if (!group.params().empty()) return group.params().front().device();
+  return c10::Device(c10::kCPU);
+}
+
 std::vector<torch::optim::OptimizerParamGroup> parameter_groups(models::Network& net) {
   std::vector<at::Tensor> decay, no_decay;
   for (const auto& p : net.named_parameters(true)) {
@@ -62,10 +68,13 @@ std::string optimizer_bytes(torch::optim::Optimizer& optimizer) {
   return out.str();
 }
 
+// The state goes where the parameters are: saved tensors otherwise load on the
+// device they were saved from, which for a group member (it reads the leader's
+// state) or a task resumed on another rank is another GPU, or the CPU.
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& bytes) {
   torch::serialize::InputArchive archive;
   std::istringstream in(bytes);
-  archive.load_from(in);
+  archive.load_from(in, parameters_device(optimizer));
   optimizer.load(archive);
 }
 
