@@ -23,10 +23,13 @@ python3 -c "import torch; print('PyTorch', torch.__version__, '(TF32 for convolu
 for model in resnet50 deit_small inception_v3 swin_tiny; do
   layout=()  # the CNNs' bf16 runs in NHWC on both sides, as the reference does
   case $model in resnet50 | inception_v3) layout=(--channels-last) ;; esac
-  f32=$(ours $model) b16=$(ours $model --amp "${layout[@]}")
-  e32=$(theirs $model) e16=$(theirs $model --amp)
-  g16=$(ours $model --amp "${layout[@]}" --cuda-graphs 2> /dev/null || echo nan)
-  c16=$(theirs $model --amp --compile 2> /dev/null || echo nan)
+  # A run that fails prints nan (its error goes to stderr) and the others go on.
+  f32=$(ours $model || echo nan)
+  b16=$(ours $model --amp "${layout[@]}" || echo nan)
+  e32=$(theirs $model || echo nan)
+  e16=$(theirs $model --amp || echo nan)
+  g16=$(ours $model --amp "${layout[@]}" --cuda-graphs || echo nan)
+  c16=$(theirs $model --amp --compile || echo nan)
   printf '%-12s featreuse fp32 %7.1f bf16 %7.1f graphed %7s img/s | PyTorch eager fp32 %7.1f bf16 %7.1f compile bf16 %7s | ' \
     "$model" "$f32" "$b16" "$g16" "$e32" "$e16" "$c16"
   echo "fp32/eager $(ratio "$f32" "$e32"), bf16/eager $(ratio "$b16" "$e16"), bf16/compile $(ratio "$b16" "$c16"), graphed/compile $(ratio "$g16" "$c16")"
@@ -41,9 +44,9 @@ trap 'rm -rf "$work"' EXIT
 sed -e "s|^root: .*|root: $work/aptos|" -e "s|^cache: .*|cache: $work/aptos.h5|" \
   "$root/configs/datasets/aptos2019.yaml" > "$work/aptos.yaml"
 "$featreuse" prepare "$work/aptos.yaml" > /dev/null
-alone=$(ours resnet50 --amp --channels-last --classes 5)
+alone=$(ours resnet50 --amp --channels-last --classes 5 || echo nan)
 whole=$("$featreuse" bench train --model resnet50 --dataset "$work/aptos.yaml" --batch 64 --steps "$steps" \
   --warmup 10 --device cuda --amp --channels-last --json |
-  python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])")
+  python3 -c "import json,sys; print(json.load(sys.stdin)['images_per_s'])" || echo nan)
 printf 'resnet50 bf16 loader + step on an APTOS-like cache %7.1f img/s, step alone %7.1f img/s: %s\n' \
   "$whole" "$alone" "$(ratio "$whole" "$alone")"

@@ -78,6 +78,11 @@ std::unique_ptr<data::Dataset> random_dataset(const BenchTrainOptions& o, int64_
       info, std::array<data::SplitData, 3>{split(train), split(o.batch), split(o.batch)}, mean, stddev);
 }
 
+// The steps a graphed run takes before it replays: eager ones, then the capture.
+int64_t graph_start_steps(const BenchTrainOptions& o) {
+  return o.cuda_graphs ? train::kEagerStepsBeforeGraphCapture + 1 : 0;
+}
+
 // The images to train on: `images` random ones in memory, or the training
 // split of --dataset, whose image size, channels and classes then hold.
 std::unique_ptr<data::Dataset> bench_dataset(BenchTrainOptions& o, int64_t images) {
@@ -90,7 +95,8 @@ std::unique_ptr<data::Dataset> bench_dataset(BenchTrainOptions& o, int64_t image
   if (dataset->size(data::Split::train) < images)
     throw Error("bench train: dataset '" + o.dataset + "' has " +
                 std::to_string(dataset->size(data::Split::train)) + " training images, fewer than the " +
-                std::to_string(images) + " that --batch x max(--steps, --warmup) take");
+                std::to_string(images) + " that --batch x max(--steps, --warmup) take (with --cuda-graphs, " +
+                std::to_string(graph_start_steps(o)) + " steps more)");
   return dataset;
 }
 
@@ -128,6 +134,21 @@ double train_images_per_s(const BenchTrainOptions& o, const models::ModelConfig&
   MPI_Comm_rank(MPI_COMM_WORLD, &in.shard_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &in.shard_count);
   return train::train_cell(in, dataset, *net, reducer).record.images_per_s;
+}
+
+// The timed steps' rate. A graphed trainer runs eager steps and a capture
+// before it replays: timed as the difference of two runs that share that
+// start, so the rate is the replays' alone.
+double timed_images_per_s(const BenchTrainOptions& o, const models::ModelConfig& config,
+                          const data::Dataset& dataset, dist::GradientReducer& reducer, c10::Device device) {
+  if (!o.cuda_graphs || !device.is_cuda())
+    return train_images_per_s(o, config, dataset, reducer, device, o.steps);
+  const auto seconds_of = [&](int64_t steps) {
+    return double(steps * o.batch) / train_images_per_s(o, config, dataset, reducer, device, steps);
+  };
+  const int64_t start = graph_start_steps(o);
+  const double before = seconds_of(start);
+  return double(o.steps * o.batch) / (seconds_of(start + o.steps) - before);
 }
 
 }  // namespace
@@ -177,7 +198,7 @@ int cmd_bench_train(const Args& args) {
   set_compute_threads(o.threads);
   const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
   if (o.size <= 0) o.size = config.spec.image_size;
-  const auto dataset = bench_dataset(o, o.batch * std::max(o.steps, o.warmup));
+  const auto dataset = bench_dataset(o, o.batch * std::max(o.steps + graph_start_steps(o), o.warmup));
   spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result
 
   int provided = 0;
@@ -189,10 +210,11 @@ int cmd_bench_train(const Args& args) {
   try {
     dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, group);
     const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
+    dist::check_one_gpu_per_rank(topology, device);
     auto reducer = dist::make_reducer(topology.group_comm, device, group_options);
     at::manual_seed(0);
     if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, device, o.warmup);
-    rate = train_images_per_s(o, config, *dataset, *reducer, device, o.steps);
+    rate = timed_images_per_s(o, config, *dataset, *reducer, device);
     reducer.reset();
     dist::free_topology(topology);
   } catch (const std::exception& e) {

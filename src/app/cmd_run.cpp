@@ -71,6 +71,7 @@ c10::Device pick_device(const dist::Topology& topology, dist::DeviceChoice choic
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, topology.world);
   if (failed)
     throw CollectiveError(problem.empty() ? "another rank could not use its device (see its log)" : problem);
+  all_or_nothing(topology.world, [&] { dist::check_one_gpu_per_rank(topology, device); });
   return device;
 }
 

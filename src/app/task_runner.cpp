@@ -311,6 +311,7 @@ dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companion
       resume.clear();  // a retry starts over: the failure belongs to the task, not to where it stopped
     }
     spdlog::error("task {} failed after {}: {}", task.id, format_duration(clock.seconds()), e.what());
+    if (dynamic_cast<const ProcessUnusable*>(&e)) throw;  // recorded; the run stops (cmd_run.cpp)
     return dist::Outcome::failed;
   }
 }

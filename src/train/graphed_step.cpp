@@ -127,9 +127,9 @@ class CudaGraphedStep : public GraphedStep {
       shape.graph.capture_end();
     } catch (const std::exception& e) {
       end_failed_capture(shape, capturing);
-      throw Error(std::string("cuda_graphs: capturing the training step failed (train without "
-                              "cuda_graphs): ") +
-                  e.what());
+      throw ProcessUnusable(std::string("cuda_graphs: capturing the training step failed (train without "
+                                        "cuda_graphs): ") +
+                            e.what());
     }
     shape.captured = true;
     for (size_t i = 0; i < params_.size(); ++i)
@@ -141,7 +141,9 @@ class CudaGraphedStep : public GraphedStep {
 
   // A capture that failed part way still holds the side stream in capture
   // mode; ending it (its own error, for an invalidated capture, says nothing
-  // new) leaves the rank's later CUDA work outside any capture.
+  // new) frees the stream. The GPU's random generator stays marked as
+  // capturing (LibTorch clears that only after a capture that ended well),
+  // so later dropout on this GPU would fail: the caller stops the process.
   static void end_failed_capture(ShapeGraph& shape, bool capturing) {
     if (!capturing) return;
     try {

@@ -29,6 +29,6 @@ class GraphedStep {
 
 // Throws featreuse::Error in a build without CUDA (the trainer only asks on a GPU).
 std::unique_ptr<GraphedStep> make_graphed_step(LossOf loss_of, std::vector<at::Tensor> params,
-                                               int warmup_steps = 3);
+                                               int warmup_steps);
 
 }  // namespace featreuse::train

@@ -58,6 +58,7 @@ class CellTrainer {
   std::unique_ptr<GraphedStep> start_graphs();
   at::Tensor as_input(const at::Tensor& images) const;
   void average_gradients();
+  double averaged_forward_backward(const data::Batch& batch);
   void advance_schedule();
   void record_loss(double loss, double used_lr);
   void after_epoch();
@@ -248,18 +249,31 @@ std::unique_ptr<GraphedStep> CellTrainer::start_graphs() {
     spdlog::info("{}: with cuda_graphs the group averages gradients after backward", in_.label);
   return make_graphed_step(
       [this](const at::Tensor& images, const at::Tensor& labels) { return loss_of_batch(images, labels); },
-      params_);
+      params_, kEagerStepsBeforeGraphCapture);
 }
 
 void CellTrainer::step(const data::Batch& batch) {
-  const double loss = forward_backward(batch);
-  average_gradients();
+  const double loss = averaged_forward_backward(batch);
   if (recipe_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, recipe_.grad_clip);
   optimizer_->step();
   const double used_lr = lr_schedule_.lr();
   advance_schedule();
   ++st_.steps_in_epoch;
   record_loss(loss, used_lr);
+}
+
+// forward_backward and the group's averaging. A failure between them that
+// leaves averages in flight ends the process, not just the task.
+double CellTrainer::averaged_forward_backward(const data::Batch& batch) {
+  try {
+    const double loss = forward_backward(batch);
+    average_gradients();
+    return loss;
+  } catch (const std::exception& e) {
+    if (!overlap_ || !overlap_->in_flight()) throw;
+    throw ProcessUnusable(std::string(e.what()) +
+                          " (with the group's gradient averages in flight: this process stops)");
+  }
 }
 
 // A training batch in the recipe's memory format (evaluation batches stay as

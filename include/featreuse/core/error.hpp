@@ -60,4 +60,13 @@ class Interrupted : public Error {
   Interrupted() : Error("interrupted by a stop request") {}
 };
 
+// Raised inside a task when this process can do no more work: its GPU or its
+// group's collectives are left in a state only a new process clears (a CUDA
+// graph capture that failed part way, averages abandoned in flight). The task
+// is recorded failed, then the run stops; a rerun starts fresh processes.
+class ProcessUnusable : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace featreuse

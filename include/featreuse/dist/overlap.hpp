@@ -33,12 +33,20 @@ class OverlappedAverage {
   // Hooks every parameter of `params` that requires a gradient.
   OverlappedAverage(std::vector<at::Tensor> params, std::unique_ptr<AsyncAverager> averager,
                     size_t bucket_elements);
-  ~OverlappedAverage();  // removes the hooks
+  // Removes the hooks. Averages a step left in flight (an exception inside
+  // backward) may still write into the buckets, and waiting for them could
+  // hang (the other ranks may never start theirs): then the buckets and the
+  // backend are kept until the process ends, which in_flight() tells the
+  // caller to bring about.
+  ~OverlappedAverage();
   OverlappedAverage(const OverlappedAverage&) = delete;
   OverlappedAverage& operator=(const OverlappedAverage&) = delete;
 
   void begin_step();  // before the step's backward: gradients from now on are averaged
   void finish();      // after it: every parameter's gradient is the group's mean
+  // A step began, started averages and did not finish: the group's
+  // collectives may no longer match, so this process must not train again.
+  bool in_flight() const { return armed_ && next_bucket_ > 0; }
 
  private:
   void lay_out_buckets(size_t bucket_elements);

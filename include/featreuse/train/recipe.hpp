@@ -25,6 +25,10 @@ enum class Precision { fp32, bf16 };
 // NHWC (what GPU tensor cores and oneDNN's convolutions prefer).
 enum class MemoryFormat { contiguous, channels_last };
 
+// With cuda_graphs, each batch shape's first steps run eagerly (cuBLAS and
+// cuDNN set up outside any capture); the next one is captured.
+constexpr int kEagerStepsBeforeGraphCapture = 3;
+
 struct Recipe {
   Optimizer optimizer = Optimizer::adam;
   double lr = 1e-3;

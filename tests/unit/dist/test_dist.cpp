@@ -185,6 +185,32 @@ TEST(Overlap, BucketsStartInReverseParameterOrderEachOnceComplete) {
   during.finish();
 }
 
+// A step whose backward throws after some averages started leaves them in
+// flight (the trainer then stops the process); a finished step does not, and
+// the average is destroyed either way without waiting.
+TEST(Overlap, AStepThatThrowsInsideBackwardLeavesItsStartedAveragesInFlight) {
+  const at::Tensor x = rank_input();
+  TinyNet net;
+  const std::vector<at::Tensor> averaged = {net.params[0], net.params[1], net.params[2], net.params[4]};
+  net.params[1].register_hook([](const at::Tensor&) -> at::Tensor { throw Error("out of memory"); });
+  std::vector<int64_t> started;
+  {
+    dist::OverlappedAverage overlap(averaged, std::make_unique<RecordingAverager>(started), 1);
+    EXPECT_FALSE(overlap.in_flight());
+    overlap.begin_step();
+    EXPECT_ANY_THROW(net.loss(x).backward());
+    EXPECT_EQ(started, std::vector<int64_t>({2, 6}));  // the frozen one's and w2's, not b1's
+    EXPECT_TRUE(overlap.in_flight());
+  }
+  TinyNet fine;
+  started.clear();
+  dist::OverlappedAverage overlap(fine.params, std::make_unique<RecordingAverager>(started), 1);
+  overlap.begin_step();
+  fine.loss(x).backward();
+  overlap.finish();
+  EXPECT_FALSE(overlap.in_flight());
+}
+
 TEST(Overlap, EveryGradientIsTheGroupMeanWhateverTheBuckets) {
   if (world_size() < 2) GTEST_SKIP() << "averages over a group of 2 or more: dist.two_ranks";
   const at::Tensor x = rank_input();
@@ -261,6 +287,22 @@ TEST(Device, TheCpuUnlessAGpuIsVisibleAndAsked) {
   EXPECT_EQ(dist::parse_device_choice("auto"), dist::DeviceChoice::automatic);
   EXPECT_EQ(dist::parse_device_choice("cuda"), dist::DeviceChoice::cuda);
   EXPECT_THROW(dist::parse_device_choice("gpu"), Error);
+  dist::free_topology(topology);
+}
+
+// Two ranks of a group on one GPU are told apart by the GPU's PCI address, not
+// by how many GPUs a process sees; CPU ranks ("") never share a GPU.
+TEST(Device, AGroupSharingAGpuIsFoundByAddress) {
+  using Addresses = std::vector<std::string>;
+  EXPECT_EQ(dist::ranks_sharing_a_gpu(Addresses{"0000:3b:00", "0000:5e:00"}), std::nullopt);
+  EXPECT_EQ(dist::ranks_sharing_a_gpu(Addresses{"0000:3b:00", "0000:5e:00", "0000:3b:00"}),
+            std::make_optional(std::make_pair(0, 2)));
+  EXPECT_EQ(dist::ranks_sharing_a_gpu(Addresses{"", "", ""}), std::nullopt);
+  EXPECT_EQ(dist::ranks_sharing_a_gpu(Addresses{}), std::nullopt);
+  EXPECT_EQ(dist::gpu_address(c10::Device(c10::kCPU)), "");
+  // The whole world as one group, on the CPU: nothing shared, nothing thrown.
+  dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, world_size());
+  EXPECT_NO_THROW(dist::check_one_gpu_per_rank(topology, c10::Device(c10::kCPU)));
   dist::free_topology(topology);
 }
 
