@@ -6,14 +6,24 @@
 # same machine's PyTorch, writing every output under OUT (default out/gpu)
 # and a summary (OUT/summary.txt) to paste into docs/performance.md.
 # Usage: bash scripts/gpu/check.sh [OUT]     (time: ~10 min on 16 cores)
+# BUDGET_S=N: steps that would start after N seconds are skipped (and said
+# so), the most telling first: build, unit tests, the GPU step, a study, CUDA
+# graphs, pre-emption and resume on the GPU, analyses GPU against CPU, NCCL
+# groups, the benchmark (STEPS timed steps per run, default 50). For a lent
+# machine with minutes of device time: docs/gpu.md, "The GPU check".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mkdir -p "${1:-${OUT:-$root/out/gpu}}" && cd "${1:-${OUT:-$root/out/gpu}}" && pwd)
 build=${BUILD_DIR:-$root/build-gpu}
 say() { echo "== $*" | tee -a "$out/summary.txt"; }
+budget=${BUDGET_S:-0}
 step() { # NAME COMMAND...: runs it into OUT/NAME.txt, says how it ended
   local name=$1 start=$SECONDS
   shift
+  if [ "$budget" -gt 0 ] && [ "$SECONDS" -ge "$budget" ]; then
+    say "$name: skipped (${SECONDS} s, past BUDGET_S=$budget)"
+    return 1
+  fi
   if "$@" > "$out/$name.txt" 2>&1; then
     say "$name: ok ($((SECONDS - start)) s)"
   else
@@ -58,6 +68,10 @@ step run_gpu_graphs mpirun -np 1 "$featreuse" run "$out/graphed.yaml" --store "$
   step graphs_vs_eager python3 "$root/scripts/gpu/compare_reports.py" "$out/eager_report.json" \
     "$out/graphed_report.json" &&
   tee -a "$out/summary.txt" < "$out/graphs_vs_eager.txt"
+# Pre-emption on the GPU: SIGTERM mid-task saves the training state (model,
+# optimiser, the GPU's generator), the rerun resumes and finishes.
+step preempt_gpu env FEATREUSE="$featreuse" FEATREUSE_SOURCE_DIR="$root" FEATREUSE_RUN_ARGS="--device cuda" \
+  bash "$root/tests/integration/preempt.sh"
 # The cells of the analyses job trained on the GPU, then its analyses in two
 # copies of that store, on the GPU and on the CPU: the two reports agree up to
 # a test image or two and float32 rounding.

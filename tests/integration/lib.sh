@@ -8,6 +8,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Keep each rank to one thread: the test machines have 2 cores.
 export OMP_NUM_THREADS=1
 MPIRUN="mpirun --oversubscribe --bind-to none -np"
+# Extra `run` options of the tests that take them (scripts/gpu/check.sh: --device cuda).
+read -r -a RUN_ARGS <<< "${FEATREUSE_RUN_ARGS:-}"
 WORK=$(mktemp -d /tmp/featreuse-it.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
