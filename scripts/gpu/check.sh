@@ -7,9 +7,10 @@
 # and a summary (OUT/summary.txt) to paste into docs/performance.md.
 # Usage: bash scripts/gpu/check.sh [OUT]     (time: ~10 min on 16 cores)
 # BUDGET_S=N: steps that would start after N seconds are skipped (and said
-# so), the most telling first: build, unit tests, the GPU step, a study, CUDA
-# graphs, pre-emption and resume on the GPU, analyses GPU against CPU, NCCL
-# groups, the benchmark (STEPS timed steps per run, default 50). For a lent
+# so), the most telling first: the program's build, the GPU step, a study,
+# CUDA graphs, pre-emption and resume on the GPU, analyses GPU against CPU,
+# NCCL groups, the benchmark (STEPS timed steps per run, default 50), the
+# unit tests (which CI also runs, on CPUs). For a lent
 # machine with minutes of device time: docs/gpu.md, "The GPU check".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,11 +45,11 @@ python3 -c "import torch; print('torch', torch.__version__, 'CUDA', torch.versio
 
 step configure cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_cmake;${CMAKE_PREFIX_PATH:-}" || exit 1
-step build cmake --build "$build" -j "$(nproc)" || exit 1
+# The program first (the tests' own objects are built last, for the unit tests).
+step build cmake --build "$build" -j "$(nproc)" --target featreuse || exit 1
 featreuse=$build/src/app/featreuse
 grep -q "NCCL from" "$out/configure.txt" || say "configure found no NCCL: groups on GPUs are refused"
 
-step unit_tests ctest --test-dir "$build" -L unit -j 8 --output-on-failure
 # The trainer on the GPU, fp32 and bf16, then a study on it: 1 rank (an NCCL
 # group of 1), and a group of 2 when two GPUs exist.
 step gpu_step_fp32 "$featreuse" bench train --model resnet_small --device cuda --steps 20
@@ -100,4 +101,6 @@ if [ "$gpus" -ge 2 ]; then
 fi
 step benchmark bash "$root/benchmarks/train_gpu.sh" "$featreuse"
 tee -a "$out/summary.txt" < "$out/benchmark.txt"
+step build_tests cmake --build "$build" -j "$(nproc)" &&
+  step unit_tests ctest --test-dir "$build" -L unit -j 8 --output-on-failure
 say "outputs in $out"
