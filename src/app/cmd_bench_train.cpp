@@ -5,9 +5,10 @@
 // training split through its loader and augmentations (loader + step, the
 // whole pipeline of `run`). benchmarks/train.sh runs the same
 // models through PyTorch on the same machine and prints the ratio. Under
-// `mpirun -np G` the G ranks train as one data-parallel group (the global
-// batch stays --batch), as `run --ranks-per-task G` does, averaging their
-// gradients as --allreduce and --bucket-mb say.
+// `mpirun -np N` the N ranks train as one data-parallel group (the global
+// batch stays --batch), or with --ranks-per-task G as N/G groups side by
+// side (the rate printed is their sum), as `run --ranks-per-task G` does,
+// averaging their gradients as --allreduce and --bucket-mb say.
 // with --device cuda: on the rank's GPU (NCCL for a group), --amp: bf16 autocast.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -55,6 +56,16 @@ struct BenchTrainOptions {
   bool channels_last = false;  // the recipe's memory_format
   bool cuda_graphs = false;    // the recipe's cuda_graphs
   ReducerArgs reducer;         // a group's gradient averaging (under mpirun -np G)
+  int ranks_per_task = 0;      // 0: all ranks as one group
+};
+
+// What every timed run of one rank shares.
+struct BenchRank {
+  const models::ModelConfig& config;
+  const data::Dataset& dataset;
+  dist::GradientReducer& reducer;
+  c10::Device device;
+  const dist::Topology& topology;
 };
 
 // Random images and labels: `train` images to train on, one batch each for
@@ -119,36 +130,40 @@ train::Recipe bench_recipe(const BenchTrainOptions& o, int64_t steps) {
   return train::parse_recipe(recipe);
 }
 
-// Trains `steps` steps; the trainer's own throughput (evaluation excluded).
-double train_images_per_s(const BenchTrainOptions& o, const models::ModelConfig& config,
-                          const data::Dataset& dataset, dist::GradientReducer& reducer, c10::Device device,
-                          int64_t steps) {
-  auto net = models::build_model(config, o.classes, o.channels);
-  net->to(device);
+// Trains `steps` steps; the trainer's own throughput (evaluation excluded):
+// the group's, whose global batch is --batch.
+double train_images_per_s(const BenchTrainOptions& o, const BenchRank& r, int64_t steps) {
+  auto net = models::build_model(r.config, o.classes, o.channels);
+  net->to(r.device);
   train::TrainInputs in;
-  in.label = "bench " + config.name;
+  in.label = "bench " + r.config.name;
   in.recipe = bench_recipe(o, steps);
-  in.family = models::registry().info(config.spec.arch).family;
+  in.family = models::registry().info(r.config.spec.arch).family;
   in.random_init = true;
   in.progress_interval_s = 1e9;
-  MPI_Comm_rank(MPI_COMM_WORLD, &in.shard_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &in.shard_count);
-  return train::train_cell(in, dataset, *net, reducer).record.images_per_s;
+  in.shard_rank = r.topology.group_rank;
+  in.shard_count = r.topology.group_size;
+  return train::train_cell(in, r.dataset, *net, r.reducer).record.images_per_s;
 }
 
 // The timed steps' rate. A graphed trainer runs eager steps and a capture
 // before it replays: timed as the difference of two runs that share that
 // start, so the rate is the replays' alone.
-double timed_images_per_s(const BenchTrainOptions& o, const models::ModelConfig& config,
-                          const data::Dataset& dataset, dist::GradientReducer& reducer, c10::Device device) {
-  if (!o.cuda_graphs || !device.is_cuda())
-    return train_images_per_s(o, config, dataset, reducer, device, o.steps);
+double timed_images_per_s(const BenchTrainOptions& o, const BenchRank& r) {
+  if (!o.cuda_graphs || !r.device.is_cuda()) return train_images_per_s(o, r, o.steps);
   const auto seconds_of = [&](int64_t steps) {
-    return double(steps * o.batch) / train_images_per_s(o, config, dataset, reducer, device, steps);
+    return double(steps * o.batch) / train_images_per_s(o, r, steps);
   };
   const int64_t start = graph_start_steps(o);
   const double before = seconds_of(start);
   return double(o.steps * o.batch) / (seconds_of(start + o.steps) - before);
+}
+
+// The groups' rates summed on rank 0 of the world (each group's leader holds its group's).
+double node_images_per_s(double group_rate, const dist::Topology& topology) {
+  double mine = topology.leader() ? group_rate : 0.0, total = 0.0;
+  MPI_Reduce(&mine, &total, 1, MPI_DOUBLE, MPI_SUM, 0, topology.world);
+  return total;
 }
 
 }  // namespace
@@ -176,15 +191,19 @@ int cmd_bench_train(const Args& args) {
       "train on this dataset's training split through its loader and augmentations (a dataset config "
       "name or .yaml; its image size, channels and classes hold; its validation and test splits are "
       "evaluated once, untimed); default: random images in memory, the step alone")(
-      "configs", po::value(&o.configs), "configs folder");
+      "configs", po::value(&o.configs), "configs folder")(
+      "ranks-per-task", po::value(&o.ranks_per_task),
+      "under mpirun: ranks per data-parallel group, each group training on its own (default: all ranks, one "
+      "group); the rate printed is the groups' sum");
   add_reducer_options(options, o.reducer);
   const po::variables_map vm =
       parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
   if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
-  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.classes < 2 || (o.channels != 1 && o.channels != 3))
+  if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.classes < 2 || (o.channels != 1 && o.channels != 3) ||
+      o.ranks_per_task < 0)
     throw Error(
-        "bench train: --batch and --steps must be positive, --warmup not negative, --classes at "
-        "least 2, --channels 1 or 3");
+        "bench train: --batch and --steps must be positive, --warmup and --ranks-per-task not negative, "
+        "--classes at least 2, --channels 1 or 3");
   if (!o.dataset.empty())
     for (const std::string flag : {"size", "channels", "classes"})
       if (vm.count(flag))
@@ -204,17 +223,19 @@ int cmd_bench_train(const Args& args) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   double rate = 0;
-  int rank = 0, group = 1;
+  int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &group);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const int group = o.ranks_per_task > 0 ? o.ranks_per_task : ranks;
   try {
     dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, group);
     const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
     dist::check_one_gpu_per_rank(topology, device);
     auto reducer = dist::make_reducer(topology.group_comm, device, group_options);
+    const BenchRank here{config, *dataset, *reducer, device, topology};
     at::manual_seed(0);
-    if (o.warmup > 0) train_images_per_s(o, config, *dataset, *reducer, device, o.warmup);
-    rate = timed_images_per_s(o, config, *dataset, *reducer, device);
+    if (o.warmup > 0) train_images_per_s(o, here, o.warmup);
+    rate = node_images_per_s(timed_images_per_s(o, here), topology);
     reducer.reset();
     dist::free_topology(topology);
   } catch (const std::exception& e) {
@@ -227,20 +248,21 @@ int cmd_bench_train(const Args& args) {
   if (o.json_line)
     std::printf(
         R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
-        R"("amp": %s, "channels_last": %s, "cuda_graphs": %s, "ranks": %d, "allreduce": "%s", "images_per_s": %.3f})"
+        R"("amp": %s, "channels_last": %s, "cuda_graphs": %s, "ranks": %d, "ranks_per_task": %d, "allreduce": "%s", )"
+        R"("images_per_s": %.3f})"
         "\n",
         config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? "true" : "false", o.channels_last ? "true" : "false", o.cuda_graphs ? "true" : "false", group,
-        dist::gradient_sync_name(group_options.sync), rate);
+        o.amp ? "true" : "false", o.channels_last ? "true" : "false", o.cuda_graphs ? "true" : "false", ranks,
+        group, dist::gradient_sync_name(group_options.sync), rate);
   else
     std::printf(
-        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s): %.1f "
-        "img/s (%.1f ms/step)\n",
+        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s) in "
+        "groups of %d: %.1f img/s (%.1f ms/step per group)\n",
         config.name.c_str(), o.dataset.empty() ? "random images" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
         o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", o.cuda_graphs ? " cuda_graphs" : "",
-        group, rate, 1000.0 * double(o.batch) / rate);
+        ranks, group, rate, 1000.0 * double(o.batch) * double(ranks / group) / rate);
   return 0;
 }
 

@@ -74,4 +74,23 @@ rc=0
   > /dev/null 2> "$WORK/bench.log" || rc=$?
 [ "$rc" = 1 ] && grep -q "dataset 'syn_pcam' has [0-9]* training images, fewer than the 16000" "$WORK/bench.log" ||
   { cat "$WORK/bench.log"; fail "bench train --dataset with too few images: exit $rc"; }
+# Under mpirun: 2 ranks as 2 groups of 1 (the rate is the groups' sum) or one
+# group of 2; a group size that does not divide the ranks is named.
+for per_task in 1 2; do
+  $MPIRUN 2 "$FEATREUSE" bench train --model tiny --configs "$CONFIGS" --size 28 --batch 8 --steps 3 --warmup 0 \
+    --threads 1 --ranks-per-task $per_task --json > "$WORK/groups.json" 2> "$WORK/bench.log" ||
+    { cat "$WORK/bench.log"; fail "bench train --ranks-per-task $per_task"; }
+  "$PY" - "$WORK/groups.json" "$per_task" <<'PY' || { cat "$WORK/groups.json"; fail "bench train groups: result"; }
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines  # rank 0 alone prints
+r = json.loads(lines[0])
+assert r["ranks"] == 2 and r["ranks_per_task"] == int(sys.argv[2]) and r["images_per_s"] > 0, r
+PY
+done
+rc=0
+$MPIRUN 2 "$FEATREUSE" bench train --model tiny --configs "$CONFIGS" --size 28 --batch 8 --steps 3 \
+  --ranks-per-task 3 > /dev/null 2> "$WORK/bench.log" || rc=$?
+[ "$rc" != 0 ] && grep -q "ranks-per-task 3 must divide the number of ranks (2)" "$WORK/bench.log" ||
+  { cat "$WORK/bench.log"; fail "bench train --ranks-per-task 3 of 2 ranks: exit $rc"; }
 echo "PASS train_synthetic"
