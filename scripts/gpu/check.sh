@@ -92,10 +92,12 @@ step analysed_cells "$featreuse" run "$out/analyses_grid_only.yaml" --store "$ou
 if [ "$gpus" -ge 2 ]; then
   step run_nccl_group mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" --store "$out/group.h5" \
     --device cuda --ranks-per-task 2 --strict
-  # The group's default averages during backward (overlapped); after-backward for the comparison.
+  # The group's default averages during backward (overlapped); after-backward for the comparison;
+  # then two cells side by side, a GPU each (two groups of one).
   step scaling bash -c "mpirun -np 1 $featreuse bench train --model resnet50 --device cuda --amp --json; \
     mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json; \
-    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json --allreduce after-backward"
+    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json --allreduce after-backward; \
+    mpirun -np 2 $featreuse bench train --model resnet50 --device cuda --amp --json --ranks-per-task 1"
   step run_nccl_after_backward mpirun -np 2 "$featreuse" run "$jobs/data_parallel.yaml" \
     --store "$out/group_after.h5" --device cuda --ranks-per-task 2 --allreduce after-backward --strict
 fi
