@@ -16,6 +16,9 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -106,8 +109,10 @@ std::unique_ptr<data::Dataset> bench_dataset(BenchTrainOptions& o, int64_t image
   if (dataset->size(data::Split::train) < images)
     throw Error("bench train: dataset '" + o.dataset + "' has " +
                 std::to_string(dataset->size(data::Split::train)) + " training images, fewer than the " +
-                std::to_string(images) + " that --batch x max(--steps, --warmup) take (with --cuda-graphs, " +
-                std::to_string(graph_start_steps(o)) + " steps more)");
+                std::to_string(images) + " that --batch x max(--steps, --warmup) take" +
+                (o.cuda_graphs
+                     ? " (with --cuda-graphs, " + std::to_string(graph_start_steps(o)) + " steps more)"
+                     : std::string()));
   return dataset;
 }
 
@@ -156,14 +161,32 @@ double timed_images_per_s(const BenchTrainOptions& o, const BenchRank& r) {
   };
   const int64_t start = graph_start_steps(o);
   const double before = seconds_of(start);
-  return double(o.steps * o.batch) / (seconds_of(start + o.steps) - before);
+  const double replays = seconds_of(start + o.steps) - before;
+  if (replays <= 0)
+    throw Error("bench train --cuda-graphs: " + std::to_string(o.steps) +
+                " replays took no measurable time beyond the eager steps and the capture; raise --steps");
+  return double(o.steps * o.batch) / replays;
 }
 
-// The groups' rates summed on rank 0 of the world (each group's leader holds its group's).
-double node_images_per_s(double group_rate, const dist::Topology& topology) {
-  double mine = topology.leader() ? group_rate : 0.0, total = 0.0;
-  MPI_Reduce(&mine, &total, 1, MPI_DOUBLE, MPI_SUM, 0, topology.world);
-  return total;
+// "1.000, 2.500": numbers for a JSON list.
+std::string json_numbers(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", v);
+    out += (out.empty() ? "" : ", ") + std::string(text);
+  }
+  return out;
+}
+
+// Each group's rate, by group, on rank 0 of the world (its leader's; groups
+// are consecutive ranks); empty on the other ranks.
+std::vector<double> group_images_per_s(double group_rate, const dist::Topology& topology) {
+  std::vector<double> every_rank(size_t(topology.world_rank == 0 ? topology.world_size : 0));
+  MPI_Gather(&group_rate, 1, MPI_DOUBLE, every_rank.data(), 1, MPI_DOUBLE, 0, topology.world);
+  std::vector<double> groups;
+  for (size_t r = 0; r < every_rank.size(); r += size_t(topology.group_size)) groups.push_back(every_rank[r]);
+  return groups;
 }
 
 }  // namespace
@@ -222,7 +245,7 @@ int cmd_bench_train(const Args& args) {
 
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  double rate = 0;
+  std::vector<double> group_rates;  // on rank 0
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
@@ -235,7 +258,7 @@ int cmd_bench_train(const Args& args) {
     const BenchRank here{config, *dataset, *reducer, device, topology};
     at::manual_seed(0);
     if (o.warmup > 0) train_images_per_s(o, here, o.warmup);
-    rate = node_images_per_s(timed_images_per_s(o, here), topology);
+    group_rates = group_images_per_s(timed_images_per_s(o, here), topology);
     reducer.reset();
     dist::free_topology(topology);
   } catch (const std::exception& e) {
@@ -244,17 +267,18 @@ int cmd_bench_train(const Args& args) {
   }
   MPI_Finalize();
   if (rank != 0) return 0;
+  const double rate = std::accumulate(group_rates.begin(), group_rates.end(), 0.0);  // the groups' sum
 
   if (o.json_line)
     std::printf(
         R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
         R"("amp": %s, "channels_last": %s, "cuda_graphs": %s, "ranks": %d, "ranks_per_task": %d, "allreduce": "%s", )"
-        R"("images_per_s": %.3f})"
+        R"("images_per_s": %.3f, "group_images_per_s": [%s]})"
         "\n",
         config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
         (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
         o.amp ? "true" : "false", o.channels_last ? "true" : "false", o.cuda_graphs ? "true" : "false", ranks,
-        group, dist::gradient_sync_name(group_options.sync), rate);
+        group, dist::gradient_sync_name(group_options.sync), rate, json_numbers(group_rates).c_str());
   else
     std::printf(
         "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s) in "

@@ -62,6 +62,15 @@ void TaskRunner::abort_group(const grid::Task& task, const std::string& message)
   std::abort();  // MPI_Abort does not return
 }
 
+// After a failure is recorded: a process left unable to train again stops the
+// run (cmd_run.cpp aborts the job). A group decides together, once its leader
+// has written the record (before that an abort could cut the write short).
+void TaskRunner::stop_if_unusable(const std::exception& e, bool whole_group) const {
+  int unusable = dynamic_cast<const ProcessUnusable*>(&e) != nullptr ? 1 : 0;
+  if (whole_group) MPI_Allreduce(MPI_IN_PLACE, &unusable, 1, MPI_INT, MPI_MAX, topology_.failure_comm);
+  if (unusable) throw ProcessUnusable(e.what());
+}
+
 const data::Dataset& TaskRunner::dataset(const json& config) {
   const std::string key = config.dump();
   auto it = open_.find(key);
@@ -311,7 +320,7 @@ dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companion
       resume.clear();  // a retry starts over: the failure belongs to the task, not to where it stopped
     }
     spdlog::error("task {} failed after {}: {}", task.id, format_duration(clock.seconds()), e.what());
-    if (dynamic_cast<const ProcessUnusable*>(&e)) throw;  // recorded; the run stops (cmd_run.cpp)
+    stop_if_unusable(e, topology_.group_size > 1 && !leader_only);
     return dist::Outcome::failed;
   }
 }

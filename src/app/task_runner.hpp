@@ -3,6 +3,7 @@
 // cell or source, import a weight file, or draw an ST state), writes its
 // outputs and then its record (an analysis: its tables). Any failure inside the task becomes the
 // task's failed record; a stop request leaves it pending.
+#include <exception>
 #include <map>
 #include <memory>
 
@@ -48,6 +49,7 @@ class TaskRunner {
   std::shared_ptr<models::Network> source_network(const grid::Task& source);
   const data::Dataset& dataset(const json& config);
   [[noreturn]] void abort_group(const grid::Task& task, const std::string& message) const;
+  void stop_if_unusable(const std::exception& e, bool whole_group) const;
   store::Store& store_;
   const grid::Plan& plan_;
   const dist::Topology& topology_;

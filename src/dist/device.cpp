@@ -73,9 +73,11 @@ void check_one_gpu_per_rank(const Topology& topology, c10::Device device) {
   MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, topology.group_comm);
   std::vector<std::string> addresses;
   for (int r = 0; r < topology.group_size; ++r) addresses.emplace_back(all.data() + r * kWidth);
+  const int first_rank = topology.world_rank - topology.group_rank;  // groups are consecutive ranks
   if (auto shared = ranks_sharing_a_gpu(addresses))
-    throw Error("ranks " + std::to_string(shared->first) + " and " + std::to_string(shared->second) +
-                " of a data-parallel group would share the GPU at PCI address " +
+    throw Error("ranks " + std::to_string(first_rank + shared->first) + " and " +
+                std::to_string(first_rank + shared->second) + " (data-parallel group " +
+                std::to_string(topology.group) + ") would share the GPU at PCI address " +
                 addresses[size_t(shared->first)] +
                 " (NCCL needs a GPU of its own for each rank of a group): give each rank its own GPU, "
                 "lower --ranks-per-task, or --device cpu");

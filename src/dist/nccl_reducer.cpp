@@ -7,6 +7,7 @@
 #include <c10/cuda/CUDAStream.h>
 #include <nccl.h>
 
+#include <exception>
 #include <string>
 
 #include "buckets.hpp"
@@ -74,8 +75,15 @@ class NcclReducer : public GradientReducer {
     check_nccl(ncclCommInitRank(&comm_, size_, id, rank), "ncclCommInitRank");
   }
 
+  // While an exception unwinds (a task that left the process unusable, on its
+  // way to MPI_Abort) collectives may be in flight that never complete:
+  // ncclCommDestroy would wait for them, ncclCommAbort does not.
   ~NcclReducer() override {
-    if (comm_ != nullptr) ncclCommDestroy(comm_);
+    if (comm_ == nullptr) return;
+    if (std::uncaught_exceptions() > 0)
+      ncclCommAbort(comm_);
+    else
+      ncclCommDestroy(comm_);
   }
 
   int size() const override { return size_; }

@@ -99,10 +99,10 @@ void OverlappedAverage::zero_missing(size_t bucket) {
 
 void OverlappedAverage::finish() {
   if (!armed_) throw Error("data-parallel averaging: finish() without begin_step()");
-  armed_ = false;
   for (size_t b = next_bucket_; b < buckets_.size(); ++b) zero_missing(b);
   start_complete_buckets();
   averager_->wait_all();
+  armed_ = false;  // only now: a start or wait that throws leaves the step in flight
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     const at::Tensor mean = segment(i).view(params_[i].sizes());

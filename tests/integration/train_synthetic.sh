@@ -74,8 +74,8 @@ rc=0
   > /dev/null 2> "$WORK/bench.log" || rc=$?
 [ "$rc" = 1 ] && grep -q "dataset 'syn_pcam' has [0-9]* training images, fewer than the 16000" "$WORK/bench.log" ||
   { cat "$WORK/bench.log"; fail "bench train --dataset with too few images: exit $rc"; }
-# Under mpirun: 2 ranks as 2 groups of 1 (the rate is the groups' sum) or one
-# group of 2; a group size that does not divide the ranks is named.
+# Under mpirun: 2 ranks as 2 groups of 1 (a rate for each, the printed rate
+# their sum) or one group of 2; a group size that does not divide the ranks is named.
 for per_task in 1 2; do
   $MPIRUN 2 "$FEATREUSE" bench train --model tiny --configs "$CONFIGS" --size 28 --batch 8 --steps 3 --warmup 0 \
     --threads 1 --ranks-per-task $per_task --json > "$WORK/groups.json" 2> "$WORK/bench.log" ||
@@ -85,7 +85,10 @@ import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 assert len(lines) == 1, lines  # rank 0 alone prints
 r = json.loads(lines[0])
-assert r["ranks"] == 2 and r["ranks_per_task"] == int(sys.argv[2]) and r["images_per_s"] > 0, r
+assert r["ranks"] == 2 and r["ranks_per_task"] == int(sys.argv[2]), r
+groups = r["group_images_per_s"]  # one rate per group, the printed rate their sum
+assert len(groups) == 2 // int(sys.argv[2]) and all(g > 0 for g in groups), r
+assert abs(sum(groups) - r["images_per_s"]) <= 0.002 * len(groups), r
 PY
 done
 rc=0
