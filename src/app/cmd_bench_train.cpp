@@ -16,6 +16,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -168,17 +169,6 @@ double timed_images_per_s(const BenchTrainOptions& o, const BenchRank& r) {
   return double(o.steps * o.batch) / replays;
 }
 
-// "1.000, 2.500": numbers for a JSON list.
-std::string json_numbers(const std::vector<double>& values) {
-  std::string out;
-  for (double v : values) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.3f", v);
-    out += (out.empty() ? "" : ", ") + std::string(text);
-  }
-  return out;
-}
-
 // Each group's rate, by group, on rank 0 of the world (its leader's; groups
 // are consecutive ranks); empty on the other ranks.
 std::vector<double> group_images_per_s(double group_rate, const dist::Topology& topology) {
@@ -269,17 +259,24 @@ int cmd_bench_train(const Args& args) {
   if (rank != 0) return 0;
   const double rate = std::accumulate(group_rates.begin(), group_rates.end(), 0.0);  // the groups' sum
 
-  if (o.json_line)
-    std::printf(
-        R"({"model": "%s", "dataset": "%s", "batch": %lld, "size": %lld, "steps": %lld, "threads": %d, "device": "%s", )"
-        R"("amp": %s, "channels_last": %s, "cuda_graphs": %s, "ranks": %d, "ranks_per_task": %d, "allreduce": "%s", )"
-        R"("images_per_s": %.3f, "group_images_per_s": [%s]})"
-        "\n",
-        config.name.c_str(), o.dataset.empty() ? "random" : o.dataset.c_str(), (long long)o.batch,
-        (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? "true" : "false", o.channels_last ? "true" : "false", o.cuda_graphs ? "true" : "false", ranks,
-        group, dist::gradient_sync_name(group_options.sync), rate, json_numbers(group_rates).c_str());
-  else
+  if (o.json_line) {
+    nlohmann::ordered_json line = {{"model", config.name},
+                                   {"dataset", o.dataset.empty() ? "random" : o.dataset},
+                                   {"batch", o.batch},
+                                   {"size", o.size},
+                                   {"steps", o.steps},
+                                   {"threads", at::get_num_threads()},
+                                   {"device", o.device},
+                                   {"amp", o.amp},
+                                   {"channels_last", o.channels_last},
+                                   {"cuda_graphs", o.cuda_graphs},
+                                   {"ranks", ranks},
+                                   {"ranks_per_task", group},
+                                   {"allreduce", dist::gradient_sync_name(group_options.sync)},
+                                   {"images_per_s", rate},
+                                   {"group_images_per_s", group_rates}};
+    std::printf("%s\n", line.dump().c_str());
+  } else
     std::printf(
         "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s) in "
         "groups of %d: %.1f img/s (%.1f ms/step per group)\n",
