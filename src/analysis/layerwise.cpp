@@ -68,40 +68,60 @@ std::vector<models::Pooling> feature_kinds(const models::Network& net, const std
   return {models::Pooling::patches};
 }
 
-SplitEmbedder::SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes)
-    : net_(net), index_(index), probes_(std::move(probes)) {}
+SplitEmbedder::SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes,
+                             int64_t rows)
+    : net_(net), index_(index), probes_(std::move(probes)), rows_(rows) {}
 
 void SplitEmbedder::declare(std::vector<models::TraceRequest>& requests) const {
   requests.at(index_).outputs.insert(probes_.begin(), probes_.end());
 }
 
 void SplitEmbedder::read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) {
+  const int64_t n = batch.labels.size(0);
+  if (filled_ + n > rows_)
+    throw Error("k-NN embeddings: the sweep gave more than the " + std::to_string(rows_) + " rows expected");
   const auto& outputs = passes.at(index_).outputs;
   for (const auto& probe : probes_) {
     const at::Tensor& raw = outputs.at(probe);
     const int64_t prefix = net_.probe_prefix_tokens(probe);
     for (models::Pooling kind : feature_kinds(net_, probe)) {
-      // Pooled on the network's device; the bank lives in host memory (KnnBank).
-      parts_[{probe, kind}].push_back(models::pool_probe(raw, prefix, kind).to(at::kCPU, at::kFloat));
+      // Pooled on the network's device, copied into the host rows (KnnBank's bank lives there).
+      const at::Tensor pooled = models::pool_probe(raw, prefix, kind).flatten(1);
+      rows_of(out_.features[{probe, kind}], pooled, at::kFloat).copy_(pooled);
       out_.pooled[{probe, kind}] = models::pooled_as(raw.dim(), prefix, kind);
     }
   }
-  labels_.push_back(batch.labels);
+  rows_of(out_.labels, batch.labels, batch.labels.scalar_type()).copy_(batch.labels);
+  filled_ += n;
+}
+
+// This batch's rows of `all`, which is made on the first batch with room for
+// every row: written in place, the split's features take their own size once
+// (no per-batch pieces to join, none interleaved with the passes' memory).
+at::Tensor SplitEmbedder::rows_of(at::Tensor& all, const at::Tensor& batch_values,
+                                  at::ScalarType dtype) const {
+  if (!all.defined()) {
+    std::vector<int64_t> shape = batch_values.sizes().vec();
+    shape[0] = rows_;
+    all = at::empty(shape, at::TensorOptions().dtype(dtype).device(at::kCPU));
+  }
+  return all.narrow(0, filled_, batch_values.size(0));
 }
 
 SplitEmbeddings SplitEmbedder::finish(const std::string& what) {
-  if (labels_.empty()) throw Error("the " + what + " split is empty");
-  out_.labels = at::cat(labels_, 0);
-  for (auto& [key, tensors] : parts_) out_.features[key] = at::cat(tensors, 0).flatten(1);
-  parts_.clear();
-  labels_.clear();
+  if (filled_ == 0) throw Error("the " + what + " split is empty");
+  if (filled_ != rows_)
+    throw Error("k-NN embeddings: the " + what + " split gave " + std::to_string(filled_) +
+                " rows, not the " + std::to_string(rows_) + " expected");
+  filled_ = 0;
   return std::move(out_);
 }
 
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
                             const std::vector<std::string>& probes, int64_t batch_size,
                             const std::vector<int64_t>& subset) {
-  SplitEmbedder embedder(net, 0, probes);
+  const int64_t rows = subset.empty() ? dataset.size(split) : int64_t(subset.size());
+  SplitEmbedder embedder(net, 0, probes, rows);
   sweep({&net}, dataset, split, batch_size, subset, {&embedder});
   return embedder.finish(data::split_name(split));
 }

@@ -33,7 +33,7 @@ at::Tensor pool_probe(const at::Tensor& t, int64_t prefix_tokens, Pooling poolin
   if (prefix_tokens == 0) return t.mean({1});
   const at::Tensor cls = t.select(1, 0);
   const at::Tensor patches = t.narrow(1, prefix_tokens, t.size(1) - prefix_tokens).mean({1});
-  if (pooling == Pooling::cls) return cls;
+  if (pooling == Pooling::cls) return cls.clone(at::MemoryFormat::Contiguous);
   if (pooling == Pooling::patches) return patches;
   return at::cat({cls, patches}, 1);
 }

@@ -30,21 +30,24 @@ struct SplitEmbeddings {
   std::map<std::pair<std::string, models::Pooling>, std::string> pooled;   // what pool_probe did (pooled_as)
 };
 // Collects them batch by batch from a sweep (test_sweep.hpp) in which `net`
-// is network `index`.
+// is network `index` and which gives `rows` images.
 class SplitEmbedder : public SweepReader {
  public:
-  SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes);
+  SplitEmbedder(const models::Network& net, size_t index, std::vector<std::string> probes, int64_t rows);
   void declare(std::vector<models::TraceRequest>& requests) const override;
   void read(const data::Batch& batch, const std::vector<models::TracedPass>& passes) override;
-  // Throws when no batch was read; `what` names the split in the message.
+  // Throws when no batch, or not `rows` images, were read; `what` names the
+  // split in the message.
   SplitEmbeddings finish(const std::string& what);
 
  private:
+  at::Tensor rows_of(at::Tensor& all, const at::Tensor& batch_values, at::ScalarType dtype) const;
+
   const models::Network& net_;
   size_t index_;
   std::vector<std::string> probes_;
-  std::map<std::pair<std::string, models::Pooling>, std::vector<at::Tensor>> parts_;
-  std::vector<at::Tensor> labels_;
+  int64_t rows_;
+  int64_t filled_ = 0;
   SplitEmbeddings out_;
 };
 // `subset`: positions of the split to embed (empty: all).

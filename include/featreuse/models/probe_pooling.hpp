@@ -27,6 +27,10 @@ std::string pooling_name(Pooling pooling);
 // tokens: "raw", "mean", "cls", "patches", "concat" or "as is".
 std::string pooled_as(int64_t dims, int64_t prefix_tokens, Pooling pooling);
 
+// A pooled result never shares memory with part of `activations` (the class
+// token is copied out): kept across batches, a view would keep each batch's
+// whole token sequence alive. "none", and activations of rank < 3, return
+// `activations` itself.
 at::Tensor pool_probe(const at::Tensor& activations, int64_t prefix_tokens, Pooling pooling);
 
 }  // namespace featreuse::models

@@ -346,6 +346,9 @@ TEST(DeiT, ProbePoolingFormsThePapersEmbeddings) {
   EXPECT_TRUE(at::allclose(pool_probe(tokens, prefix, Pooling::concat), at::cat({want_cls, want_patches}, 1),
                            1e-6, 1e-6));
   EXPECT_TRUE(at::equal(pool_probe(tokens, prefix, Pooling::none), tokens));
+  // Kept batch after batch (the k-NN bank), a view would keep every batch's whole sequence.
+  for (Pooling p : {Pooling::cls, Pooling::patches, Pooling::concat})
+    EXPECT_FALSE(pool_probe(tokens, prefix, p).is_alias_of(tokens)) << pooling_name(p);
   for (Pooling p : {Pooling::cls, Pooling::patches, Pooling::concat}) {
     EXPECT_TRUE(at::allclose(pool_probe(embed, 0, p), embed.mean({1}))) << pooling_name(p);
     EXPECT_EQ(pooled_as(3, 0, p), "mean");
