@@ -28,7 +28,7 @@ const std::vector<Command>& commands() {
       {"fid", "Fréchet Inception Distance between two image sets (datasets, .npy, .npz statistics)", cmd_fid},
       {"prepare", "decode a dataset's public files once into a prepared cache (MPI-parallel)", cmd_prepare},
       {"synth", "write a small synthetic copy of a public dataset layout", cmd_synth},
-      {"bench", "throughput benchmarks (bench loader)", cmd_bench},
+      {"bench", "benchmarks: bench loader, bench knn, bench train", cmd_bench},
   };
   return table;
 }
