@@ -249,7 +249,12 @@ dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companion
     store_.write_record(task.id, record);
     store_.sync();
   }
-  spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
+  // A member may read the record before or after its leader wrote it: only the leader knows the attempt.
+  if (writer)
+    spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
+  else
+    spdlog::info("task {} start: {} (rank {} of group {})", task.id, task.key, topology_.group_rank,
+                 topology_.group);
   // Beats until the task's record is written (it is destroyed after that).
   std::optional<Heartbeat> heartbeat;
   if (writer) heartbeat.emplace(store_.path(), task.id);
