@@ -40,10 +40,14 @@ overrides:
 grid:
   model: [tiny]
   dataset: [syn_aptos, syn_isic, syn_chexpert, syn_ddsm, syn_pcam, syn_folder, syn_csv, syn_missing]
+# The layer-wise k-NN on a multi-label set (its bank's labels are N x 14) and a single-label one.
+analyses:
+  knn: {cells: {dataset: [syn_chexpert, syn_isic]}}
 EOF2
 $MPIRUN 2 "$FEATREUSE" run "$WORK/job.yaml" --store "$WORK/s.h5" 2> "$WORK/run.log" ||
   { tail -40 "$WORK/run.log"; fail "training on the synthetic sets failed"; }
-check_py counts "$WORK/s.h5" 7 1 0
+check_py counts "$WORK/s.h5" 9 1 0
+check_py analyses "$WORK/s.h5" 2
 check_py message "$WORK/s.h5" "make it with: featreuse prepare aptos2019 --root $WORK/syn_aptos --out $WORK/never.h5" 1
 "$PY" - "$WORK/s.h5" <<'PY' || fail "metrics"
 import sys
