@@ -83,6 +83,17 @@ echo "uninterrupted run: ${span}s"
 check_py counts "$WORK/reference.h5" "$tasks" 0 0 > /dev/null
 [ "$analyses" = 0 ] || check_py analyses "$WORK/reference.h5" "$analyses" > /dev/null
 
+# The models of the tasks started and not ended in LOG (every rank's), e.g.
+# "deit_micro, resnet_small" (a source without a model axis: "source=vit_0_4").
+models_in_flight() { # LOG
+  local id ended
+  ended=$(sed -n 's/.* task \([0-9a-f]*\) \(done in\|failed after\|interrupted\).*/\1/p' "$1")
+  sed -n -e 's/.* task \([0-9a-f]*\) start: .*model=\([^ ]*\).*/\1 \2/p' -e t \
+    -e 's/.* task \([0-9a-f]*\) start: \([^ ]*\).*/\1 \2/p' "$1" | while read -r id model; do
+    echo "$ended" | grep -qx "$id" || echo "$model"
+  done | sort | paste -sd, | sed 's/,/, /g'
+}
+
 phase_of() { # LOG: what the job was doing when it died, from its last line
   local last started
   last=$(grep -v '^\s*$' "$1" | grep '^\[' | tail -1)
@@ -97,7 +108,7 @@ phase_of() { # LOG: what the job was doing when it died, from its last line
     *"featreuse run "*|*"planned "*|*"store "*"for the job"*) echo "start-up / schema" ;;
     *"tasks: "*"done before"*|*"previous run into"*|*"store: "*"datasets created"*) echo "store creation / start states" ;;
     *" init: "*|*" start: "*|*"opened dataset "*) echo "task start (record write, data, init)" ;;
-    *"train "*|*"val "*) echo "training / validation / state save" ;;
+    *"train "*|*"val "*) echo "training / validation / state save ($(models_in_flight "$1"))" ;;
     *" done in "*|*" failed after "*) echo "task end (outputs, record write)" ;;
     *"finished in"*|*"tasks finished"*|*"stop requested"*) echo "summary / final barrier" ;;
     *) echo "other: ${last:0:80}" ;;
