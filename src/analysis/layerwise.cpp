@@ -31,6 +31,11 @@ std::map<std::string, double> metrics_of(const at::Tensor& scores, const at::Ten
   return train::classification_metrics(input);
 }
 
+// The images a sweep of `split` restricted to `subset` (empty: all) gives.
+int64_t swept_rows(const data::Dataset& dataset, data::Split split, const std::vector<int64_t>& subset) {
+  return subset.empty() ? dataset.size(split) : int64_t(subset.size());
+}
+
 // Groups of consecutive probes whose training-split features fit the budget
 // (sizes from one probed batch).
 std::vector<std::vector<std::string>> probe_groups(models::Network& net, const data::Dataset& dataset,
@@ -120,8 +125,7 @@ SplitEmbeddings SplitEmbedder::finish(const std::string& what) {
 SplitEmbeddings embed_split(models::Network& net, const data::Dataset& dataset, data::Split split,
                             const std::vector<std::string>& probes, int64_t batch_size,
                             const std::vector<int64_t>& subset) {
-  const int64_t rows = subset.empty() ? dataset.size(split) : int64_t(subset.size());
-  SplitEmbedder embedder(net, 0, probes, rows);
+  SplitEmbedder embedder(net, 0, probes, swept_rows(dataset, split, subset));
   sweep({&net}, dataset, split, batch_size, subset, {&embedder});
   return embedder.finish(data::split_name(split));
 }
@@ -133,8 +137,7 @@ std::vector<ProbeResult> knn_of_queries(models::Network& net, const data::Datase
                                         const std::vector<int64_t>& bank_subset) {
   models::checked_probes(net, probes);
   const int64_t classes = dataset.info().num_classes;
-  const int64_t bank_rows =
-      bank_subset.empty() ? dataset.size(data::Split::train) : int64_t(bank_subset.size());
+  const int64_t bank_rows = swept_rows(dataset, data::Split::train, bank_subset);
   std::vector<ProbeResult> out;
   const auto groups = probe_groups(net, dataset, probes, max_bank_bytes, bank_rows);
   ProgressLog progress("k-NN", (long long)probes.size(), "probes");  // embedding the bank dominates

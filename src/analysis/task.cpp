@@ -74,12 +74,6 @@ int64_t tested(const json& options, const std::array<int64_t, 3>& sizes) {
   return wanted > 0 ? std::min(wanted, sizes[2]) : sizes[2];
 }
 
-// How many test images a sweep with these options gives.
-int64_t tested(const json& options, const data::Dataset& dataset) {
-  return tested(options, {dataset.size(data::Split::train), dataset.size(data::Split::val),
-                          dataset.size(data::Split::test)});
-}
-
 // `checkpoint`'s pass over the test images these options read, in their batches.
 std::pair<std::string, double> test_pass(const std::string& checkpoint, const json& options,
                                          const std::array<int64_t, 3>& sizes) {
@@ -166,7 +160,7 @@ Entry knn_entry() {
   e.sweep_part = [](const json& o, const AnalysisInputs& in) {
     SweepPart part;
     auto queries = std::make_unique<SplitEmbedder>(*in.best_net, kBestNet, in.best_net->probe_points(),
-                                                   tested(o, *in.dataset));
+                                                   tested(o, in.dataset->info().split_sizes));
     part.finish = [o, &in, embedder = queries.get()] {
       KnnOptions options;
       options.k = o["k"];
