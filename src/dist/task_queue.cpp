@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -81,7 +82,9 @@ void TaskQueue::serve() {
         done_cost += plan_->tasks[t].cost;
         const double elapsed = clock.seconds();
         const double rate = elapsed > 0 ? done_cost / elapsed : 0;
-        const double eta = rate > 0 ? (total_cost - done_cost) / rate : -1;
+        // Sums of costs added and taken away: the last task may leave -1e-12 behind.
+        const double left = std::max(0.0, total_cost - done_cost);
+        const double eta = rate > 0 ? left / rate : -1;
         spdlog::info(
             "job: {}/{} tasks finished ({} done, {} failed, {} running, {} skipped as done before) "
             "{:.2f} tasks/min ETA {}",

@@ -12,6 +12,9 @@ $MPIRUN 2 "$FEATREUSE" run "$JOBS/tiny.yaml" --store "$WORK/a.h5" --strict 2> "$
   { tail -30 "$WORK/run.log"; fail "2-rank run failed"; }
 grep -q "\[r1 g1\] task .* done" "$WORK/run.log" || fail "rank 1 did no task"
 grep -q "\[r0 g0\] task .* done" "$WORK/run.log" || fail "rank 0 did no task"
+# The last progress line: nothing left, so nothing to wait for (not "ETA ?").
+grep "job: 5/5 tasks finished" "$WORK/run.log" | grep -q "ETA 0.0s" ||
+  { grep "job: " "$WORK/run.log"; fail "the job's last progress line does not say ETA 0.0s"; }
 # OpenBLAS (install-deps.sh makes it libtorch's BLAS) holds to each rank's threads, not every core.
 grep -Eq "run .*: 2 ranks in 2 groups of 1, ([0-9]+) threads per rank, OpenBLAS \1( \([^)]*kernels[^)]*\))?," "$WORK/run.log" ||
   { grep "threads per rank" "$WORK/run.log"; fail "OpenBLAS's threads are not the rank's"; }
