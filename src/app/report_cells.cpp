@@ -179,13 +179,14 @@ std::optional<Section> convergence_section(const store::StudyReader& reader, con
   s.name = "convergence";
   s.description =
       "convergence: training steps until the validation target first reaches 95% and 99% of its final value, "
-      "mean ± std over seeds";
+      "mean ± std over seeds; n: the cells counted (not those whose final validation target is not above 0)";
   s.columns = text_columns(g.columns);
   s.columns.insert(s.columns.end(), {summary_column("to 95%", 0), summary_column("to 99%", 0),
-                                     summary_column("last step", 0)});
+                                     summary_column("last step", 0), integer_column("n")});
   for (const auto& [key, stats] : groups) {
     auto row = values(key);
-    row.insert(row.end(), {stats[0].summary(), stats[1].summary(), stats[2].summary()});
+    row.insert(row.end(),
+               {stats[0].summary(), stats[1].summary(), stats[2].summary(), int64_t(stats[0].values.size())});
     s.add_row(row);
   }
   return s;
