@@ -10,6 +10,7 @@
 # so), the most telling first: the program's build, the GPU step, a study,
 # CUDA graphs, pre-emption and resume on the GPU, analyses GPU against CPU,
 # NCCL groups, the benchmark (STEPS timed steps per run, default 50), the
+# paper's architectures with every analysis (scripts/rehearse_paper.sh), the
 # unit tests (which CI also runs, on CPUs). For a lent
 # machine with minutes of device time: docs/gpu.md, "The GPU check".
 set -uo pipefail
@@ -107,6 +108,13 @@ if [ "$gpus" -ge 2 ]; then
 fi
 step benchmark bash "$root/benchmarks/train_gpu.sh" "$featreuse" &&
   tee -a "$out/summary.txt" < "$out/benchmark.txt"
+# The paper's four architectures at 224 px through training and every analysis on the GPU
+# (synthetic data; scripts/rehearse_paper.sh), then report and figures where Python can draw them.
+# Its store (2.3 GB) stays beside the build; its log, report and figures come to OUT.
+step rehearsal env RANKS="$gpus" FEATREUSE="$featreuse" PYTHON=python3 \
+  bash "$root/scripts/rehearse_paper.sh" "$build/rehearsal" --device cuda
+grep "rehearsal:" "$out/rehearsal.txt" 2> /dev/null | tee -a "$out/summary.txt"
+mkdir -p "$out/rehearsal" && cp -r "$build/rehearsal"/{run.log,report.txt,figures} "$out/rehearsal/" 2> /dev/null
 step build_tests cmake --build "$build" -j "$(nproc)" &&
   step unit_tests ctest --test-dir "$build" -L unit -j 8 --output-on-failure
 say "outputs in $out"
