@@ -129,8 +129,9 @@ void print_order(const grid::Plan& plan, const std::optional<StoreComparison>& s
 
 // What preparing a store for the job allocates, per task kind: the number to
 // check against a quota or a file system before submitting.
-void print_store_size(const grid::Plan& plan, DatasetDescriptions& datasets, const std::string& store_path) {
-  const store::StudySchema schema = make_schema(plan, "", datasets, DatasetSizes::expected);
+void print_store_size(const grid::Plan& plan, DatasetDescriptions& datasets, PlanningNetworks& networks,
+                      const std::string& store_path) {
+  const store::StudySchema schema = make_schema(plan, "", datasets, networks, DatasetSizes::expected);
   const store::StoreSize size = store::allocated_size(schema);
   std::string parts;
   for (const auto& [kind, bytes] : size.bytes_by_kind)
@@ -168,7 +169,8 @@ int cmd_plan(const Args& args) {
                      std::to_string(ranks));
 
   DatasetDescriptions datasets;
-  const grid::Plan plan = plan_job(job, datasets, grid::Catalog::MissingWeights::note);
+  PlanningNetworks networks;
+  const grid::Plan plan = plan_job(job, datasets, networks, grid::Catalog::MissingWeights::note);
   std::printf(
       "job %s: %zu tasks (%lld grid points; %lld filtered, %lld with a source of another model, "
       "%lld duplicates; %lld analyses of cells they do not apply to)\n\n",
@@ -178,7 +180,7 @@ int cmd_plan(const Args& args) {
   const auto stored = compare(plan, store_path);
   print_tasks(plan, stored, datasets);
   print_order(plan, stored, ranks, per_task);
-  print_store_size(plan, datasets, store_path);
+  print_store_size(plan, datasets, networks, store_path);
   return 0;
 }
 

@@ -220,12 +220,13 @@ int run(const RunOptions& opt) {
   // Rank 0 reads the job; everyone gets the same plan.
   std::string job_text;
   DatasetDescriptions datasets;
+  PlanningNetworks networks;
   const grid::Plan plan = grid::plan_from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
     std::ifstream in(opt.job);
     std::stringstream buffer;
     buffer << in.rdbuf();
     job_text = buffer.str();
-    return grid::plan_to_json(plan_job(opt.job, datasets)).dump();
+    return grid::plan_to_json(plan_job(opt.job, datasets, networks)).dump();
   })));
 
   // The schema before the store: a job whose store would not fit is refused
@@ -236,7 +237,8 @@ int run(const RunOptions& opt) {
         Stopwatch clock;
         store::refuse_if_held(opt.store);  // before the schema, which takes seconds for paper jobs
         check_writable_store(opt.store);
-        auto s = make_schema(plan, job_text, datasets);
+        auto s = make_schema(plan, job_text, datasets, networks);
+        networks.clear();  // planning is over: their memory goes back before training
         growth = store::run_growth(s);
         check_free_space(opt.store, store::allocated_size(s), growth);
         spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),

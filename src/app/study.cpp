@@ -48,7 +48,7 @@ data::DatasetInfo DatasetDescriptions::for_costs(const json& dataset_config) {
   return info;
 }
 
-grid::Catalog make_catalog(DatasetDescriptions& datasets) {
+grid::Catalog make_catalog(DatasetDescriptions& datasets, PlanningNetworks& networks) {
   grid::Catalog catalog;
   for (const auto& s : init::schemes())
     catalog.init_schemes.push_back({s.name, s.needs_source, s.params, s.needs_st_state});
@@ -71,12 +71,13 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
     catalog.analyses.push_back(std::move(scheme));
   }
   auto probe_counts = std::make_shared<std::map<std::string, int64_t>>();
-  catalog.estimate_analysis_cost = [&datasets, probe_counts](const json& config, const json& cell) {
+  catalog.estimate_analysis_cost = [&datasets, &networks, probe_counts](const json& config,
+                                                                        const json& cell) {
     const data::DatasetInfo info = datasets.for_costs(cell["dataset"]);
     const std::string model_key = cell["model"].dump();
     if (!probe_counts->count(model_key))
       (*probe_counts)[model_key] =
-          int64_t(build_network(cell["model"], info.num_classes, info.channels, info.image_size, 0)
+          int64_t(networks.get(cell["model"], info.num_classes, info.channels, info.image_size)
                       ->probe_points()
                       .size());
     const double gflops = cell["model"].value("gflops", 1.0);
@@ -96,9 +97,9 @@ grid::Catalog make_catalog(DatasetDescriptions& datasets) {
   return catalog;
 }
 
-grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets,
+grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets, PlanningNetworks& networks,
                     grid::Catalog::MissingWeights missing_weights) {
-  grid::Catalog catalog = make_catalog(datasets);
+  grid::Catalog catalog = make_catalog(datasets, networks);
   catalog.missing_weights = missing_weights;
   return grid::expand(grid::load_job(job_file), catalog);
 }
@@ -126,7 +127,8 @@ std::shared_ptr<models::Network> build_import_network(const json& config) {
 }
 
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
-                               DatasetDescriptions& datasets, DatasetSizes sizes) {
+                               DatasetDescriptions& datasets, PlanningNetworks& networks,
+                               DatasetSizes sizes) {
   auto dataset_info = [&](const json& config) {
     return sizes == DatasetSizes::prepared ? datasets.get(config) : datasets.for_costs(config);
   };
@@ -136,13 +138,12 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   std::map<std::string, std::string> layout_of_model;  // model+head key -> layout id
   std::map<std::string, const store::CellSchema*> by_id;
   at::NoGradGuard no_grad;
-  auto layout_for = [&](const json& model, int64_t classes, int64_t channels, int64_t image_size,
-                        const std::function<std::shared_ptr<models::Network>()>& build) {
+  auto layout_for = [&](const json& model, int64_t classes, int64_t channels, int64_t image_size) {
     const std::string key = model.dump() + "|" + std::to_string(classes) + "|" + std::to_string(channels) +
                             "|" + std::to_string(image_size);
     auto it = layout_of_model.find(key);
     if (it == layout_of_model.end()) {
-      store::Layout layout = train::layout_of(*build());
+      store::Layout layout = train::layout_of(*networks.get(model, classes, channels, image_size));
       bool known = false;
       for (const auto& l : schema.layouts) known = known || l.id == layout.id;
       if (!known) schema.layouts.push_back(layout);
@@ -152,17 +153,15 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   };
   std::map<std::string, const grid::Task*> task_by_id;
   for (const auto& task : plan.tasks) task_by_id[task.id] = &task;
-  // Tables by analysis, options and architecture; one network per architecture.
+  // Tables by analysis, options and architecture.
   std::map<std::string, std::vector<store::ResultTable>> tables_of;
-  std::map<std::string, std::shared_ptr<models::Network>> network_of;
   auto analysis_tables = [&](const grid::Task& task, const grid::Task& cell, const data::DatasetInfo& info) {
     const std::string arch = cell.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
                              std::to_string(info.channels) + "|" + std::to_string(info.image_size);
     const std::string key = task.config["analysis"].dump() + task.config["options"].dump() + arch;
     auto it = tables_of.find(key);
     if (it == tables_of.end()) {
-      auto& net = network_of[arch];
-      if (!net) net = build_network(cell.config, info);
+      const auto net = networks.get(cell.config["model"], info.num_classes, info.channels, info.image_size);
       const at::Tensor example = at::zeros({1, info.channels, info.image_size, info.image_size});
       it = tables_of
                .emplace(key,
@@ -185,8 +184,7 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
         // Weights only: a checkpoint, no curves or predictions.
         cell.num_classes = kImportClasses;
         cell.layout = layout_for(task.config["model"], kImportClasses, 3,
-                                 task.config["model"].value("image_size", int64_t(224)),
-                                 [&] { return build_import_network(task.config); });
+                                 task.config["model"].value("image_size", int64_t(224)));
         schema.cells.push_back(std::move(cell));
         by_id[task.id] = &schema.cells.back();
         continue;
@@ -225,9 +223,10 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
       cell.test_count = info.size(data::Split::test);
       cell.num_classes = info.num_classes;
       cell.multi_label = info.labels == data::LabelKind::multi;
-      auto build = [&] { return build_network(task.config, info); };
-      cell.layout = layout_for(task.config["model"], info.num_classes, info.channels, info.image_size, build);
-      cell.initial_shared = shared_initial.entries(task, cell, by_id, build);
+      cell.layout = layout_for(task.config["model"], info.num_classes, info.channels, info.image_size);
+      cell.initial_shared = shared_initial.entries(task, cell, by_id, [&] {
+        return networks.get(task.config["model"], info.num_classes, info.channels, info.image_size);
+      });
     } catch (const std::exception& e) {
       cell.setup_error = e.what();
     }

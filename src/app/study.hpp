@@ -12,6 +12,7 @@
 #include "featreuse/grid/plan.hpp"
 #include "featreuse/models/network.hpp"
 #include "featreuse/store/schema.hpp"
+#include "planning_networks.hpp"
 
 namespace featreuse::app {
 
@@ -30,11 +31,11 @@ class DatasetDescriptions {
 };
 
 // The catalog grid needs, backed by the registries.
-grid::Catalog make_catalog(DatasetDescriptions& datasets);
+grid::Catalog make_catalog(DatasetDescriptions& datasets, PlanningNetworks& networks);
 
 // Loads and expands a job file; `missing_weights` says whether a source's
 // absent weight file stops it (run) or is noted in the plan (plan).
-grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets,
+grid::Plan plan_job(const std::string& job_file, DatasetDescriptions& datasets, PlanningNetworks& networks,
                     grid::Catalog::MissingWeights missing_weights = grid::Catalog::MissingWeights::refuse);
 
 // Builds a network (its random init seeded from `seed`).
@@ -54,6 +55,7 @@ enum class DatasetSizes { prepared, expected };
 
 // The store schema of every task of `plan`.
 store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_text,
-                               DatasetDescriptions& datasets, DatasetSizes sizes = DatasetSizes::prepared);
+                               DatasetDescriptions& datasets, PlanningNetworks& networks,
+                               DatasetSizes sizes = DatasetSizes::prepared);
 
 }  // namespace featreuse::app
