@@ -4,10 +4,14 @@
 
 namespace featreuse::app {
 
+std::string network_key(const json& model, int64_t num_classes, int64_t in_channels, int64_t image_size) {
+  return model.dump() + "|" + std::to_string(num_classes) + "|" + std::to_string(in_channels) + "|" +
+         std::to_string(image_size);
+}
+
 std::shared_ptr<models::Network> PlanningNetworks::get(const json& model, int64_t num_classes,
                                                        int64_t in_channels, int64_t image_size) {
-  const std::string key = model.dump() + "|" + std::to_string(num_classes) + "|" +
-                          std::to_string(in_channels) + "|" + std::to_string(image_size);
+  const std::string key = network_key(model, num_classes, in_channels, image_size);
   for (auto it = kept_.begin(); it != kept_.end(); ++it)
     if (it->first == key) {
       auto found = std::move(*it);

@@ -15,6 +15,9 @@
 
 namespace featreuse::app {
 
+// What tells one planned network from another: the model config, head and input.
+std::string network_key(const json& model, int64_t num_classes, int64_t in_channels, int64_t image_size);
+
 class PlanningNetworks {
  public:
   // The network of `model` with that head and input; its weights (seed 0's

@@ -47,14 +47,8 @@ const std::vector<init::EntryOrigin>& SharedInitial::origins(const grid::Task& t
   auto it = origins_.find(key);
   if (it != origins_.end()) return it->second;
   // Origins follow from the model's names and module types, not its head or
-  // input size: one network per model serves every init (jobs list a model's
-  // tasks together, so keeping the last one is enough).
-  const std::string model = task.config["model"].dump();
-  if (model != network_model_) {
-    network_ = build();
-    network_model_ = model;
-  }
-  return origins_.emplace(key, init::copied_entries(*network_, task.config["init"])).first->second;
+  // input size; `build` gives a network of the model (the planner keeps it).
+  return origins_.emplace(key, init::copied_entries(*build(), task.config["init"])).first->second;
 }
 
 std::vector<store::SharedEntry> SharedInitial::entries(

@@ -36,8 +36,6 @@ class SharedInitial {
 
   const store::StudySchema& schema_;
   std::map<std::string, std::vector<init::EntryOrigin>> origins_;  // by model and init without task ids
-  std::shared_ptr<models::Network> network_;                       // of the last model built
-  std::string network_model_;
 };
 
 }  // namespace featreuse::app

@@ -139,8 +139,7 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   std::map<std::string, const store::CellSchema*> by_id;
   at::NoGradGuard no_grad;
   auto layout_for = [&](const json& model, int64_t classes, int64_t channels, int64_t image_size) {
-    const std::string key = model.dump() + "|" + std::to_string(classes) + "|" + std::to_string(channels) +
-                            "|" + std::to_string(image_size);
+    const std::string key = network_key(model, classes, channels, image_size);
     auto it = layout_of_model.find(key);
     if (it == layout_of_model.end()) {
       store::Layout layout = train::layout_of(*networks.get(model, classes, channels, image_size));
@@ -156,8 +155,8 @@ store::StudySchema make_schema(const grid::Plan& plan, const std::string& job_te
   // Tables by analysis, options and architecture.
   std::map<std::string, std::vector<store::ResultTable>> tables_of;
   auto analysis_tables = [&](const grid::Task& task, const grid::Task& cell, const data::DatasetInfo& info) {
-    const std::string arch = cell.config["model"].dump() + "|" + std::to_string(info.num_classes) + "|" +
-                             std::to_string(info.channels) + "|" + std::to_string(info.image_size);
+    const std::string arch =
+        network_key(cell.config["model"], info.num_classes, info.channels, info.image_size);
     const std::string key = task.config["analysis"].dump() + task.config["options"].dump() + arch;
     auto it = tables_of.find(key);
     if (it == tables_of.end()) {
