@@ -1,5 +1,6 @@
 #include "planning_networks.hpp"
 
+#include "featreuse/models/initial_draws.hpp"
 #include "study.hpp"
 
 namespace featreuse::app {
@@ -20,6 +21,7 @@ std::shared_ptr<models::Network> PlanningNetworks::get(const json& model, int64_
       return kept_.back().second;
     }
   if (kept_.size() == kKept) kept_.pop_front();
+  models::StructureOnlyBuild structure_only;
   kept_.emplace_back(key, build_network(model, num_classes, in_channels, image_size, 0));
   return kept_.back().second;
 }

@@ -1,9 +1,9 @@
 #pragma once
 // The networks a job's planning reads: probe points, checkpoint layouts,
 // analysis tables and where an init's entries come from, all of which follow
-// from a network's structure. Building a network initialises its weights
-// (about a second for each of the paper's models), so while a job is planned
-// each model, head and input is built once, not once per question.
+// from a network's structure. So while a job is planned each model, head and
+// input is built once, not once per question, and without its families' weight
+// draws (models::StructureOnlyBuild), most of a build's time.
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -20,8 +20,8 @@ std::string network_key(const json& model, int64_t num_classes, int64_t in_chann
 
 class PlanningNetworks {
  public:
-  // The network of `model` with that head and input; its weights (seed 0's
-  // init) are never read.
+  // The network of `model` with that head and input; its weights are
+  // LibTorch's constructor defaults, never read.
   std::shared_ptr<models::Network> get(const json& model, int64_t num_classes, int64_t in_channels,
                                        int64_t image_size);
   // Planning is over: the networks' memory goes back before training.

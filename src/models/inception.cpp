@@ -19,6 +19,7 @@
 #include "featreuse/models/families.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/stepwise.hpp"
+#include "featreuse/models/vit_layers.hpp"
 
 namespace featreuse::models {
 
@@ -177,15 +178,6 @@ struct InceptionE : Mixed {
   }
 };
 
-// Truncated normal as torch.nn.init.trunc_normal_ draws it: inverse-CDF of a
-// uniform in [cdf(a), cdf(b)], then clamped to [a, b] (bounds are absolute).
-void trunc_normal(at::Tensor t, double std, double a, double b) {
-  torch::NoGradGuard no_grad;
-  auto cdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
-  const double l = cdf(a / std), u = cdf(b / std);
-  t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * std::sqrt(2.0)).clamp_(a, b);
-}
-
 class Inception3 : public StepwiseNetwork {
  public:
   Inception3(int64_t num_classes, int64_t in_channels, double width, double dropout, const std::string& init,
@@ -274,9 +266,9 @@ class Inception3 : public StepwiseNetwork {
     const double bound = paper ? 0.2 : 2.0;
     for (auto& m : modules(/*include_self=*/false)) {
       if (auto* conv = m->as<nn::Conv2d>()) {
-        trunc_normal(conv->weight, 0.1, -bound, bound);
+        trunc_normal_(conv->weight, 0.0, 0.1, -bound, bound);
       } else if (auto* lin = m->as<nn::Linear>()) {
-        if (!paper) trunc_normal(lin->weight, 0.1, -bound, bound);
+        if (!paper) trunc_normal_(lin->weight, 0.0, 0.1, -bound, bound);
       } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
         nn::init::ones_(bn->weight);
         nn::init::zeros_(bn->bias);

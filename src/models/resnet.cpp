@@ -14,6 +14,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/families.hpp"
+#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/options.hpp"
 #include "featreuse/models/stepwise.hpp"
 
@@ -142,6 +143,7 @@ class ResNet : public StepwiseNetwork {
   // torchvision's _resnet init: conv kaiming_normal(fan_out, relu), BN 1/0;
   // the Linear keeps PyTorch's default, which nn::Linear already applied.
   void init_weights() {
+    if (!draws_initial_weights()) return;
     for (auto& m : modules(/*include_self=*/false)) {
       if (auto* c = m->as<nn::Conv2d>()) {
         nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);

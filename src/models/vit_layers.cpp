@@ -8,6 +8,7 @@
 
 #include "featreuse/core/error.hpp"
 #include "featreuse/models/inference_layer_norm.hpp"
+#include "featreuse/models/initial_draws.hpp"
 
 namespace featreuse::models {
 
@@ -17,6 +18,7 @@ double norm_cdf(double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; }
 
 void trunc_normal_(at::Tensor t, double mean, double std, double a, double b) {
   if (!(std > 0.0) || !(a < b)) throw Error("trunc_normal_: needs std > 0 and a < b");
+  if (!draws_initial_weights()) return;
   at::NoGradGuard no_grad;
   const double l = norm_cdf((a - mean) / std);
   const double u = norm_cdf((b - mean) / std);

@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the transformer families (DeiT, Swin): timm's truncated
-// normal, stochastic depth, the two-layer MLP and the ViT weight init.
+// normal (InceptionV3's init draws it too), stochastic depth, the two-layer
+// MLP and the ViT weight init.
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -14,6 +15,7 @@ namespace featreuse::models {
 // timm's trunc_normal_: fills `t` in place with N(mean, std^2) truncated to
 // [a, b] (absolute bounds), by inverse-CDF sampling (uniform, then erfinv)
 // from torch's default generator, so torch::manual_seed makes it repeatable.
+// Draws nothing inside a StructureOnlyBuild (initial_draws.hpp).
 void trunc_normal_(at::Tensor t, double mean, double std, double a = -2.0, double b = 2.0);
 
 // Stochastic depth (timm's drop_path, scale_by_keep): in training, zeroes

@@ -1,12 +1,14 @@
 // Every registered architecture, as timm's tests walk list_models(): the
 // head, the first conv, the probe points and the WT-ST block map agree with
-// the network's own state_dict, for RGB and single-channel inputs.
+// the network's own state_dict, for RGB and single-channel inputs; a
+// structure-only build (what planning builds) has the same structure.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
+#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/network.hpp"
 #include "featreuse/models/registry.hpp"
 #include "model_helpers.hpp"
@@ -79,5 +81,66 @@ TEST_P(EveryModel, HeadFirstConvProbesAndBlockMapMatchItsStateDict) {
   }
 }
 
+// Planning reads layouts, probe points and block maps from networks built
+// without their weight draws: they must be the drawn network's.
+TEST_P(EveryModel, StructureOnlyBuildHasTheDrawnBuildsEntriesProbesAndBlockMap) {
+  const std::string arch = GetParam();
+  const int64_t side = registry().info(arch).default_image_size;
+  auto drawn = model_test::make(arch, {}, 7, 3, side);
+  std::shared_ptr<Network> structure;
+  {
+    StructureOnlyBuild structure_only;
+    structure = model_test::make(arch, {}, 7, 3, side);
+  }
+  const auto expected = state_entries(*drawn);
+  const auto got = state_entries(*structure);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].name, expected[i].name);
+    EXPECT_EQ(got[i].is_buffer, expected[i].is_buffer) << got[i].name;
+    EXPECT_EQ(got[i].tensor.sizes(), expected[i].tensor.sizes()) << got[i].name;
+    EXPECT_EQ(got[i].tensor.scalar_type(), expected[i].tensor.scalar_type()) << got[i].name;
+  }
+  EXPECT_EQ(structure->probe_points(), drawn->probe_points());
+  const auto blocks = structure->block_map(), drawn_blocks = drawn->block_map();
+  ASSERT_EQ(blocks.size(), drawn_blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    EXPECT_EQ(blocks[i].index, drawn_blocks[i].index);
+    EXPECT_EQ(blocks[i].modules, drawn_blocks[i].modules);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Registered, EveryModel, ::testing::ValuesIn(registry().names()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(StructureOnlyBuild, NestsAndRestoresTheDraws) {
+  EXPECT_TRUE(draws_initial_weights());
+  {
+    StructureOnlyBuild outer;
+    EXPECT_FALSE(draws_initial_weights());
+    {
+      StructureOnlyBuild inner;
+      EXPECT_FALSE(draws_initial_weights());
+    }
+    EXPECT_FALSE(draws_initial_weights());
+  }
+  EXPECT_TRUE(draws_initial_weights());
+}
+
+TEST(StructureOnlyBuild, SkipsTheFamilysDrawsAndLeavesLaterBuildsAsBefore) {
+  const std::string arch = "deit_tiny_patch16_224";
+  at::manual_seed(3);
+  auto drawn = by_name(*model_test::make(arch, {}, 5));
+  std::map<std::string, at::Tensor> skipped;
+  {
+    StructureOnlyBuild structure_only;
+    at::manual_seed(3);
+    skipped = by_name(*model_test::make(arch, {}, 5));
+  }
+  at::manual_seed(3);
+  auto again = by_name(*model_test::make(arch, {}, 5));
+  // timm's trunc_normal(std 0.02) when drawn; LibTorch's zeros when not.
+  EXPECT_GT(drawn.at("pos_embed").std().item<double>(), 0.015);
+  EXPECT_TRUE(skipped.at("pos_embed").eq(0).all().item<bool>());
+  for (const auto& [name, tensor] : drawn) EXPECT_TRUE(tensor.equal(again.at(name))) << name;
+}
