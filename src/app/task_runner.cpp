@@ -15,6 +15,7 @@
 #include "featreuse/core/stop.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
+#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/train/checkpoint.hpp"
@@ -139,6 +140,9 @@ TaskRunner::PreparedAnalysis TaskRunner::prepare_analysis(const grid::Task& cell
   PreparedAnalysis p;
   const data::Dataset& data = dataset(cell.config["dataset"]);
   auto network = [&] {
+    // Every entry is then loaded from a checkpoint (strictly: keep_head, no
+    // entry missing), so the families' weight draws would never be read.
+    models::StructureOnlyBuild filled_from_checkpoint;
     std::shared_ptr<models::Network> net = build_network(cell.config, data.info());
     net->to(device_);
     return net;
