@@ -26,6 +26,7 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/grid/plan.hpp"
+#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/probe_pooling.hpp"
 #include "featreuse/models/weights.hpp"
@@ -119,7 +120,11 @@ LoadedModel from_store(const store::StoreReader& reader, const store::StoredCell
   const json config = json::parse(task.config);
   if (!config.contains("model") || !config.contains("dataset"))
     throw Error("task " + task.id + " is not a trained model (kind " + grid::task_kind_name(task.kind) + ")");
-  auto net = build_network(config, data::describe_dataset(config["dataset"]));
+  std::shared_ptr<models::Network> net;
+  {
+    models::StructureOnlyBuild filled_from_checkpoint;  // every entry is loaded below
+    net = build_network(config, data::describe_dataset(config["dataset"]));
+  }
   models::LoadOptions load;
   load.keep_head = true;
   load.source = reader.path() + " " + task.id;
@@ -135,84 +140,75 @@ h5::Handle make_dataset(hid_t file, const std::string& path, int64_t n, const at
   return h5::create_dataset(file, path, H5T_IEEE_F32LE, dims);
 }
 
-}  // namespace
-
-int cmd_features(const Args& args) {
-  po::options_description opts(
-      "featreuse features (--model NAME --weights W | --store S.h5 --cell ID) (--input X.npy | --data D) "
-      "--probes P... --out F.h5");
+struct FeaturesOptions {
   std::string model, weights_path, input, data_name, split = "test", out, configs, pool = "none",
                                                      device = "auto";
   std::string store_path, cell_id, which = "best";
   std::vector<std::string> probes;
   int64_t batch_size = 16, num_classes = 0;
   int threads = 0;
-  opts.add_options()("help,h", "show this help")("model", po::value(&model),
+  bool stored() const { return !store_path.empty(); }
+};
+
+po::options_description features_options(FeaturesOptions& o) {
+  po::options_description opts(
+      "featreuse features (--model NAME --weights W | --store S.h5 --cell ID) (--input X.npy | --data D) "
+      "--probes P... --out F.h5");
+  opts.add_options()("help,h", "show this help")("model", po::value(&o.model),
                                                  "model config or architecture name")(
-      "weights", po::value(&weights_path), "weights (.safetensors from `weights import`, or .pth)")(
-      "store", po::value(&store_path), "or a study store: with --cell, a trained task's network and weights")(
-      "cell", po::value(&cell_id), "with --store: the task id")(
-      "which", po::value(&which), "with --store: best (default) or initial weights")(
-      "input", po::value(&input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
-      "data", po::value(&data_name),
+      "weights", po::value(&o.weights_path), "weights (.safetensors from `weights import`, or .pth)")(
+      "store", po::value(&o.store_path),
+      "or a study store: with --cell, a trained task's network and weights")("cell", po::value(&o.cell_id),
+                                                                             "with --store: the task id")(
+      "which", po::value(&o.which), "with --store: best (default) or initial weights")(
+      "input", po::value(&o.input), ".npy float array [N, C, H, W] (or [N, H, W] for 1 channel), normalised")(
+      "data", po::value(&o.data_name),
       "or a dataset: its config name (configs/datasets/) or .yaml file; with --store, the cell's own by "
-      "default")("split", po::value(&split), "with --data: train, val or test (default test)")(
-      "probes", po::value(&probes)->multitoken(), "probe points (module paths), or 'all'; none: logits only")(
-      "out", po::value(&out), "output .h5")(
-      "pool", po::value(&pool),
+      "default")("split", po::value(&o.split), "with --data: train, val or test (default test)")(
+      "probes", po::value(&o.probes)->multitoken(),
+      "probe points (module paths), or 'all'; none: logits only")("out", po::value(&o.out), "output .h5")(
+      "pool", po::value(&o.pool),
       "none (raw activations), or the paper's k-NN embeddings: cls (class token), patches (mean of the patch "
       "tokens) or concat (both); CNN maps and tokens without a class token give their mean for any of them")(
-      "batch-size", po::value(&batch_size), "images per forward (default 16)")(
-      "num-classes", po::value(&num_classes), "head size when the weights have no head")(
-      "threads", po::value(&threads), "torch threads (default: all cores)")(
-      "device", po::value(&device), "auto (a GPU when one is visible; the default), cpu or cuda")(
-      "configs", po::value(&configs), "configs folder");
-  const po::variables_map vm =
-      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
-  const bool stored = !store_path.empty();
-  if (!vm.count("help")) {
-    if (stored && (!model.empty() || !weights_path.empty()))
-      throw UsageError("give --store and --cell, or --model and --weights, not both");
-    if (!input.empty() && !data_name.empty()) throw UsageError("give --input or --data, not both");
-    if (!stored && input.empty() && data_name.empty())
-      throw UsageError("missing --input or --data (see featreuse features --help)");
-  }
-  const std::vector<Required> required =
-      stored ? std::vector<Required>{{"--cell", !cell_id.empty()}, {"--out", !out.empty()}}
-             : std::vector<Required>{{"--model (or --store)", !model.empty()},
-                                     {"--weights", !weights_path.empty()},
-                                     {"--out", !out.empty()}};
-  if (auto code = help_or_missing(vm, opts, "features", required)) return *code;
-  const models::Pooling pooling = models::parse_pooling(pool);
-  if (batch_size < 1) throw UsageError("features: --batch-size must be positive");
-  const c10::Device on = single_process_device("features", device);
-  set_compute_threads(threads);
+      "batch-size", po::value(&o.batch_size), "images per forward (default 16)")(
+      "num-classes", po::value(&o.num_classes), "head size when the weights have no head")(
+      "threads", po::value(&o.threads), "torch threads (default: all cores)")(
+      "device", po::value(&o.device), "auto (a GPU when one is visible; the default), cpu or cuda")(
+      "configs", po::value(&o.configs), "configs folder");
+  return opts;
+}
 
-  std::optional<store::StoreReader> reader;
-  std::optional<store::StoredCell> task;
-  if (stored) {
-    reader.emplace(store_path);
-    task = find_task(*reader, cell_id);
-  }
-  Images images = !input.empty() ? from_npy(input)
-                  : !data_name.empty()
-                      ? from_dataset(data_name, split, configs_dir_or_default(configs), batch_size)
-                      : from_dataset_config(json::parse(task->config)["dataset"], "of task " + task->id,
-                                            split, batch_size);
-  const int64_t n = images.n, channels = images.channels;
-  const LoadedModel loaded =
-      stored ? from_store(*reader, *task, parse_checkpoint_kind(which))
-             : from_weight_file(model, weights_path, configs_dir_or_default(configs), num_classes, channels);
-  const auto& net = loaded.net;
+// One network source (a weight file or a stored task) and one image source.
+void check_sources(const FeaturesOptions& o) {
+  if (o.stored() && (!o.model.empty() || !o.weights_path.empty()))
+    throw UsageError("give --store and --cell, or --model and --weights, not both");
+  if (!o.input.empty() && !o.data_name.empty()) throw UsageError("give --input or --data, not both");
+  if (!o.stored() && o.input.empty() && o.data_name.empty())
+    throw UsageError("missing --input or --data (see featreuse features --help)");
+}
 
-  if (probes.size() == 1 && probes[0] == "all") probes = net->probe_points();
-  models::checked_probes(*net, probes);
+std::vector<Required> required_options(const FeaturesOptions& o) {
+  if (o.stored()) return {{"--cell", !o.cell_id.empty()}, {"--out", !o.out.empty()}};
+  return {{"--model (or --store)", !o.model.empty()},
+          {"--weights", !o.weights_path.empty()},
+          {"--out", !o.out.empty()}};
+}
 
-  net->to(on);
-  net->eval();
+// The images asked for: an .npy array, a dataset's split, or the stored task's own dataset.
+Images images_of(const FeaturesOptions& o, const std::optional<store::StoredCell>& task) {
+  if (!o.input.empty()) return from_npy(o.input);
+  if (!o.data_name.empty())
+    return from_dataset(o.data_name, o.split, configs_dir_or_default(o.configs), o.batch_size);
+  return from_dataset_config(json::parse(task->config)["dataset"], "of task " + task->id, o.split,
+                             o.batch_size);
+}
+
+// Runs `net` over the images batch by batch, writing /logits, /probes/<p>
+// (pooled as asked) and /labels into `file`; returns the number of classes.
+int64_t write_activations(h5::Handle& file, models::Network& net, Images& images,
+                          const std::vector<std::string>& probes, models::Pooling pooling, int64_t batch_size,
+                          c10::Device on) {
   at::NoGradGuard no_grad;
-  h5::quiet_errors();
-  h5::Handle file = h5::create_serial(out);
   h5::create_group(file, "probes");
   h5::Handle logits_ds, labels_ds;
   std::map<std::string, h5::Handle> probe_ds;
@@ -220,11 +216,11 @@ int cmd_features(const Args& args) {
   at::Tensor batch, labels;
   for (int64_t first = 0; images.next(batch_size, batch, labels); first += batch.size(0)) {
     const int64_t count = batch.size(0);
-    auto result = net->forward_probed(batch.to(on), probes);
+    auto result = net.forward_probed(batch.to(on), probes);
     auto write = [&](h5::Handle& ds, const std::string& path, at::Tensor t, const std::string& pooled) {
       t = t.to(at::kCPU, at::kFloat).contiguous();
       if (!ds.valid()) {
-        ds = make_dataset(file, path, n, t);
+        ds = make_dataset(file, path, images.n, t);
         if (!pooled.empty()) h5::set_attribute(ds, "pooled", pooled);
       }
       h5::write_rows(ds, H5T_NATIVE_FLOAT, static_cast<hsize_t>(first), static_cast<hsize_t>(count),
@@ -234,13 +230,18 @@ int cmd_features(const Args& args) {
     write(logits_ds, "logits", result.logits, "");
     for (const auto& p : probes) {
       const at::Tensor& raw = result.probes.at(p);
-      const int64_t prefix = net->probe_prefix_tokens(p);
+      const int64_t prefix = net.probe_prefix_tokens(p);
       write(probe_ds[p], "probes/" + p, models::pool_probe(raw, prefix, pooling),
             models::pooled_as(raw.dim(), prefix, pooling));
     }
     if (labels.defined()) write(labels_ds, "labels", labels, "");
   }
-  // Probe names in request order, as a fixed-length string dataset.
+  return classes;
+}
+
+// Probe names in request order (a fixed-length string dataset) and what made the file.
+void write_description(h5::Handle& file, const std::vector<std::string>& probes, const LoadedModel& loaded,
+                       const Images& images, const std::string& pool, c10::Device on) {
   size_t width = 1;
   for (const auto& p : probes) width = std::max(width, p.size());
   std::vector<char> names(std::max<size_t>(probes.size(), 1) * width, '\0');
@@ -254,9 +255,48 @@ int cmd_features(const Args& args) {
   h5::set_attribute(file, "input", images.description);
   h5::set_attribute(file, "pool", pool);
   h5::set_attribute(file, "device", on.str());
+}
+
+}  // namespace
+
+int cmd_features(const Args& args) {
+  FeaturesOptions o;
+  const po::options_description opts = features_options(o);
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), opts, {}, "features");
+  if (!vm.count("help")) check_sources(o);
+  if (auto code = help_or_missing(vm, opts, "features", required_options(o))) return *code;
+  const models::Pooling pooling = models::parse_pooling(o.pool);
+  if (o.batch_size < 1) throw UsageError("features: --batch-size must be positive");
+  const c10::Device on = single_process_device("features", o.device);
+  set_compute_threads(o.threads);
+
+  std::optional<store::StoreReader> reader;
+  std::optional<store::StoredCell> task;
+  if (o.stored()) {
+    reader.emplace(o.store_path);
+    task = find_task(*reader, o.cell_id);
+  }
+  Images images = images_of(o, task);
+  const LoadedModel loaded =
+      o.stored() ? from_store(*reader, *task, parse_checkpoint_kind(o.which))
+                 : from_weight_file(o.model, o.weights_path, configs_dir_or_default(o.configs), o.num_classes,
+                                    images.channels);
+  models::Network& net = *loaded.net;
+  std::vector<std::string> probes = o.probes;
+  if (probes.size() == 1 && probes[0] == "all") probes = net.probe_points();
+  models::checked_probes(net, probes);
+
+  net.to(on);
+  net.eval();
+  h5::quiet_errors();
+  h5::Handle file = h5::create_serial(o.out);
+  const int64_t classes = write_activations(file, net, images, probes, pooling, o.batch_size, on);
+  write_description(file, probes, loaded, images, o.pool, on);
   h5::flush(file);
-  std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n", static_cast<long long>(n),
-              static_cast<long long>(classes), probes.size(), static_cast<long long>(n), out.c_str());
+  std::printf("wrote logits [%lld, %lld] and %zu probes for %lld images to %s\n",
+              static_cast<long long>(images.n), static_cast<long long>(classes), probes.size(),
+              static_cast<long long>(images.n), o.out.c_str());
   return 0;
 }
 

@@ -196,7 +196,8 @@ std::string slurm_context() {
   return std::string(", Slurm job ") + job + " (restart " + (restarts ? restarts : "0") + ")";
 }
 
-int run(const RunOptions& opt) {
+// This rank's topology, device, threads and stop handlers; rank 0 says how the run is laid out.
+dist::Topology set_up_rank(const RunOptions& opt, c10::Device& device) {
   int world_rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   log::set_tag(world_rank, -1);
@@ -207,7 +208,7 @@ int run(const RunOptions& opt) {
     throw CollectiveError(e);
   }
   log::set_tag(topology.world_rank, topology.group);
-  const c10::Device device = pick_device(topology, opt.device);
+  device = pick_device(topology, opt.device);
   const int threads = opt.threads > 0 ? opt.threads : threads_per_rank(topology.world);
   set_compute_threads(threads);
   stop::install_handlers();
@@ -216,37 +217,45 @@ int run(const RunOptions& opt) {
         "featreuse run {}: {} ranks in {} groups of {}, {} threads per rank{}, training on {}, store {}{}",
         opt.job, topology.world_size, topology.group_count, topology.group_size, threads, blas_threads_note(),
         device.str(), opt.store, slurm_context());
+  return topology;
+}
 
-  // Rank 0 reads the job; everyone gets the same plan.
-  std::string job_text;
-  DatasetDescriptions datasets;
-  PlanningNetworks networks;
-  const grid::Plan plan = grid::plan_from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
+// What rank 0 plans from the job file; every rank gets the same plan, even if
+// the files differ between nodes. Rank 0 also keeps the job's text.
+grid::Plan agreed_plan(const RunOptions& opt, std::string& job_text, DatasetDescriptions& datasets,
+                       PlanningNetworks& networks) {
+  return grid::plan_from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
     std::ifstream in(opt.job);
     std::stringstream buffer;
     buffer << in.rdbuf();
     job_text = buffer.str();
     return grid::plan_to_json(plan_job(opt.job, datasets, networks)).dump();
   })));
+}
 
-  // The schema before the store: a job whose store would not fit is refused
-  // before any file is created.
-  uint64_t growth = 0;  // rank 0: what this run appends to the store file
-  const store::StudySchema schema =
-      store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
-        Stopwatch clock;
-        store::refuse_if_held(opt.store);  // before the schema, which takes seconds for paper jobs
-        check_writable_store(opt.store);
-        auto s = make_schema(plan, job_text, datasets, networks);
-        networks.clear();  // planning is over: their memory goes back before training
-        growth = store::run_growth(s);
-        check_free_space(opt.store, store::allocated_size(s), growth);
-        spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
-                     format_duration(clock.seconds()));
-        return s.to_json().dump();
-      })));
-  // Rank 0 holds the store's lock until the run ends; a second run is refused here.
-  std::optional<store::RunLock> lock;
+// The store's schema, before the store: a job whose store would not fit, or
+// whose store another run holds, is refused before any file is created.
+// Rank 0 learns what this run appends to the store file (`growth`).
+store::StudySchema agreed_schema(const RunOptions& opt, const grid::Plan& plan, const std::string& job_text,
+                                 DatasetDescriptions& datasets, PlanningNetworks& networks,
+                                 uint64_t& growth) {
+  return store::StudySchema::from_json(json::parse(decided_by_rank0(MPI_COMM_WORLD, [&] {
+    Stopwatch clock;
+    store::refuse_if_held(opt.store);  // before the schema, which takes seconds for paper jobs
+    check_writable_store(opt.store);
+    auto s = make_schema(plan, job_text, datasets, networks);
+    networks.clear();  // planning is over: their memory goes back before training
+    growth = store::run_growth(s);
+    check_free_space(opt.store, store::allocated_size(s), growth);
+    spdlog::info("planned {} tasks, {} checkpoint layouts in {}", plan.tasks.size(), s.layouts.size(),
+                 format_duration(clock.seconds()));
+    return s.to_json().dump();
+  })));
+}
+
+// Rank 0 takes the store's lock, held until the run ends (a second run is
+// refused here), and checks an existing file under it.
+void lock_store(const RunOptions& opt, uint64_t growth, std::optional<store::RunLock>& lock) {
   decided_by_rank0(MPI_COMM_WORLD, [&] {
     lock.emplace(opt.store);
     // Under the lock, so that no run is writing it: an existing file must be a
@@ -262,51 +271,80 @@ int run(const RunOptions& opt) {
           opt.store, lock->previous_holder());
     return std::string();
   });
+}
+
+// Every rank opens the store; rank 0 refuses a store whose cells another job
+// (or this job file before a change) made.
+std::unique_ptr<store::Store> open_store_for(const RunOptions& opt, const grid::Plan& plan) {
   std::unique_ptr<store::Store> opened;
   try {
     opened = std::make_unique<store::Store>(opt.store, MPI_COMM_WORLD);
   } catch (const Error& e) {  // opening is collective: every rank sees the same file
     throw CollectiveError(e);
   }
-  store::Store& store = *opened;
   decided_by_rank0(MPI_COMM_WORLD, [&] {
-    const std::string problem = check_against_store(plan, store.cells());
+    const std::string problem = check_against_store(plan, opened->cells());
     if (!problem.empty()) throw UserError(problem);  // the job file changed, or another store was meant
     return std::string();
   });
+  return opened;
+}
+
+// This group takes tasks from the coordinator until none can run or a stop
+// is requested; returns once every group has stopped.
+void run_tasks(TaskRunner& runner, const dist::Topology& topology, grid::Scheduler* scheduler,
+               const grid::Plan& plan) {
+  dist::TaskQueue queue(topology, scheduler, &plan);
+  std::optional<size_t> previous;
+  dist::Outcome outcome = dist::Outcome::none;
+  while (auto assigned = queue.next(previous, outcome, !stop::requested())) {
+    outcome = runner.run(assigned->task, assigned->companions);
+    previous = assigned->task;
+  }
+  if (stop::requested())
+    spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());
+}  // the queue joins the coordinator once every group has stopped
+
+// Rank 0: tasks that cannot run because a task they depend on failed are
+// recorded failed, saying which.
+void fail_blocked(const grid::Plan& plan, const grid::Scheduler& scheduler, store::Store& store) {
+  for (size_t i : scheduler.blocked()) {
+    const auto& t = plan.tasks[i];
+    store::CellRecord r = store.read_record(t.id);
+    r.status = grid::TaskState::failed;
+    r.message = "not run: a task it depends on (" + join(t.deps) + ") failed";
+    store.write_record(t.id, r);
+  }
+  store.sync();
+}
+
+int run(const RunOptions& opt) {
+  c10::Device device(c10::kCPU);
+  dist::Topology topology = set_up_rank(opt, device);
+  const bool rank0 = topology.world_rank == 0;
+
+  std::string job_text;
+  DatasetDescriptions datasets;
+  PlanningNetworks networks;
+  const grid::Plan plan = agreed_plan(opt, job_text, datasets, networks);
+  uint64_t growth = 0;
+  const store::StudySchema schema = agreed_schema(opt, plan, job_text, datasets, networks, growth);
+  std::optional<store::RunLock> lock;
+  lock_store(opt, growth, lock);
+  const std::unique_ptr<store::Store> opened = open_store_for(opt, plan);
+  store::Store& store = *opened;
   store.prepare(schema);
 
   // Start states from the store's records (rank 0 owns the scheduler).
   std::unique_ptr<grid::Scheduler> scheduler;
-  if (world_rank == 0) scheduler = std::make_unique<grid::Scheduler>(plan, start_states(plan, store, opt));
-
+  if (rank0) scheduler = std::make_unique<grid::Scheduler>(plan, start_states(plan, store, opt));
   Stopwatch clock;
   auto reducer = dist::make_reducer(topology.group_comm, device, opt.reducer);
-  if (world_rank == 0 && topology.group_size > 1)
+  if (rank0 && topology.group_size > 1)
     spdlog::info("groups average gradients over {}", reducer->description());
   TaskRunner runner(store, plan, topology, *reducer, device);
-  std::vector<size_t> blocked;
-  {
-    dist::TaskQueue queue(topology, scheduler.get(), &plan);
-    std::optional<size_t> previous;
-    dist::Outcome outcome = dist::Outcome::none;
-    while (auto assigned = queue.next(previous, outcome, !stop::requested())) {
-      outcome = runner.run(assigned->task, assigned->companions);
-      previous = assigned->task;
-    }
-    if (stop::requested())
-      spdlog::warn("stop requested (signal {}): this group takes no more tasks", stop::signal_number());
-  }  // joins the coordinator once every group has stopped
-  if (world_rank == 0) {
-    for (size_t i : scheduler->blocked()) {
-      const auto& t = plan.tasks[i];
-      store::CellRecord r = store.read_record(t.id);
-      r.status = grid::TaskState::failed;
-      r.message = "not run: a task it depends on (" + join(t.deps) + ") failed";
-      store.write_record(t.id, r);
-    }
-    store.sync();
-  }
+  run_tasks(runner, topology, scheduler.get(), plan);
+  if (rank0) fail_blocked(plan, *scheduler, store);
   dist::barrier_sleeping(MPI_COMM_WORLD);
 
   // Rank 0 counts; every rank exits with the same code, so mpirun and srun
