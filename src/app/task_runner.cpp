@@ -235,13 +235,15 @@ train::TrainResult TaskRunner::train(const grid::Task& task, train::ResumeSlot* 
   return train::train_cell(in, data, *net, reducer_);
 }
 
-dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companions) {
-  const grid::Task& task = plan_.tasks[index];
-  const bool writer = topology_.leader();
-  // Only training is data-parallel: the group's other ranks would repeat an
-  // import, ST draw or analysis on the same cores for nothing.
-  const bool leader_only = !grid::is_training(task.kind);
-  if (leader_only && !writer) return dist::Outcome::done;  // the leader reports the outcome
+// The leader writes the record and syncs it; a group's other ranks write nothing.
+void TaskRunner::save_record(const grid::Task& task, const store::CellRecord& record) {
+  if (!topology_.leader()) return;
+  store_.write_record(task.id, record);
+  store_.sync();
+}
+
+// The task's record says running, one attempt more, on this host, from now.
+store::CellRecord TaskRunner::mark_running(const grid::Task& task) {
   store::CellRecord record = store_.read_record(task.id);
   record.status = grid::TaskState::running;
   record.attempts += 1;
@@ -249,16 +251,90 @@ dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companion
   record.start_time = unix_time();
   record.end_time = record.wall_s = store::kNaN;
   record.message.clear();
-  if (writer) {
-    store_.write_record(task.id, record);
-    store_.sync();
-  }
+  save_record(task, record);
   // A member may read the record before or after its leader wrote it: only the leader knows the attempt.
-  if (writer)
+  if (topology_.leader())
     spdlog::info("task {} start: {} (attempt {})", task.id, task.key, record.attempts);
   else
     spdlog::info("task {} start: {} (rank {} of group {})", task.id, task.key, topology_.group_rank,
                  topology_.group);
+  return record;
+}
+
+// The task's work, by its kind.
+train::TrainResult TaskRunner::perform(const grid::Task& task, const std::vector<size_t>& companions,
+                                       train::ResumeSlot* resume, Heartbeat* heartbeat) {
+  switch (task.kind) {
+    case grid::TaskKind::import:
+      return import_weights(task);
+    case grid::TaskKind::st:
+      return draw_st(task);
+    case grid::TaskKind::analysis:
+      return analyse(task, companions);
+    case grid::TaskKind::source:
+    case grid::TaskKind::cell:
+      return train(task, resume, heartbeat);
+  }
+  throw Error("task " + task.id + ": a kind this build cannot run");
+}
+
+// Outputs first, synced, then the record that says done: a crash between
+// them leaves a running record, which the next run redoes.
+void TaskRunner::record_done(const grid::Task& task, train::TrainResult& result,
+                             const store::CellRecord& started, double seconds) {
+  if (topology_.leader()) {
+    if (task.kind == grid::TaskKind::analysis)
+      store_.write_analysis(task.id, result.outputs.tables);
+    else
+      store_.write_outputs(task.id, result.outputs);
+    store_.sync();
+  }
+  result.record.status = grid::TaskState::done;
+  result.record.attempts = started.attempts;
+  result.record.host = started.host;
+  result.record.start_time = started.start_time;
+  result.record.end_time = unix_time();
+  result.record.wall_s = seconds;
+  save_record(task, result.record);
+  if (grid::is_training(task.kind))
+    spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
+                 format_duration(seconds), result.record.target_metric, result.record.target,
+                 result.record.best_val, result.record.best_iteration, result.record.images_per_s);
+  else
+    spdlog::info("task {} done in {}: {}", task.id, format_duration(seconds), result.record.message);
+}
+
+// A stop request: pending, and not an attempt of its own (the next run
+// continues the task from its saved state).
+void TaskRunner::record_interrupted(const grid::Task& task, store::CellRecord record, double seconds) {
+  record.status = grid::TaskState::pending;
+  record.attempts -= 1;
+  record.end_time = unix_time();
+  record.wall_s = seconds;
+  record.message = "interrupted by signal " + std::to_string(stop::signal_number()) + " after " +
+                   format_duration(seconds) + "; rerun to continue from its saved state";
+  save_record(task, record);
+  spdlog::warn("task {} interrupted: left pending", task.id);
+}
+
+void TaskRunner::record_failed(const grid::Task& task, store::CellRecord record, const std::string& message,
+                               double seconds) {
+  record.status = grid::TaskState::failed;
+  record.end_time = unix_time();
+  record.wall_s = seconds;
+  record.message = message;
+  save_record(task, record);
+  spdlog::error("task {} failed after {}: {}", task.id, format_duration(seconds), message);
+}
+
+dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companions) {
+  const grid::Task& task = plan_.tasks[index];
+  const bool writer = topology_.leader();
+  // Only training is data-parallel: the group's other ranks would repeat an
+  // import, ST draw or analysis on the same cores for nothing.
+  const bool leader_only = !grid::is_training(task.kind);
+  if (leader_only && !writer) return dist::Outcome::done;  // the leader reports the outcome
+  const store::CellRecord started = mark_running(task);
   // Beats until the task's record is written (it is destroyed after that).
   std::optional<Heartbeat> heartbeat;
   if (writer) heartbeat.emplace(store_.path(), task.id);
@@ -268,68 +344,24 @@ dist::Outcome TaskRunner::run(size_t index, const std::vector<size_t>& companion
   Stopwatch clock;
   try {
     train::TrainResult result =
-        task.kind == grid::TaskKind::import ? import_weights(task)
-        : task.kind == grid::TaskKind::st   ? draw_st(task)
-        : task.kind == grid::TaskKind::analysis
-            ? analyse(task, companions)
-            : train(task, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume,
-                    heartbeat ? &*heartbeat : nullptr);
-    if (writer) {
-      if (task.kind == grid::TaskKind::analysis)
-        store_.write_analysis(task.id, result.outputs.tables);
-      else
-        store_.write_outputs(task.id, result.outputs);
-      store_.sync();  // data on disk before the record says done
-    }
-    result.record.status = grid::TaskState::done;
-    result.record.attempts = record.attempts;
-    result.record.host = record.host;
-    result.record.start_time = record.start_time;
-    result.record.end_time = unix_time();
-    result.record.wall_s = clock.seconds();
-    if (writer) {
-      store_.write_record(task.id, result.record);
-      store_.sync();
-      resume.clear();  // the task is done: its saved training state is no longer needed
-    }
-    if (grid::is_training(task.kind))
-      spdlog::info("task {} done in {}: test {} {:.4f}, best val {:.4f} at step {}, {:.1f} img/s", task.id,
-                   format_duration(clock.seconds()), result.record.target_metric, result.record.target,
-                   result.record.best_val, result.record.best_iteration, result.record.images_per_s);
-    else
-      spdlog::info("task {} done in {}: {}", task.id, format_duration(clock.seconds()),
-                   result.record.message);
+        perform(task, companions, writer ? static_cast<train::ResumeSlot*>(&resume) : &group_member_resume,
+                heartbeat ? &*heartbeat : nullptr);
+    record_done(task, result, started, clock.seconds());
+    if (writer) resume.clear();  // the task is done: its saved training state is no longer needed
     return dist::Outcome::done;
   } catch (const store::StoreNotSynced&) {
     throw;  // the disk, not the task: the run stops (cmd_run.cpp), the record still says running
   } catch (const Interrupted&) {
-    record.status = grid::TaskState::pending;
-    record.attempts -= 1;  // not an attempt of its own: the next run continues it from its saved state
-    record.end_time = unix_time();
-    record.wall_s = clock.seconds();
-    record.message = "interrupted by signal " + std::to_string(stop::signal_number()) + " after " +
-                     format_duration(clock.seconds()) + "; rerun to continue from its saved state";
-    if (writer) {
-      store_.write_record(task.id, record);
-      store_.sync();
-    }
-    spdlog::warn("task {} interrupted: left pending", task.id);
+    record_interrupted(task, started, clock.seconds());
     return dist::Outcome::interrupted;
   } catch (const std::exception& e) {
-    if (topology_.group_size > 1 && !leader_only &&
-        !dist::all_arrive_within(topology_.failure_comm, kGroupFailureWait_s))
+    const bool whole_group = topology_.group_size > 1 && !leader_only;
+    if (whole_group && !dist::all_arrive_within(topology_.failure_comm, kGroupFailureWait_s))
       abort_group(task, e.what());
-    record.status = grid::TaskState::failed;
-    record.end_time = unix_time();
-    record.wall_s = clock.seconds();
-    record.message = e.what();
-    if (writer) {
-      store_.write_record(task.id, record);
-      store_.sync();
+    record_failed(task, started, e.what(), clock.seconds());
+    if (writer)
       resume.clear();  // a retry starts over: the failure belongs to the task, not to where it stopped
-    }
-    spdlog::error("task {} failed after {}: {}", task.id, format_duration(clock.seconds()), e.what());
-    stop_if_unusable(e, topology_.group_size > 1 && !leader_only);
+    stop_if_unusable(e, whole_group);
     return dist::Outcome::failed;
   }
 }

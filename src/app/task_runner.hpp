@@ -30,6 +30,15 @@ class TaskRunner {
   dist::Outcome run(size_t task_index, const std::vector<size_t>& companions = {});
 
  private:
+  void save_record(const grid::Task& task, const store::CellRecord& record);
+  store::CellRecord mark_running(const grid::Task& task);
+  train::TrainResult perform(const grid::Task& task, const std::vector<size_t>& companions,
+                             train::ResumeSlot* resume, Heartbeat* heartbeat);
+  void record_done(const grid::Task& task, train::TrainResult& result, const store::CellRecord& started,
+                   double seconds);
+  void record_interrupted(const grid::Task& task, store::CellRecord record, double seconds);
+  void record_failed(const grid::Task& task, store::CellRecord record, const std::string& message,
+                     double seconds);
   // `heartbeat` (the writer's; null elsewhere) hears of every training step.
   train::TrainResult train(const grid::Task& task, train::ResumeSlot* resume, Heartbeat* heartbeat);
   train::TrainResult import_weights(const grid::Task& task);
