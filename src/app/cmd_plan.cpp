@@ -4,6 +4,7 @@
 // store: what each task is there (done, pending, failed, new, or refused
 // because the job changes its config) and the time each would take at the
 // speed the store's done tasks ran at. Touches nothing.
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -70,8 +71,7 @@ void print_missing_weights(const grid::Plan& plan) {
       "file's bytes\n\n");
 }
 
-void print_tasks(const grid::Plan& plan, const std::optional<StoreComparison>& stored,
-                 DatasetDescriptions& datasets) {
+void print_tasks(const grid::Plan& plan, const std::optional<StoreComparison>& stored) {
   std::printf("%4s  %-12s  %-8s  %-13s  %10s", "#", "id", "kind", "depends on", "est. cost");
   if (stored) std::printf("  %-8s  %9s", "state", "est. time");
   std::printf("  %s\n", "axes");
@@ -83,13 +83,30 @@ void print_tasks(const grid::Plan& plan, const std::optional<StoreComparison>& s
       std::printf("  %-8s  %9s", stored_state_name(stored->states[i]),
                   duration_or_dash(stored->seconds[i]).c_str());
     std::printf("  %s\n", t.key.c_str());
-    // A task whose data cannot be found is not an error for the plan, but say so.
-    if (t.config.contains("dataset")) try {
-        datasets.get(t.config["dataset"]);
-      } catch (const std::exception& e) {
-        std::printf("      ! %s\n", e.what());
-      }
   }
+}
+
+// Datasets whose prepared cache cannot be found are not an error for the plan
+// (costs come from the configs' split_sizes), but say so once each, with how
+// many tasks wait for it: a paper job has hundreds of tasks per dataset.
+void print_missing_datasets(const grid::Plan& plan, DatasetDescriptions& datasets) {
+  std::vector<std::pair<std::string, size_t>> missing;  // message, tasks; in the plan's order
+  for (const auto& t : plan.tasks) {
+    if (!t.config.contains("dataset")) continue;
+    try {
+      datasets.get(t.config["dataset"]);
+    } catch (const std::exception& e) {
+      auto it =
+          std::find_if(missing.begin(), missing.end(), [&](const auto& m) { return m.first == e.what(); });
+      if (it == missing.end()) it = missing.insert(missing.end(), {e.what(), 0});
+      it->second += 1;
+    }
+  }
+  if (missing.empty()) return;
+  std::printf("missing datasets (run fails the tasks that use them until they exist):\n");
+  for (const auto& [message, tasks] : missing)
+    std::printf("  ! %s (%zu task%s)\n", message.c_str(), tasks, tasks == 1 ? "" : "s");
+  std::printf("\n");
 }
 
 // The order `groups` groups would take the tasks, and the makespan in cost
@@ -177,8 +194,9 @@ int cmd_plan(const Args& args) {
       plan.job_name.c_str(), plan.tasks.size(), (long long)plan.grid_points, (long long)plan.filtered,
       (long long)plan.source_mismatch, (long long)plan.duplicates, (long long)plan.analyses_skipped);
   print_missing_weights(plan);
+  print_missing_datasets(plan, datasets);
   const auto stored = compare(plan, store_path);
-  print_tasks(plan, stored, datasets);
+  print_tasks(plan, stored);
   print_order(plan, stored, ranks, per_task);
   print_store_size(plan, datasets, networks, store_path);
   return 0;

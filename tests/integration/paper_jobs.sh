@@ -111,8 +111,8 @@ done
 
 # 2. A copy of the job files with stand-in weight files (plan identifies a weight file by its
 #    bytes; it does not read the tensors) and no dataset at all: plan exits 0, lists the
-#    expected tasks and says, for each dataset, which prepared cache is missing, where, and the
-#    `featreuse prepare` command that makes it.
+#    expected tasks and says once for each dataset which prepared cache is missing, where, the
+#    `featreuse prepare` command that makes it and how many tasks use it.
 TREE=$WORK/tree
 mkdir -p "$TREE/jobs/paper/weights" "$WORK/data"
 cp -r "$SOURCE_DIR/configs" "$TREE/configs"
@@ -138,6 +138,8 @@ for job in "$TREE"/jobs/paper/*.yaml; do
     cache=$(sed -n 's/^cache: *\([^ #]*\).*/\1/p' "$TREE/configs/datasets/$dataset.yaml")
     grep -qF "! dataset '$dataset': prepared cache '$WORK/data/$cache' does not exist; make it with: featreuse prepare $dataset" \
       "$WORK/out.txt" || fail "$name: no message about the missing cache of $dataset"
+    said=$(grep -c "! dataset '$dataset': prepared cache .* ([0-9]* tasks\?)$" "$WORK/out.txt")
+    [ "$said" = 1 ] || fail "$name: the missing cache of $dataset said $said times (once, with its task count)"
   done
   echo "$name: $header"
 done
