@@ -109,6 +109,20 @@ void print_missing_datasets(const grid::Plan& plan, DatasetDescriptions& dataset
   std::printf("\n");
 }
 
+// Task numbers in their order, each run of consecutive numbers as "first-last"
+// (a paper job's group takes hundreds of tasks, most of them in runs).
+std::string with_ranges(const std::vector<size_t>& order) {
+  std::string out;
+  for (size_t i = 0; i < order.size();) {
+    size_t last = i;
+    while (last + 1 < order.size() && order[last + 1] == order[last] + 1) ++last;
+    out += (out.empty() ? "" : " ") + std::to_string(order[i]);
+    if (last > i) out += (last == i + 1 ? " " : "-") + std::to_string(order[last]);
+    i = last + 1;
+  }
+  return out;
+}
+
 // The order `groups` groups would take the tasks, and the makespan in cost
 // units; with a store's speeds also in time, done tasks taking none.
 void print_order(const grid::Plan& plan, const std::optional<StoreComparison>& stored, int ranks,
@@ -118,14 +132,14 @@ void print_order(const grid::Plan& plan, const std::optional<StoreComparison>& s
   std::printf(
       "\norder with %d rank%s in %d group%s of %d (longest remaining path first; cost units: GFLOP):\n",
       ranks, ranks == 1 ? "" : "s", groups, groups == 1 ? "" : "s", per_task);
-  std::map<int, std::string> per_group;
+  std::map<int, std::vector<size_t>> per_group;
   double makespan = 0, total = 0;
   for (const auto& s : slots) {
-    per_group[s.group] += (per_group[s.group].empty() ? "" : " ") + std::to_string(s.task);
+    per_group[s.group].push_back(s.task);
     makespan = std::max(makespan, s.end);
   }
   for (const auto& t : plan.tasks) total += t.cost;
-  for (const auto& [g, list] : per_group) std::printf("  group %d: %s\n", g, list.c_str());
+  for (const auto& [g, order] : per_group) std::printf("  group %d: %s\n", g, with_ranges(order).c_str());
   std::printf("\ntotal estimated cost %.3g; estimated makespan %.3g (%.0f%% of total per group)\n", total,
               makespan, total > 0 ? 100.0 * makespan / total : 0.0);
   if (!stored) return;

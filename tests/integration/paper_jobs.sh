@@ -130,6 +130,10 @@ for job in "$TREE"/jobs/paper/*.yaml; do
   grep -qF "$want" <<< "$header" || fail "$name: expected '$want', plan printed: $header"
   listed=$(grep -cE '^ *[0-9]+  [0-9a-f]{12}  ' "$WORK/out.txt")
   [ "$listed" = "$tasks" ] || fail "$name: $listed task rows listed, expected $tasks"
+  # The schedule's order takes every task once (runs of consecutive tasks written first-last).
+  sed -n 's/^  group [0-9]*: //p' "$WORK/out.txt" | tr ' ' '\n' |
+    awk -F- 'NF == 2 {for (i = $1; i <= $2; i++) print i; next} {print}' | sort -n > "$WORK/ordered.txt"
+  seq 0 $((tasks - 1)) | cmp -s - "$WORK/ordered.txt" || fail "$name: the order does not take each of the $tasks tasks once"
   total=$(sed -n 's/^total estimated cost \([0-9.e+]*\); estimated makespan.*/\1/p' "$WORK/out.txt")
   [ -n "$total" ] || fail "$name: no total cost"
   # Every paper dataset config gives its split sizes: costs are known before the caches exist.
