@@ -179,11 +179,8 @@ std::vector<double> group_images_per_s(double group_rate, const dist::Topology& 
   return groups;
 }
 
-}  // namespace
-
-int cmd_bench_train(const Args& args) {
+po::options_description bench_train_options(BenchTrainOptions& o) {
   po::options_description options("featreuse bench train --model M [options]");
-  BenchTrainOptions o;
   options.add_options()("help,h", "show this help")(
       "model", po::value(&o.model), "model config or architecture")("batch", po::value(&o.batch),
                                                                     "batch size (default 64)")(
@@ -209,9 +206,10 @@ int cmd_bench_train(const Args& args) {
       "under mpirun: ranks per data-parallel group, each group training on its own (default: all ranks, one "
       "group); the rate printed is the groups' sum");
   add_reducer_options(options, o.reducer);
-  const po::variables_map vm =
-      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
-  if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
+  return options;
+}
+
+void check_bench_train_options(const po::variables_map& vm, const BenchTrainOptions& o) {
   if (o.batch < 1 || o.steps < 1 || o.warmup < 0 || o.classes < 2 || (o.channels != 1 && o.channels != 3) ||
       o.ranks_per_task < 0)
     throw Error(
@@ -226,29 +224,35 @@ int cmd_bench_train(const Args& args) {
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
-  const dist::ReducerOptions group_options = reducer_options(o.reducer);
-  set_compute_threads(o.threads);
-  const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
-  if (o.size <= 0) o.size = config.spec.image_size;
-  const auto dataset = bench_dataset(o, o.batch * std::max(o.steps + graph_start_steps(o), o.warmup));
-  spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result
+}
 
+// What the ranks measured, as rank 0 of the world has it.
+struct BenchResult {
+  int rank = 0, ranks = 1, group = 1;
+  std::vector<double> group_rates;  // on rank 0
+  double rate() const {
+    return std::accumulate(group_rates.begin(), group_rates.end(), 0.0);
+  }  // the groups' sum
+};
+
+// MPI around the measurement: groups of `ranks_per_task` (0: all ranks), warm-up, then the timed steps.
+BenchResult measure(const BenchTrainOptions& o, const models::ModelConfig& config,
+                    const data::Dataset& dataset, const dist::ReducerOptions& group_options) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  std::vector<double> group_rates;  // on rank 0
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  const int group = o.ranks_per_task > 0 ? o.ranks_per_task : ranks;
+  BenchResult result;
+  MPI_Comm_rank(MPI_COMM_WORLD, &result.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &result.ranks);
+  result.group = o.ranks_per_task > 0 ? o.ranks_per_task : result.ranks;
   try {
-    dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, group);
+    dist::Topology topology = dist::make_topology(MPI_COMM_WORLD, result.group);
     const c10::Device device = dist::rank_device(topology, parse_bench_device(o.device));
     dist::check_one_gpu_per_rank(topology, device);
     auto reducer = dist::make_reducer(topology.group_comm, device, group_options);
-    const BenchRank here{config, *dataset, *reducer, device, topology};
+    const BenchRank here{config, dataset, *reducer, device, topology};
     at::manual_seed(0);
     if (o.warmup > 0) train_images_per_s(o, here, o.warmup);
-    group_rates = group_images_per_s(timed_images_per_s(o, here), topology);
+    result.group_rates = group_images_per_s(timed_images_per_s(o, here), topology);
     reducer.reset();
     dist::free_topology(topology);
   } catch (const std::exception& e) {
@@ -256,9 +260,11 @@ int cmd_bench_train(const Args& args) {
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   MPI_Finalize();
-  if (rank != 0) return 0;
-  const double rate = std::accumulate(group_rates.begin(), group_rates.end(), 0.0);  // the groups' sum
+  return result;
+}
 
+void print_result(const BenchTrainOptions& o, const models::ModelConfig& config, const BenchResult& r,
+                  const dist::ReducerOptions& group_options) {
   if (o.json_line) {
     nlohmann::ordered_json line = {{"model", config.name},
                                    {"dataset", o.dataset.empty() ? "random" : o.dataset},
@@ -270,20 +276,40 @@ int cmd_bench_train(const Args& args) {
                                    {"amp", o.amp},
                                    {"channels_last", o.channels_last},
                                    {"cuda_graphs", o.cuda_graphs},
-                                   {"ranks", ranks},
-                                   {"ranks_per_task", group},
+                                   {"ranks", r.ranks},
+                                   {"ranks_per_task", r.group},
                                    {"allreduce", dist::gradient_sync_name(group_options.sync)},
-                                   {"images_per_s", rate},
-                                   {"group_images_per_s", group_rates}};
+                                   {"images_per_s", r.rate()},
+                                   {"group_images_per_s", r.group_rates}};
     std::printf("%s\n", line.dump().c_str());
-  } else
-    std::printf(
-        "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s) in "
-        "groups of %d: %.1f img/s (%.1f ms/step per group)\n",
-        config.name.c_str(), o.dataset.empty() ? "random images" : o.dataset.c_str(), (long long)o.batch,
-        (long long)o.size, (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
-        o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", o.cuda_graphs ? " cuda_graphs" : "",
-        ranks, group, rate, 1000.0 * double(o.batch) * double(ranks / group) / rate);
+    return;
+  }
+  std::printf(
+      "bench train %s on %s: batch %lld, %lldx%lld px, %lld steps, %d threads, %s%s%s%s, %d rank(s) in "
+      "groups of %d: %.1f img/s (%.1f ms/step per group)\n",
+      config.name.c_str(), o.dataset.empty() ? "random images" : o.dataset.c_str(), (long long)o.batch,
+      (long long)o.size, (long long)o.size, (long long)o.steps, at::get_num_threads(), o.device.c_str(),
+      o.amp ? " bf16" : "", o.channels_last ? " channels_last" : "", o.cuda_graphs ? " cuda_graphs" : "",
+      r.ranks, r.group, r.rate(), 1000.0 * double(o.batch) * double(r.ranks / r.group) / r.rate());
+}
+
+}  // namespace
+
+int cmd_bench_train(const Args& args) {
+  BenchTrainOptions o;
+  const po::options_description options = bench_train_options(o);
+  const po::variables_map vm =
+      parse_args(std::vector<std::string>(args.begin() + 1, args.end()), options, {"model"}, "bench train");
+  if (auto code = help_or_missing(vm, options, "bench train", {{"--model", !o.model.empty()}})) return *code;
+  check_bench_train_options(vm, o);
+  const dist::ReducerOptions group_options = reducer_options(o.reducer);
+  set_compute_threads(o.threads);
+  const models::ModelConfig config = models::resolve_model(o.model, configs_dir_or_default(o.configs));
+  if (o.size <= 0) o.size = config.spec.image_size;
+  const auto dataset = bench_dataset(o, o.batch * std::max(o.steps + graph_start_steps(o), o.warmup));
+  spdlog::set_level(spdlog::level::warn);  // the trainer's per-task lines are not the result
+  const BenchResult result = measure(o, config, *dataset, group_options);
+  if (result.rank == 0) print_result(o, config, result, group_options);
   return 0;
 }
 
