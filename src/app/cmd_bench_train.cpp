@@ -230,9 +230,8 @@ void check_bench_train_options(const po::variables_map& vm, const BenchTrainOpti
 struct BenchResult {
   int rank = 0, ranks = 1, group = 1;
   std::vector<double> group_rates;  // on rank 0
-  double rate() const {
-    return std::accumulate(group_rates.begin(), group_rates.end(), 0.0);
-  }  // the groups' sum
+  // The groups' sum.
+  double rate() const { return std::accumulate(group_rates.begin(), group_rates.end(), 0.0); }
 };
 
 // MPI around the measurement: groups of `ranks_per_task` (0: all ranks), warm-up, then the timed steps.

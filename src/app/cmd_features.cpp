@@ -26,7 +26,6 @@
 #include "featreuse/core/log.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/grid/plan.hpp"
-#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/model_config.hpp"
 #include "featreuse/models/probe_pooling.hpp"
 #include "featreuse/models/weights.hpp"
@@ -120,11 +119,7 @@ LoadedModel from_store(const store::StoreReader& reader, const store::StoredCell
   const json config = json::parse(task.config);
   if (!config.contains("model") || !config.contains("dataset"))
     throw Error("task " + task.id + " is not a trained model (kind " + grid::task_kind_name(task.kind) + ")");
-  std::shared_ptr<models::Network> net;
-  {
-    models::StructureOnlyBuild filled_from_checkpoint;  // every entry is loaded below
-    net = build_network(config, data::describe_dataset(config["dataset"]));
-  }
+  auto net = build_network_to_fill(config, data::describe_dataset(config["dataset"]));  // loaded below
   models::LoadOptions load;
   load.keep_head = true;
   load.source = reader.path() + " " + task.id;

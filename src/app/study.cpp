@@ -9,6 +9,7 @@
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
 #include "featreuse/models/family.hpp"
+#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/train/checkpoint.hpp"
 #include "featreuse/train/recipe.hpp"
@@ -119,6 +120,11 @@ std::shared_ptr<models::Network> build_network(const json& model, int64_t num_cl
 std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info) {
   return build_network(config["model"], info.num_classes, info.channels, info.image_size,
                        config["seed"].get<uint64_t>());
+}
+
+std::shared_ptr<models::Network> build_network_to_fill(const json& config, const data::DatasetInfo& info) {
+  models::StructureOnlyBuild filled_from_checkpoint;
+  return build_network(config, info);
 }
 
 std::shared_ptr<models::Network> build_import_network(const json& config) {

@@ -43,6 +43,10 @@ std::shared_ptr<models::Network> build_network(const json& model, int64_t num_cl
                                                int64_t image_size, uint64_t seed);
 // The network a training task trains, for its dataset and cell seed.
 std::shared_ptr<models::Network> build_network(const json& config, const data::DatasetInfo& info);
+// That network to be filled from a checkpoint that sets every entry (a strict
+// load, head included): built without the families' weight draws, which
+// nothing would read (models::StructureOnlyBuild).
+std::shared_ptr<models::Network> build_network_to_fill(const json& config, const data::DatasetInfo& info);
 // The network an imported source's weights load into: kImportClasses
 // classes (the head is never transferred), 3 channels, the model's native size.
 constexpr int64_t kImportClasses = 1000;

@@ -15,7 +15,6 @@
 #include "featreuse/core/stop.hpp"
 #include "featreuse/data/registry.hpp"
 #include "featreuse/init/init.hpp"
-#include "featreuse/models/initial_draws.hpp"
 #include "featreuse/models/registry.hpp"
 #include "featreuse/models/weights.hpp"
 #include "featreuse/train/checkpoint.hpp"
@@ -140,10 +139,8 @@ TaskRunner::PreparedAnalysis TaskRunner::prepare_analysis(const grid::Task& cell
   PreparedAnalysis p;
   const data::Dataset& data = dataset(cell.config["dataset"]);
   auto network = [&] {
-    // Every entry is then loaded from a checkpoint (strictly: keep_head, no
-    // entry missing), so the families' weight draws would never be read.
-    models::StructureOnlyBuild filled_from_checkpoint;
-    std::shared_ptr<models::Network> net = build_network(cell.config, data.info());
+    // run_analyses loads every entry from the cell's checkpoints.
+    std::shared_ptr<models::Network> net = build_network_to_fill(cell.config, data.info());
     net->to(device_);
     return net;
   };
